@@ -1,0 +1,36 @@
+# parity: two commands on a fresh machine — `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.parity-installed
+DEMO := .demo/discovery
+
+.PHONY: install demo test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch first, from local disk; any other spec may pull a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job: the stock embedded model on the full gate of the bundled discovery ruler.
+demo: install
+	test -f $(DEMO)/parity.toml || $(VENV)/bin/parity init --example discovery $(DEMO)
+	cd $(DEMO) && ../../$(VENV)/bin/parity run baseline --gate full --hypothesis "stock SmolLM2-135M, one call, greedy"
+
+test: install
+	$(PY) -m pytest -q
+
+# The same suite without the slow end-to-end model tests.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+bench: install
+	$(PY) benchmarks/bench_generation.py
+
+clean:
+	rm -rf $(VENV) .demo

@@ -1,0 +1,67 @@
+"""The mutable agent: a config that turns a case input into an Answer through a model backend."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
+from parity.agent.prompting import build_messages
+from parity.models import Completion, Model, Request, open_model
+from parity.models.spec import ModelSpec
+from parity.task import Answer, TaskSpec, Workspace, answer_schema, parse_answer
+
+__all__ = ["Agent", "AgentOutput", "load_agent"]
+
+
+@dataclass
+class AgentOutput:
+    answer: Answer | None
+    completion: Completion
+    error: str | None = None  # why no answer: "truncated: …" or "parse: …"
+
+
+class Agent:
+    def __init__(self, config: AgentConfig, spec: ModelSpec, task: TaskSpec, source: Path, model: Model):
+        self.config = config
+        self.spec = spec
+        self.task = task
+        self.source = source
+        self.model = model
+        self.schema = answer_schema(task)
+
+    @property
+    def name(self) -> str:
+        return self.config.name or self.source.stem
+
+    def request(self, case_input: str) -> Request:
+        decoding = self.config.decoding
+        return Request(
+            messages=build_messages(self.config.prompt, self.task, case_input),
+            temperature=decoding.temperature,
+            top_p=decoding.top_p,
+            max_tokens=decoding.max_tokens,
+            seed=decoding.seed,
+            schema=self.schema,
+        )
+
+    def answer(self, case_input: str) -> AgentOutput:
+        completion = self.model.complete(self.request(case_input))
+        if completion.finish_reason == "length":
+            return AgentOutput(None, completion, f"truncated: output hit max_tokens={self.config.decoding.max_tokens}")
+        try:
+            answer = parse_answer(json.loads(completion.text), self.task)
+        except (json.JSONDecodeError, ValueError) as exc:
+            return AgentOutput(None, completion, f"parse: {exc}")
+        return AgentOutput(answer, completion)
+
+
+def load_agent(ws: Workspace, name_or_path: str, use_cache: bool = True) -> Agent:
+    """Validate the agent file and resolve its model before anything is written."""
+    path = resolve_agent_path(ws.agents_dir, name_or_path)
+    shown = ws.shown(path)
+    config, spec = load_agent_config(path, shown)
+    cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
+    model = open_model(spec, ws.root, cache_dir, where=shown)
+    return Agent(config, spec, ws.task, path, model)

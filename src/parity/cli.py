@@ -1,0 +1,192 @@
+"""The `parity` command: parses arguments and calls the modules that do the work."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from parity.errors import ParityError
+from parity.task import CONFIG_NAME, Workspace, load_workspace
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
+ruler_app = typer.Typer(no_args_is_help=True, help="Check or re-lock the frozen ruler.")
+app.add_typer(ruler_app, name="ruler")
+console = Console()
+
+WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")]
+
+
+def _workspace(path: Path | None) -> Workspace:
+    if path is not None:
+        return load_workspace(path)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return load_workspace(folder)
+    return load_workspace(here)  # raises the "not a parity workspace" error for the current folder
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create.")],
+    example: Annotated[str, typer.Option("--example", help="Bundled example to start from.")] = "discovery",
+) -> None:
+    """Write a workspace from a bundled example."""
+    from parity.examples import write_example
+
+    target = write_example(example, directory)
+    console.print(f"Wrote the [bold]{example}[/] workspace to {target}")
+    console.print(f"Next: cd {directory} && parity run baseline --gate dev --hypothesis \"stock model baseline\"")
+
+
+@app.command()
+def run(
+    agent: Annotated[str, typer.Argument(help="Agent name in agents/ (e.g. baseline) or a path to an agent YAML file.")],
+    gate: Annotated[str, typer.Option("--gate", help="Which gate to score on: dev (screening) or full (decision).")] = "dev",
+    hypothesis: Annotated[str, typer.Option("--hypothesis", help="What this experiment tests, in one sentence.")] = "",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again instead of using cached answers.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Run an agent over a gate of the ruler, judge every answer, and record the experiment."""
+    from parity.agent import load_agent
+    from parity.experiment import run_experiment
+    from parity.judge import make_judge
+    from parity.ruler import load_ruler
+    from parity.store import Store
+
+    ws = _workspace(workspace)
+    ruler = load_ruler(ws)
+    cases = ruler.gate(gate)
+    loaded = load_agent(ws, agent, use_cache=not no_cache)
+    store = Store.for_workspace(ws)  # opened only after everything above validated: bad input writes nothing
+    console.print(f"Agent [bold]{loaded.name}[/] ({loaded.spec}) on gate [bold]{gate}[/]: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
+    judge = make_judge(ws)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("answering + judging", total=len(cases))
+        outcome = run_experiment(ws, ruler, loaded, judge, store, gate, hypothesis, on_case=lambda case: progress.advance(bar))
+    _print_summary(store.experiment(outcome.experiment_id), outcome.decision)
+
+
+@app.command()
+def show(
+    experiment_id: Annotated[Optional[int], typer.Argument(help="Experiment id; omit to list all.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List experiments, or show one."""
+    from parity.experiment import experiment_row_summary
+    from parity.store import Store
+
+    ws = _workspace(workspace)
+    store = Store.for_workspace(ws)
+    if experiment_id is None:
+        rows = store.experiments()
+        if as_json:
+            print(json.dumps([experiment_row_summary(r) for r in rows], indent=2))
+        else:
+            _print_list(rows)
+        return
+    row = store.experiment(experiment_id)
+    if row is None:
+        raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
+    if as_json:
+        print(json.dumps(experiment_row_summary(row), indent=2))
+    else:
+        _print_summary(row, row.decision or "")
+
+
+@ruler_app.command("verify")
+def ruler_verify(workspace: WorkspaceOpt = None) -> None:
+    """Check that the ruler still matches its LOCK."""
+    from parity.ruler import load_ruler
+
+    ws = _workspace(workspace)
+    ruler = load_ruler(ws)
+    console.print(f"ruler OK: {len(ruler.cases)} cases, gates {', '.join(f'{k}={len(v)}' for k, v in ruler.gates.items())}, fingerprint {ruler.fingerprint}")
+
+
+@ruler_app.command("lock")
+def ruler_lock(workspace: WorkspaceOpt = None) -> None:
+    """Fingerprint the ruler as it is now. A new fingerprint is a new ruler: old results are never compared with it."""
+    from parity.ruler import build_ruler, read_lock, write_lock
+
+    ws = _workspace(workspace)
+    ruler = build_ruler(ws)
+    previous = read_lock(ws) if ws.lock_path.exists() else None
+    write_lock(ws, ruler)
+    if previous and previous["fingerprint"] != ruler.fingerprint:
+        console.print(f"re-locked: {previous['fingerprint'][:12]} → {ruler.fingerprint[:12]} (a new ruler; earlier results stay with the old one)")
+    else:
+        console.print(f"locked: {ruler.fingerprint}")
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _print_list(rows: list) -> None:
+    table = Table(title="experiments")
+    for column in ("id", "agent", "gate", "quality", "95% CI", "ceiling", "parity", "verdict", "ruler", "hypothesis"):
+        table.add_column(column)
+    for r in rows:
+        ratio = r.quality / r.ceiling if r.quality is not None and r.ceiling else None
+        table.add_row(
+            str(r.id), r.agent_name, r.gate, _fmt(r.quality), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", _fmt(r.ceiling),
+            _fmt(ratio, 2), r.verdict or r.status, r.ruler_fingerprint[:8], r.hypothesis or "",
+        )
+    console.print(table)
+
+
+def _print_summary(row, decision: str) -> None:
+    summary = row.summary or {}
+    table = Table(title=f"experiment #{row.id}: {row.agent_name} on {row.gate}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    ratio = row.quality / row.ceiling if row.quality is not None and row.ceiling else None
+    wtl = summary.get("wtl", {})
+    table.add_row("quality", f"{_fmt(row.quality)}  (95% CI {_fmt(row.ci_low)} – {_fmt(row.ci_high)})")
+    table.add_row("ceiling", f"{_fmt(row.ceiling)}  (gold_alt scored as a candidate)")
+    table.add_row("parity", f"{_fmt(ratio, 2)}  (quality / ceiling)")
+    table.add_row("vs gold W/T/L", f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}")
+    table.add_row("cases", f"{summary.get('n_cases', 0)} ({summary.get('n_unscored', 0)} unscored, {summary.get('n_failed', 0)} agent failures)")
+    for name, value in summary.get("dimensions", {}).items():
+        table.add_row(f"  {name}", f"{value:.2f}")
+    for group in ("categories", "difficulties"):
+        cells = ", ".join(f"{k} {v['quality']:.2f}" for k, v in summary.get(group, {}).items())
+        if cells:
+            table.add_row(group, cells)
+    table.add_row("verdict", f"{row.verdict or row.status}: {decision}")
+    if row.wall_s is not None:
+        table.add_row("wall time", f"{row.wall_s:.1f} s")
+    table.add_row("ruler", row.ruler_fingerprint)
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except ParityError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)  # one line, never wrapped
+        sys.exit(2)
+    except click.exceptions.Abort:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("interrupted; finished cases are recorded", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The one protocol every model backend speaks: a Request in, a Completion out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+FinishReason = Literal["stop", "length", "error"]
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: tuple[dict[str, str], ...]
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 512
+    seed: int = 0
+    schema: dict[str, Any] | None = None
+    repeat: int = 0  # sampled repeats differ only by this index, so their cache keys never collide
+
+    def key_material(self) -> dict[str, Any]:
+        return {
+            "messages": list(self.messages),
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "schema": self.schema,
+            "repeat": self.repeat,
+        }
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: FinishReason
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    parsed: Any = None
+    cached: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Model(Protocol):
+    spec: str  # what the user wrote, e.g. "llamacpp:smollm2-135m"
+    identity: str  # what was resolved, content-addressed where possible (file hash)
+
+    def complete(self, request: Request) -> Completion: ...

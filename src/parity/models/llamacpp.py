@@ -1,0 +1,76 @@
+"""The embedded engine: llama-cpp-python in process, output constrained by a JSON-schema grammar."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from parity.models.base import Completion, Request
+
+N_CTX = 4096
+
+
+@lru_cache(maxsize=8)
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def load_llama(path: str, n_ctx: int = N_CTX, n_threads: int | None = None) -> Any:
+    """One loaded model per file per process: loading is the slow part."""
+    from llama_cpp import Llama
+
+    threads = n_threads or os.cpu_count() or 1
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
+
+
+class LlamaCppModel:
+    def __init__(self, spec: str, path: Path):
+        self.spec = spec
+        self.path = path
+        self.identity = f"llamacpp:sha256:{file_sha256(str(path))}"
+        self._grammars: dict[str, Any] = {}
+        self._lock = threading.Lock()  # a llama.cpp context serves one request at a time
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        # Converting a schema to a grammar is pure overhead per call, so build it once per schema.
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        return self._grammars[key]
+
+    def complete(self, request: Request) -> Completion:
+        llama = load_llama(str(self.path))
+        grammar = self._grammar(request.schema) if request.schema else None
+        with self._lock:
+            started = time.perf_counter()
+            out = llama.create_chat_completion(
+                messages=list(request.messages),
+                temperature=request.temperature,
+                top_p=request.top_p,
+                max_tokens=request.max_tokens,
+                seed=request.seed,
+                grammar=grammar,
+            )
+            latency = time.perf_counter() - started
+        choice = out["choices"][0]
+        usage = out.get("usage", {})
+        return Completion(
+            text=choice["message"]["content"] or "",
+            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            latency_s=latency,
+        )

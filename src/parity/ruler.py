@@ -1,0 +1,168 @@
+"""The frozen ruler: held-out cases with gold answers, gates, and the fingerprint that locks them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from parity.errors import ParityError
+from parity.io import atomic_write_text, canonical_json, read_jsonl
+from parity.task import Answer, Workspace, parse_answer
+
+DIFFICULTIES = ("easy", "medium", "hard")
+_CASE_FIELDS = {"id", "category", "difficulty", "input", "gold", "gold_alt"}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    category: str
+    difficulty: str
+    input: str
+    gold: Answer
+    gold_alt: Answer | None
+
+
+@dataclass(frozen=True)
+class Ruler:
+    cases: tuple[Case, ...]
+    gates: dict[str, tuple[str, ...]]
+    parts: dict[str, str]  # name -> sha256 of that part, so a mismatch can say what changed
+    fingerprint: str
+
+    def gate(self, name: str) -> list[Case]:
+        if name not in self.gates:
+            raise ParityError(f"unknown gate '{name}'", "parity.toml [gates]", f"use one of: {', '.join(self.gates)}")
+        by_id = {case.id: case for case in self.cases}
+        return [by_id[case_id] for case_id in self.gates[name]]
+
+
+def load_cases(ws: Workspace) -> list[Case]:
+    shown = ws.shown(ws.cases_path)
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for where, obj in read_jsonl(ws.cases_path, shown):
+        case = _parse_case(obj, ws, where)
+        if case.id in seen:
+            raise ParityError(f"duplicate case id '{case.id}' (first at {seen[case.id]})", where, "give every case a unique id")
+        seen[case.id] = where
+        cases.append(case)
+    if not cases:
+        raise ParityError("the ruler has no cases", shown, "add held-out cases, one JSON object per line")
+    return cases
+
+
+def _parse_case(obj: dict[str, Any], ws: Workspace, where: str) -> Case:
+    for key in ("id", "category", "difficulty", "input", "gold"):
+        if key not in obj:
+            raise ParityError(f"missing field '{key}'", where, f"every case needs {', '.join(sorted(_CASE_FIELDS - {'gold_alt'}))}")
+    unknown = set(obj) - _CASE_FIELDS
+    if unknown:
+        raise ParityError(f"unknown field(s) {sorted(unknown)}", where, f"allowed: {', '.join(sorted(_CASE_FIELDS))}")
+    for key in ("id", "category", "input"):
+        if not isinstance(obj[key], str) or not obj[key].strip():
+            raise ParityError(f"field '{key}' must be a non-empty string", where, "fix that line")
+    if obj["difficulty"] not in DIFFICULTIES:
+        raise ParityError(f"difficulty '{obj['difficulty']}' is not one of {', '.join(DIFFICULTIES)}", where, "fix that line")
+    try:
+        gold = parse_answer(obj["gold"], ws.task, "gold")
+        gold_alt = parse_answer(obj["gold_alt"], ws.task, "gold_alt") if obj.get("gold_alt") is not None else None
+    except ValueError as exc:
+        raise ParityError(str(exc), where, "fix the gold answer on that line") from None
+    return Case(obj["id"], obj["category"], obj["difficulty"], obj["input"].strip(), gold, gold_alt)
+
+
+def _resolve_gates(ws: Workspace, cases: list[Case]) -> dict[str, tuple[str, ...]]:
+    ids = [case.id for case in cases]
+    gates: dict[str, tuple[str, ...]] = {}
+    for name, members in ws.config.gates.items():
+        if members == "all":
+            gates[name] = tuple(ids)
+            continue
+        missing = [case_id for case_id in members if case_id not in ids]
+        if missing:
+            raise ParityError(f"gate '{name}' names unknown case(s) {missing}", "parity.toml [gates]", "use ids from ruler/cases.jsonl")
+        gates[name] = tuple(members)
+    return gates
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+
+
+def compute_parts(ws: Workspace, cases: list[Case], gates: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Hash each frozen part separately; the fingerprint is the hash of these hashes."""
+    cfg = ws.config
+    judge = cfg.judge.model_dump()
+    if cfg.judge.kind == "reference":
+        from parity.judge.reference import identity
+
+        judge["formulas"] = identity()
+    return {
+        "cases": _sha([_case_record(case) for case in cases]),
+        "task": _sha(cfg.task.model_dump()),
+        "rubric": _sha(cfg.rubric.model_dump()),
+        "judge": _sha(judge),
+        "metric": _sha(cfg.metric.model_dump()),
+        "gates": _sha({name: list(members) for name, members in gates.items()}),
+    }
+
+
+def _case_record(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "category": case.category,
+        "difficulty": case.difficulty,
+        "input": case.input,
+        "gold": case.gold.to_dict(),
+        "gold_alt": case.gold_alt.to_dict() if case.gold_alt else None,
+    }
+
+
+def fingerprint_of(parts: dict[str, str]) -> str:
+    return _sha(parts)
+
+
+def build_ruler(ws: Workspace) -> Ruler:
+    """Load and validate the ruler without checking the LOCK (used by `ruler lock`)."""
+    cases = load_cases(ws)
+    gates = _resolve_gates(ws, cases)
+    parts = compute_parts(ws, cases, gates)
+    return Ruler(tuple(cases), gates, parts, fingerprint_of(parts))
+
+
+def read_lock(ws: Workspace) -> dict[str, Any] | None:
+    if not ws.lock_path.is_file():
+        return None
+    shown = ws.shown(ws.lock_path)
+    try:
+        lock = json.loads(ws.lock_path.read_text(encoding="utf-8"))
+        if not isinstance(lock, dict) or not isinstance(lock.get("fingerprint"), str):
+            raise ValueError
+    except ValueError:
+        raise ParityError("LOCK is not a valid lock file", shown, "restore it from version control or run: parity ruler lock") from None
+    return lock
+
+
+def load_ruler(ws: Workspace) -> Ruler:
+    """Load the ruler and refuse it unless it matches its LOCK exactly."""
+    ruler = build_ruler(ws)
+    lock = read_lock(ws)
+    if lock is None:
+        raise ParityError("the ruler is not locked (no ruler/LOCK)", ws.shown(ws.lock_path), "run: parity ruler lock")
+    if lock["fingerprint"] != ruler.fingerprint:
+        locked_parts = lock.get("parts", {})
+        changed = [name for name, digest in ruler.parts.items() if locked_parts.get(name) != digest] or ["unknown part"]
+        raise ParityError(
+            f"the ruler changed since it was locked ({', '.join(changed)} differ; locked {lock['fingerprint'][:12]}, now {ruler.fingerprint[:12]})",
+            ws.shown(ws.lock_path),
+            "restore the original files, or run `parity ruler lock` to start a new ruler (its results are never compared with the old one's)",
+        )
+    return ruler
+
+
+def write_lock(ws: Workspace, ruler: Ruler) -> None:
+    lock = {"fingerprint": ruler.fingerprint, "parts": ruler.parts}
+    atomic_write_text(ws.lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,173 @@
+"""Experiment registry on SQLAlchemy: SQLite at .parity/parity.db by default, any SQLAlchemy URL otherwise.
+
+Every row carries the ruler fingerprint; each case's answer and judgment are committed together,
+so an interrupted experiment keeps every case it finished.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from parity.errors import ParityError
+from parity.task import Workspace
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ExperimentRow(Base):
+    __tablename__ = "experiments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ruler_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    gate: Mapped[str] = mapped_column(String(64))
+    agent_name: Mapped[str] = mapped_column(String(200))
+    agent_config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_identity: Mapped[str] = mapped_column(String(200))
+    hypothesis: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | crashed
+    verdict: Mapped[str | None] = mapped_column(String(16))  # kept | discarded | invalid | crashed
+    decision: Mapped[str | None] = mapped_column(Text)  # why that verdict, in words
+    quality: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    ceiling: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    wall_s: Mapped[float | None] = mapped_column(Float)
+    cases: Mapped[list["CaseRow"]] = relationship(back_populates="experiment", cascade="all, delete-orphan")
+
+
+class CaseRow(Base):
+    """One case of one experiment: the agent's answer and the judge's judgment, committed together."""
+
+    __tablename__ = "case_results"
+    __table_args__ = (UniqueConstraint("experiment_id", "case_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(200))
+    ruler_fingerprint: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    raw_text: Mapped[str] = mapped_column(Text, default="")
+    answer_error: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    finish_reason: Mapped[str] = mapped_column(String(16), default="stop")
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    judge: Mapped[str] = mapped_column(String(200))
+    judgment_status: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    overall: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(String(8))
+    notes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
+    agent_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    quality: Mapped[float | None] = mapped_column(Float)
+    experiment: Mapped[ExperimentRow] = relationship(back_populates="cases")
+
+
+class CeilingRow(Base):
+    """The quality of gold_alt scored as a candidate: what parity with the teacher means."""
+
+    __tablename__ = "ceilings"
+    __table_args__ = (UniqueConstraint("ruler_fingerprint", "gate"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ruler_fingerprint: Mapped[str] = mapped_column(String(64))
+    gate: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[float] = mapped_column(Float)
+    ci_low: Mapped[float] = mapped_column(Float)
+    ci_high: Mapped[float] = mapped_column(Float)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def store_url(ws: Workspace) -> str:
+    return os.environ.get("PARITY_DB") or ws.config.store.url or f"sqlite:///{ws.state_dir / 'parity.db'}"
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = create_engine(url)
+            Base.metadata.create_all(self.engine)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise ParityError(f"cannot open the store ({type(exc).__name__}: {str(exc).splitlines()[0]})", _safe(url), "check the database URL in parity.toml [store] or PARITY_DB") from None
+
+    @classmethod
+    def for_workspace(cls, ws: Workspace) -> "Store":
+        return cls(store_url(ws))
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def create_experiment(self, **fields: Any) -> int:
+        with self.session() as s, s.begin():
+            row = ExperimentRow(**fields)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def record_case(self, row: CaseRow) -> None:
+        with self.session() as s, s.begin():
+            s.add(row)
+
+    def update_experiment(self, experiment_id: int, **fields: Any) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(ExperimentRow, experiment_id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+
+    def experiment(self, experiment_id: int) -> ExperimentRow | None:
+        with self.session() as s:
+            return s.get(ExperimentRow, experiment_id)
+
+    def experiments(self) -> list[ExperimentRow]:
+        with self.session() as s:
+            return list(s.scalars(select(ExperimentRow).order_by(ExperimentRow.id)))
+
+    def case_rows(self, experiment_id: int) -> list[CaseRow]:
+        with self.session() as s:
+            return list(s.scalars(select(CaseRow).where(CaseRow.experiment_id == experiment_id).order_by(CaseRow.id)))
+
+    def running_best(self, fingerprint: str, gate: str) -> ExperimentRow | None:
+        with self.session() as s:
+            query = (
+                select(ExperimentRow)
+                .where(ExperimentRow.ruler_fingerprint == fingerprint, ExperimentRow.gate == gate, ExperimentRow.verdict == "kept")
+                .order_by(ExperimentRow.quality.desc(), ExperimentRow.id)
+            )
+            return s.scalars(query).first()
+
+    def ceiling(self, fingerprint: str, gate: str) -> CeilingRow | None:
+        with self.session() as s:
+            return s.scalars(select(CeilingRow).where(CeilingRow.ruler_fingerprint == fingerprint, CeilingRow.gate == gate)).first()
+
+    def save_ceiling(self, row: CeilingRow) -> None:
+        with self.session() as s, s.begin():
+            s.add(row)
+
+
+def _safe(url: str) -> str:
+    """A URL for messages, without its password."""
+    head, sep, tail = url.partition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, creds = head.partition("://")
+    return f"{scheme}://{creds.split(':')[0]}:***@{tail}"

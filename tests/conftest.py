@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from parity.examples import write_example
+from parity.task import Workspace, load_workspace
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def ws_dir(tmp_path: Path) -> Path:
+    """A fresh copy of the bundled discovery workspace."""
+    return write_example("discovery", tmp_path / "ws")
+
+
+@pytest.fixture
+def ws(ws_dir: Path) -> Workspace:
+    return load_workspace(ws_dir)
+
+
+def run_parity(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a subprocess: exit codes and stderr exactly as a user sees them."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "parity", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,120 @@
+"""Bad input: one line naming what and where, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_parity
+
+
+def _assert_refused(result, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def _rewrite_case_line(ws_dir: Path, number: int, edit) -> None:
+    path = ws_dir / "ruler" / "cases.jsonl"
+    lines = path.read_text().splitlines()
+    lines[number - 1] = edit(lines[number - 1])
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _edit_json(change):
+    def edit(line: str) -> str:
+        obj = json.loads(line)
+        change(obj)
+        return json.dumps(obj)
+
+    return edit
+
+
+def test_malformed_jsonl_line(ws_dir: Path) -> None:
+    _rewrite_case_line(ws_dir, 7, lambda line: line[:-5])
+    result = run_parity("run", "baseline", "--gate", "dev", cwd=ws_dir)
+    _assert_refused(result, "ruler/cases.jsonl:7", "invalid JSON")
+    assert not (ws_dir / ".parity").exists()
+
+
+def test_gold_with_six_questions(ws_dir: Path) -> None:
+    _rewrite_case_line(ws_dir, 3, _edit_json(lambda obj: obj["gold"]["questions"].pop()))
+    result = run_parity("run", "baseline", cwd=ws_dir)
+    _assert_refused(result, "ruler/cases.jsonl:3", "6 questions", "requires 7")
+    assert not (ws_dir / ".parity").exists()
+
+
+def test_missing_field(ws_dir: Path) -> None:
+    _rewrite_case_line(ws_dir, 12, _edit_json(lambda obj: obj.pop("difficulty")))
+    result = run_parity("ruler", "verify", cwd=ws_dir)
+    _assert_refused(result, "ruler/cases.jsonl:12", "missing field 'difficulty'")
+
+
+def test_unknown_model_name(ws_dir: Path) -> None:
+    agent = ws_dir / "agents" / "baseline.yaml"
+    agent.write_text(agent.read_text().replace("llamacpp:smollm2-135m", "llamacpp:gpt-17"))
+    result = run_parity("run", "baseline", cwd=ws_dir)
+    line = next(n for n, text in enumerate(agent.read_text().splitlines(), 1) if text.startswith("model:"))
+    _assert_refused(result, f"agents/baseline.yaml:{line}", "unknown model 'gpt-17'", "smollm2-135m")
+    assert not (ws_dir / ".parity").exists()
+
+
+def test_unknown_agent_field(ws_dir: Path) -> None:
+    agent = ws_dir / "agents" / "baseline.yaml"
+    agent.write_text(agent.read_text().replace("  temperature: 0.0", "  temprature: 0.0"))
+    result = run_parity("run", "baseline", cwd=ws_dir)
+    _assert_refused(result, "agents/baseline.yaml:", "decoding.temprature", "temperature")
+
+
+def test_not_a_workspace(tmp_path: Path) -> None:
+    result = run_parity("run", "baseline", cwd=tmp_path)
+    _assert_refused(result, str(tmp_path), "not a parity workspace", "parity init")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_edited_ruler_is_refused_until_relocked(ws_dir: Path) -> None:
+    _rewrite_case_line(ws_dir, 1, _edit_json(lambda obj: obj["gold"]["questions"].__setitem__(0, "Which month will you go to Paris?")))
+    result = run_parity("run", "baseline", cwd=ws_dir)
+    _assert_refused(result, "ruler/LOCK", "ruler changed", "cases differ", "parity ruler lock")
+    assert not (ws_dir / ".parity").exists()
+    assert run_parity("ruler", "verify", cwd=ws_dir).returncode == 2
+    relocked = run_parity("ruler", "lock", cwd=ws_dir)
+    assert relocked.returncode == 0 and "re-locked" in relocked.stdout
+    assert run_parity("ruler", "verify", cwd=ws_dir).returncode == 0
+
+
+def test_edited_rubric_weight_changes_the_fingerprint(ws_dir: Path) -> None:
+    config = ws_dir / "parity.toml"
+    config.write_text(config.read_text().replace("weight = 0.3", "weight = 0.35", 1))
+    result = run_parity("ruler", "verify", cwd=ws_dir)
+    _assert_refused(result, "rubric differ")
+
+
+def test_invalid_toml_value_names_the_line(ws_dir: Path) -> None:
+    config = ws_dir / "parity.toml"
+    text = config.read_text().replace("rubric_weight = 0.5", "rubric_weight = 0.7")
+    config.write_text(text)
+    result = run_parity("ruler", "verify", cwd=ws_dir)
+    _assert_refused(result, "parity.toml", "must equal 1")
+
+
+def test_unknown_gate(ws_dir: Path) -> None:
+    result = run_parity("run", "baseline", "--gate", "nightly", cwd=ws_dir)
+    _assert_refused(result, "unknown gate 'nightly'", "dev, full")
+    assert not (ws_dir / ".parity").exists()
+
+
+@pytest.mark.parametrize("target", ["nonempty"])
+def test_init_refuses_a_non_empty_directory(tmp_path: Path, target: str) -> None:
+    folder = tmp_path / target
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    result = run_parity("init", "--example", "discovery", str(folder), cwd=tmp_path)
+    _assert_refused(result, "not empty")
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]

@@ -1,0 +1,107 @@
+"""The reference judge on hand-made examples where the right ordering is obvious."""
+
+from __future__ import annotations
+
+import pytest
+
+from parity.judge import make_judge
+from parity.judge.reference import atomicity, naturalness
+from parity.ruler import Case, build_ruler
+from parity.task import Answer, Workspace
+
+GOOD_PARIS = (
+    "Which dates are you considering for the Paris trip?",
+    "How many nights do you want to stay in Paris?",
+    "Who is travelling with you?",
+    "Which city are you flying or taking the train from?",
+    "What is your total budget for the trip, including flights?",
+    "Which sights or activities in Paris matter most to you?",
+    "Have you been to Paris before?",
+)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from parity.examples import write_example
+    from parity.task import load_workspace
+
+    ws: Workspace = load_workspace(write_example("discovery", tmp_path_factory.mktemp("j") / "ws"))
+    ruler = build_ruler(ws)
+    return make_judge(ws), {case.id: case for case in ruler.cases}
+
+
+def _judge(setup, case_id: str, questions) -> dict:
+    judge, cases = setup
+    return judge.judge(cases[case_id], Answer("Paris trip", tuple(questions))).scores
+
+
+def test_repeating_a_question_lowers_non_redundancy(setup) -> None:
+    repeated = list(GOOD_PARIS[:6]) + [GOOD_PARIS[0]]
+    assert _judge(setup, "travel-easy", repeated)["non_redundancy"] < _judge(setup, "travel-easy", GOOD_PARIS)["non_redundancy"]
+
+
+def test_near_paraphrases_lower_non_redundancy(setup) -> None:
+    paraphrased = list(GOOD_PARIS[:5]) + ["How many nights will you stay in Paris?", "How many days do you plan to spend in Paris?"]
+    assert _judge(setup, "travel-easy", paraphrased)["non_redundancy"] < _judge(setup, "travel-easy", GOOD_PARIS)["non_redundancy"]
+
+
+def test_compound_question_lowers_atomicity(setup) -> None:
+    compound = ["What is your budget and when do you travel?", *GOOD_PARIS[1:]]
+    assert atomicity(["What is your budget and when do you travel?"])[0] == 0.0
+    assert atomicity(["Do you prefer a hotel or an apartment?"])[0] == 1.0
+    assert _judge(setup, "travel-easy", compound)["atomicity"] < _judge(setup, "travel-easy", GOOD_PARIS)["atomicity"]
+
+
+def test_missing_critical_unknowns_lowers_coverage(setup) -> None:
+    # Keeps the form but drops dates, length, companions and budget for trivia.
+    trivia = [
+        "Do you like French cheese?",
+        "Have you seen the Eiffel Tower at night in photos?",
+        "Do you enjoy long walks by the Seine?",
+        "Are you interested in French films?",
+        "Do you like croissants or pain au chocolat better?",
+        "Which city are you flying or taking the train from?",
+        "Have you been to Paris before?",
+    ]
+    assert _judge(setup, "travel-easy", trivia)["coverage"] < _judge(setup, "travel-easy", GOOD_PARIS)["coverage"]
+
+
+def test_generic_filler_lowers_specificity(setup) -> None:
+    filler = [
+        "Can you tell me more?",
+        "What are your goals?",
+        "Is there anything else I should know?",
+        "Do you have any preferences?",
+        "What is your timeline?",
+        "Are there any constraints?",
+        "What do you want to achieve?",
+    ]
+    assert _judge(setup, "travel-easy", filler)["specificity"] < _judge(setup, "travel-easy", GOOD_PARIS)["specificity"]
+
+
+def test_artifacts_lower_naturalness() -> None:
+    clean, broken = naturalness(["How many nights do you want to stay in Paris?", "1. NIGHTS IN PARIS"])
+    assert clean == 1.0 and broken < 0.7
+
+
+def test_gold_alt_beats_another_cases_gold(setup) -> None:
+    judge, cases = setup
+    case: Case = cases["travel-medium"]
+    alt = judge.judge(case, case.gold_alt)
+    other = judge.judge(case, cases["finance-easy"].gold)
+    assert alt.overall > other.overall
+    assert alt.scores["coverage"] > other.scores["coverage"]
+    assert other.verdict == "loss"
+
+
+def test_judge_is_deterministic(setup) -> None:
+    assert _judge(setup, "travel-easy", GOOD_PARIS) == _judge(setup, "travel-easy", GOOD_PARIS)
+
+
+def test_overall_is_the_weighted_average(setup) -> None:
+    judge, cases = setup
+    judgment = judge.judge(cases["home-easy"], cases["home-easy"].gold_alt)
+    weights = judge.weights
+    expected = sum(weights[d] * judgment.scores[d] for d in weights)
+    assert judgment.overall == pytest.approx(expected, abs=1e-3)
+    assert all(1 <= s <= 5 for s in judgment.scores.values())
