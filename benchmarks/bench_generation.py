@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def raw_throughput(llama, prompts, schema, max_tokens: int) -> tuple[int, float]:
+def raw_throughput(llama, prompts, schema, max_tokens: int, texts: list[str] | None = None) -> tuple[int, float]:
     tokens, elapsed = 0, 0.0
     for messages in prompts:
         kwargs = {"response_format": {"type": "json_object", "schema": schema}} if schema else {}
@@ -26,10 +26,12 @@ def raw_throughput(llama, prompts, schema, max_tokens: int) -> tuple[int, float]
         out = llama.create_chat_completion(messages=list(messages), temperature=0.0, top_p=1.0, max_tokens=max_tokens, seed=0, **kwargs)
         elapsed += time.perf_counter() - started
         tokens += out["usage"]["completion_tokens"]
+        if texts is not None:
+            texts.append(out["choices"][0]["message"]["content"])
     return tokens, elapsed
 
 
-def parity_throughput(ws, ruler, gate: str) -> tuple[int, float]:
+def parity_throughput(ws, ruler, gate: str, texts: list[str]) -> tuple[int, float]:
     from parity.agent import load_agent
     from parity.experiment import run_experiment
     from parity.judge import make_judge
@@ -41,8 +43,9 @@ def parity_throughput(ws, ruler, gate: str) -> tuple[int, float]:
     started = time.perf_counter()
     outcome = run_experiment(ws, ruler, agent, judge, store, gate, "benchmark")
     elapsed = time.perf_counter() - started
-    tokens = sum(row.completion_tokens for row in store.case_rows(outcome.experiment_id))
-    return tokens, elapsed
+    rows = store.case_rows(outcome.experiment_id)
+    texts.extend(row.raw_text for row in rows)
+    return sum(row.completion_tokens for row in rows), elapsed
 
 
 def main() -> None:
@@ -76,10 +79,11 @@ def main() -> None:
     make_judge(ws)
 
     totals = {"parity": [0, 0.0], "raw_schema": [0, 0.0], "raw_free": [0, 0.0]}
+    texts: dict[str, list[str]] = {"parity": [], "raw_schema": []}
     for _ in range(args.rounds):
         for name, measure in (
-            ("raw_schema", lambda: raw_throughput(raw, prompts, schema, max_tokens)),
-            ("parity", lambda: parity_throughput(ws, ruler, args.gate)),
+            ("raw_schema", lambda: raw_throughput(raw, prompts, schema, max_tokens, texts["raw_schema"])),
+            ("parity", lambda: parity_throughput(ws, ruler, args.gate, texts["parity"])),
             ("raw_free", lambda: raw_throughput(raw, prompts, None, max_tokens)),
         ):
             tokens, elapsed = measure()
@@ -90,8 +94,11 @@ def main() -> None:
     print(f"cases: {len(cases)} ({args.gate} gate) × {args.rounds} rounds, {threads} threads, model {agent.model.path.name}")
     for name, (tokens, elapsed) in totals.items():
         print(f"  {name:<11} {tokens:>6} tokens in {elapsed:7.1f} s = {rate[name]:6.1f} tokens/s")
+    same = sum(a == b for a, b in zip(texts["parity"], texts["raw_schema"]))
+    print(f"identical outputs, parity vs llama-cpp-python: {same}/{len(texts['parity'])}")
     print(f"parity run / llama-cpp-python (same prompts + schema): {rate['parity'] / rate['raw_schema']:.3f}  (target ≥ 0.9)")
     print(f"schema-constrained / unconstrained (llama-cpp-python): {rate['raw_schema'] / rate['raw_free']:.3f}")
+    raw.close()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_parity
+from tests.test_store import pg_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -57,3 +58,13 @@ def test_unknown_experiment_id(tmp_path: Path) -> None:
     run_parity("init", str(ws), cwd=tmp_path)
     result = run_parity("show", "42", cwd=ws)
     assert result.returncode == 2 and "no experiment #42" in result.stderr
+
+
+def test_run_on_postgres_unchanged(tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+    ws = tmp_path / "discovery"
+    run_parity("init", str(ws), cwd=tmp_path)
+    result = run_parity("run", "baseline", "--gate", "dev", cwd=ws, env={"PARITY_DB": pg_url})
+    assert result.returncode == 0, result.stderr
+    assert not (ws / ".parity" / "parity.db").exists()
+    shown = json.loads(run_parity("show", "--json", cwd=ws, env={"PARITY_DB": pg_url}).stdout)
+    assert len(shown) == 1 and shown[0]["n_cases"] == 10 and shown[0]["quality"] is not None

@@ -60,3 +60,18 @@ def test_identity_is_the_file_content_hash() -> None:
     model = LlamaCppModel(str(spec), embedded_model_path(spec.target))
     assert model.identity.startswith("llamacpp:sha256:") and len(model.identity) == len("llamacpp:sha256:") + 64
     assert answer_schema  # the schema used above is the task's own
+
+
+def test_same_output_as_llama_cpp_python_itself(ws) -> None:
+    """parity's prebuilt grammar must constrain exactly like llama-cpp-python's own response_format."""
+    from llama_cpp import Llama
+
+    agent = load_agent(ws, "baseline", use_cache=False)
+    request = agent.request("organise a picnic for my book club")
+    raw = Llama(model_path=str(agent.model.path), n_ctx=4096, n_threads=2, seed=0, verbose=False)
+    try:
+        out = raw.create_chat_completion(messages=list(request.messages), temperature=0.0, max_tokens=512, seed=0, response_format={"type": "json_object", "schema": agent.schema})
+    finally:
+        raw.close()
+    assert agent.model.complete(request).text == out["choices"][0]["message"]["content"]
+    assert list(json.loads(out["choices"][0]["message"]["content"])) == ["title", "questions"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -42,14 +43,27 @@ def test_duplicate_case_in_one_experiment_is_refused(tmp_path) -> None:
     assert len(store.case_rows(exp)) == 3
 
 
-@pytest.mark.skipif(not os.environ.get("PARITY_TEST_PG_URL"), reason="set PARITY_TEST_PG_URL to a Postgres database to run")
-def test_postgres_store_round_trip() -> None:
-    from sqlalchemy import text
+@pytest.fixture
+def pg_url():
+    """A fresh database on the server named by PARITY_TEST_PG_URL (.ci/run starts one), dropped afterwards."""
+    server = os.environ.get("PARITY_TEST_PG_URL")
+    if not server:
+        pytest.skip("set PARITY_TEST_PG_URL to a PostgreSQL server URL to run (.ci/run starts one)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
-    store = Store(os.environ["PARITY_TEST_PG_URL"])
-    with store.engine.begin() as conn:
-        conn.execute(text("DELETE FROM case_results; DELETE FROM ceilings; DELETE FROM experiments;"))
-    _exercise(store)
+    name = f"parity_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_postgres_store_round_trip(pg_url) -> None:
+    _exercise(Store(pg_url))
 
 
 def test_urls_in_messages_hide_passwords() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -25,7 +26,8 @@ class Request:
             "top_p": self.top_p,
             "max_tokens": self.max_tokens,
             "seed": self.seed,
-            "schema": self.schema,
+            # As a string: the property order shapes constrained output, and canonical JSON would sort it away.
+            "schema": json.dumps(self.schema) if self.schema is not None else None,
             "repeat": self.repeat,
         }
 

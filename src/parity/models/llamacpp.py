@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -31,7 +32,10 @@ def load_llama(path: str, n_ctx: int = N_CTX, n_threads: int | None = None) -> A
     from llama_cpp import Llama
 
     threads = n_threads or os.cpu_count() or 1
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
+    llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
+    # Free it while the interpreter is intact; llama-cpp-python's own __del__ at shutdown can raise.
+    atexit.register(llama.close)
+    return llama
 
 
 class LlamaCppModel:
@@ -46,7 +50,7 @@ class LlamaCppModel:
         # Converting a schema to a grammar is pure overhead per call, so build it once per schema.
         from llama_cpp import LlamaGrammar
 
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps(schema)  # property order is kept: it is the order the grammar generates fields in
         if key not in self._grammars:
             self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
         return self._grammars[key]
