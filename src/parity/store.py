@@ -35,10 +35,11 @@ class ExperimentRow(Base):
     ruler_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     gate: Mapped[str] = mapped_column(String(64))
     agent_name: Mapped[str] = mapped_column(String(200))
+    agent_source: Mapped[str | None] = mapped_column(String(500))  # the agent file's name, for messages
     agent_config: Mapped[dict[str, Any]] = mapped_column(JSON)
     model_identity: Mapped[str] = mapped_column(String(200))
     hypothesis: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | crashed
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | crashed | stopped
     verdict: Mapped[str | None] = mapped_column(String(16))  # kept | discarded | invalid | crashed
     decision: Mapped[str | None] = mapped_column(Text)  # why that verdict, in words
     quality: Mapped[float | None] = mapped_column(Float)

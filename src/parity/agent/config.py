@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from parity.errors import ParityError
+from parity.models.resilience import BackendOptions
 from parity.models.spec import ModelSpec, parse_spec
 
 # Variables a prompt template may use; anything else is refused when the agent is loaded.
@@ -47,9 +48,11 @@ class DecodingConfig(_Strict):
 class AgentConfig(_Strict):
     name: str | None = None
     model: str
+    adapter: str | None = None  # a PEFT LoRA adapter folder put on an hf: base model
     prompt: PromptConfig
     decoding: DecodingConfig = DecodingConfig()
     strategy: Literal["single"] = "single"
+    backend: BackendOptions = BackendOptions()
 
     @field_validator("model")
     @classmethod
@@ -107,6 +110,7 @@ def _allowed_hint(keys: list[str]) -> str:
         "": AgentConfig.model_fields,
         "prompt": PromptConfig.model_fields,
         "decoding": DecodingConfig.model_fields,
+        "backend": BackendOptions.model_fields,
     }
     parent = ".".join(keys[:-1])
     if parent in fields:

@@ -6,14 +6,41 @@ from pathlib import Path
 
 from parity.models.base import Completion, Model, Request
 from parity.models.cache import CachedModel
+from parity.models.resilience import BackendError, BackendOptions
 from parity.models.spec import ModelSpec, model_path, parse_spec
 
-__all__ = ["Completion", "Model", "Request", "ModelSpec", "parse_spec", "open_model"]
+__all__ = ["BackendError", "BackendOptions", "Completion", "Model", "Request", "ModelSpec", "parse_spec", "open_model"]
 
 
-def open_model(spec: ModelSpec, base_dir: Path, cache_dir: Path | None, where: str | None = None) -> Model:
+def open_model(
+    spec: ModelSpec,
+    base_dir: Path,
+    cache_dir: Path | None,
+    options: BackendOptions | None = None,
+    adapter: Path | None = None,
+    where: str | None = None,
+) -> Model:
     """Resolve a spec to a ready backend; with a cache folder, repeated requests are free."""
-    from parity.models.llamacpp import LlamaCppModel
+    from parity.errors import ParityError
 
-    model: Model = LlamaCppModel(str(spec), model_path(spec, base_dir, where))
+    options = options or BackendOptions()
+    if adapter is not None and spec.backend != "hf":
+        raise ParityError(f"an adapter needs an hf: model, not {spec.backend}:", where, f"use model: hf:{spec.target}")
+    model: Model
+    if spec.backend == "llamacpp":
+        from parity.models.llamacpp import LlamaCppModel
+
+        model = LlamaCppModel(str(spec), model_path(spec, base_dir, where))
+    elif spec.backend == "hf":
+        from parity.models.hf import HFModel
+
+        model = HFModel(str(spec), model_path(spec, base_dir, where), adapter)
+    elif spec.backend == "openai":
+        from parity.models.served import OpenAIModel
+
+        model = OpenAIModel(spec, options)
+    else:
+        from parity.models.served import LiteLLMModel
+
+        model = LiteLLMModel(spec, options)
     return CachedModel(model, cache_dir) if cache_dir is not None else model

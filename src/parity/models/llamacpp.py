@@ -65,7 +65,7 @@ class LlamaCppModel:
                 temperature=request.temperature,
                 top_p=request.top_p,
                 max_tokens=request.max_tokens,
-                seed=request.seed,
+                seed=request.seed + request.repeat,  # sampled repeats must differ
                 grammar=grammar,
             )
             latency = time.perf_counter() - started

@@ -1,0 +1,121 @@
+"""transformers in process: any local model folder or GGUF file, optionally with a PEFT LoRA adapter
+on top (adapter-on-base, never merged), output constrained by xgrammar's JSON-schema grammar."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from parity.errors import ParityError
+from parity.models.base import Completion, Request
+from parity.models.llamacpp import file_sha256
+from parity.models.structured import validate_output
+
+
+def folder_sha256(path: Path) -> str:
+    """Content hash of a model or adapter folder: its files' names and hashes."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(file_sha256(str(file)).encode())
+    return digest.hexdigest()
+
+
+def content_id(path: Path) -> str:
+    return file_sha256(str(path)) if path.is_file() else folder_sha256(path)
+
+
+@lru_cache(maxsize=2)
+def load_base(source: str) -> tuple[Any, Any]:
+    """(tokenizer, model) in float32 on the CPU; a .gguf file is dequantized into torch."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # GGUF de-quantization draws its own bar over ours
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    path = Path(source)
+    kwargs: dict[str, Any] = {"gguf_file": path.name} if path.suffix == ".gguf" else {}
+    folder = str(path.parent) if path.suffix == ".gguf" else source
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs)
+    except Exception as exc:  # noqa: BLE001 — loading errors vary by library version; the user needs one line
+        raise ParityError(f"cannot load '{source}' with transformers ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})", None, "pass a local model folder or .gguf file") from None
+    model.eval()
+    return tokenizer, model
+
+
+class HFModel:
+    def __init__(self, spec: str, source: Path, adapter: Path | None = None):
+        self.spec = spec
+        self.source = source
+        self.adapter = adapter
+        self.identity = f"hf:sha256:{content_id(source)}" + (f"+lora:sha256:{content_id(adapter)}" if adapter else "")
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._grammars: dict[str, Any] = {}
+
+    def _ready(self) -> tuple[Any, Any]:
+        tokenizer, base = load_base(str(self.source))
+        if self._model is None:
+            if self.adapter is None:
+                self._model = base
+            else:
+                from peft import PeftModel
+
+                # A fresh copy per adapter: PeftModel injects layers into the model it wraps.
+                self._model = PeftModel.from_pretrained(copy.deepcopy(base), str(self.adapter), is_trainable=False).eval()
+        return tokenizer, self._model
+
+    def _logits_processor(self, tokenizer: Any, model: Any, schema: dict[str, Any]) -> Any:
+        import json
+
+        import xgrammar as xgr
+        from xgrammar.contrib.hf import LogitsProcessor
+
+        key = json.dumps(schema)  # property order is the generation order
+        if key not in self._grammars:
+            info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=model.config.vocab_size)
+            self._grammars[key] = xgr.GrammarCompiler(info).compile_json_schema(key)
+        return LogitsProcessor(self._grammars[key])  # one per generate() call
+
+    def complete(self, request: Request) -> Completion:
+        import torch
+
+        with self._lock:
+            tokenizer, model = self._ready()
+            inputs = tokenizer.apply_chat_template(list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            prompt_len = inputs["input_ids"].shape[1]
+            sampling = request.temperature > 0
+            kwargs: dict[str, Any] = {"max_new_tokens": request.max_tokens, "do_sample": sampling, "pad_token_id": tokenizer.eos_token_id}
+            if sampling:
+                kwargs.update(temperature=request.temperature, top_p=request.top_p)
+                torch.manual_seed(request.seed + request.repeat)
+            if request.schema:
+                kwargs["logits_processor"] = [self._logits_processor(tokenizer, model, request.schema)]
+            started = time.perf_counter()
+            with torch.inference_mode():
+                output = model.generate(**inputs, **kwargs)
+            latency = time.perf_counter() - started
+        new_tokens = output[0, prompt_len:]
+        ended = len(new_tokens) > 0 and int(new_tokens[-1]) == tokenizer.eos_token_id
+        text = tokenizer.decode(new_tokens, skip_special_tokens=True)
+        parsed, problem = validate_output(text, request.schema)
+        return Completion(
+            text=text,
+            finish_reason="length" if len(new_tokens) >= request.max_tokens and not ended else "stop",
+            prompt_tokens=prompt_len,
+            completion_tokens=len(new_tokens),
+            latency_s=latency,
+            parsed=parsed,
+            extra={"schema_error": problem} if problem else {},
+        )

@@ -1,0 +1,120 @@
+"""Timeouts, retries and a bounded, adaptive number of requests in flight per backend."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class BackendOptions(BaseModel):
+    """How parity talks to one backend; set under `backend:` in an agent file or `[judge.backend]`."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_in_flight: int = Field(1, ge=1, le=256, description="requests sent concurrently")
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(4, ge=0, le=20)
+    backoff_base_s: float = Field(1.0, ge=0)
+    backoff_max_s: float = Field(60.0, ge=0)
+    structured_output: str = Field("auto", pattern="^(auto|json_schema|json_object|none)$")
+
+
+class TransientError(Exception):
+    """Worth retrying: a dropped connection, a timeout, a 429 or a 5xx."""
+
+    def __init__(self, cause: str, retry_after: float | None = None, throttled: bool = False):
+        super().__init__(cause)
+        self.cause = cause
+        self.retry_after = retry_after
+        self.throttled = throttled
+
+
+class BackendError(Exception):
+    """A backend failed for good: after the last retry, or at once for a request it will never accept."""
+
+    def __init__(self, backend: str, cause: str):
+        super().__init__(f"{backend}: {cause}")
+        self.backend = backend
+        self.cause = cause
+
+
+class AdaptiveLimiter:
+    """At most `limit` requests in flight; a 429 halves the limit, sustained success grows it back."""
+
+    def __init__(self, max_in_flight: int):
+        self.max = max_in_flight
+        self.limit = max_in_flight
+        self.in_flight = 0
+        self._successes = 0
+        self._cond = threading.Condition()
+
+    def __enter__(self) -> "AdaptiveLimiter":
+        with self._cond:
+            while self.in_flight >= self.limit:
+                self._cond.wait()
+            self.in_flight += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()
+
+    def throttled(self) -> None:
+        with self._cond:
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+
+    def succeeded(self) -> None:
+        with self._cond:
+            self._successes += 1
+            if self.limit < self.max and self._successes >= self.limit * 4:
+                self.limit += 1
+                self._successes = 0
+                self._cond.notify_all()
+
+
+def retry_delay(attempt: int, options: BackendOptions, retry_after: float | None) -> float:
+    """Honour the server's Retry-After; otherwise exponential backoff with full jitter."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), max(options.backoff_max_s, retry_after))
+    ceiling = min(options.backoff_max_s, options.backoff_base_s * (2**attempt))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def call_with_retries(backend: str, fn: Callable[[], T], options: BackendOptions, limiter: AdaptiveLimiter, sleep: Callable[[float], None] = time.sleep) -> T:
+    last = "unknown error"
+    for attempt in range(options.max_retries + 1):
+        try:
+            with limiter:
+                result = fn()
+            limiter.succeeded()
+            return result
+        except TransientError as exc:
+            last = exc.cause
+            if exc.throttled:
+                limiter.throttled()
+            if attempt == options.max_retries:
+                break
+            sleep(retry_delay(attempt, options, exc.retry_after))
+    raise BackendError(backend, f"{last} (gave up after {options.max_retries + 1} attempts)")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None

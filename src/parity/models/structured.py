@@ -1,0 +1,38 @@
+"""Structured output for served models: the request shapes servers accept, and validation on return."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+
+def response_formats(schema: dict[str, Any], mode: str) -> list[dict[str, Any] | None]:
+    """The response_format values to try, in order; "auto" falls back from the OpenAI standard
+    (json_schema: OpenAI, vLLM, Ollama, llama.cpp's llama-server) to json_object + schema
+    (llama-cpp-python's server)."""
+    standard = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+    legacy = {"type": "json_object", "schema": schema}
+    return {"auto": [standard, legacy], "json_schema": [standard], "json_object": [legacy], "none": [None]}[mode]
+
+
+def rejects_response_format(status: int, body: str) -> bool:
+    """A 400/422 that complains about response_format means: try the next shape. (llama-cpp-python's
+    server reports its request-validation errors as HTTP 500.)"""
+    return status in (400, 422, 500) and "response_format" in body
+
+
+def validate_output(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | None]:
+    """(parsed object, None) when the text is JSON matching the schema; (None, why) otherwise."""
+    if schema is None:
+        return None, None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"not JSON: {exc.msg}"
+    try:
+        jsonschema.validate(obj, schema)
+    except jsonschema.ValidationError as exc:
+        return None, f"schema: {exc.message}"
+    return obj, None
