@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from parity.agent import Agent, agent_from_record
 from parity.errors import ParityError
-from parity.judge import Judgment, ReferenceJudge
+from parity.judge import Judge, Judgment
 from parity.metrics import Result, case_quality, paired_comparison, summarize
 from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
@@ -76,7 +76,7 @@ def run_experiment(
     ws: Workspace,
     ruler: Ruler,
     agent: Agent,
-    judge: ReferenceJudge,
+    judge: Judge,
     store: Store,
     gate: str,
     hypothesis: str,
@@ -90,7 +90,7 @@ def run_experiment(
 def resume_experiment(
     ws: Workspace,
     ruler: Ruler,
-    judge: ReferenceJudge,
+    judge: Judge,
     store: Store,
     experiment_id: int,
     on_case: ProgressHook | None = None,
@@ -123,7 +123,7 @@ def missing_cases(store: Store, ruler: Ruler, experiment_id: int) -> int:
 
 
 def _complete(
-    ws: Workspace, ruler: Ruler, agent: Agent, judge: ReferenceJudge, store: Store, experiment_id: int,
+    ws: Workspace, ruler: Ruler, agent: Agent, judge: Judge, store: Store, experiment_id: int,
     gate: str, cases: list[Case], on_case: ProgressHook | None, budget: Budget,
 ) -> Outcome:
     started = time.perf_counter()
@@ -142,16 +142,16 @@ def _complete(
 
 
 def _halt(store: Store, experiment_id: int, status: str, why: str) -> None:
-    cost = sum(r.cost_usd for r in store.case_rows(experiment_id))
+    cost = sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in store.case_rows(experiment_id))
     store.update_experiment(experiment_id, status=status, verdict="crashed" if status == "crashed" else None, decision=why, cost_usd=cost, finished_at=_now())
 
 
 def _run_cases(
-    ws: Workspace, ruler: Ruler, agent: Agent, judge: ReferenceJudge, store: Store, experiment_id: int,
+    ws: Workspace, ruler: Ruler, agent: Agent, judge: Judge, store: Store, experiment_id: int,
     cases: list[Case], on_case: ProgressHook | None, budget: Budget,
 ) -> None:
     """Up to the backend's max_in_flight cases at once; each case is committed as soon as it is judged."""
-    judge_lock = threading.Lock()
+    judge_lock = threading.Lock() if not judge.thread_safe else None
     stop = threading.Event()
 
     def one(case: Case) -> None:
@@ -170,8 +170,14 @@ def _run_cases(
         except BaseException:
             stop.set()  # no new case starts once one has failed
             raise
-        with judge_lock:
-            judgment = judge.judge(case, output.answer) if output.answer else failed_judgment(case, output.error or "no answer", ws)
+        if output.answer is None:
+            judgment = failed_judgment(case, output.error or "no answer", ws)
+        elif judge_lock is None:
+            judgment = judge.judge(case, output.answer)
+        else:
+            with judge_lock:
+                judgment = judge.judge(case, output.answer)
+        budget.settle(0.0, judgment.extra.get("cost_usd", 0.0))
         store.record_case(_case_row(ws, ruler, experiment_id, case, output, judgment))
         if on_case:
             on_case(case)
@@ -209,7 +215,7 @@ def _case_row(ws: Workspace, ruler: Ruler, experiment_id: int, case: Case, outpu
         finish_reason=completion.finish_reason,
         cached=completion.cached,
         cost_usd=0.0 if completion.cached else completion.cost_usd,  # a cached answer cost nothing this time
-        judge=ws.config.judge.kind,
+        judge=ws.config.judge.model or ws.config.judge.kind,
         judgment_status=judgment.status,
         scores=judgment.scores,
         overall=judgment.overall,
@@ -218,6 +224,9 @@ def _case_row(ws: Workspace, ruler: Ruler, experiment_id: int, case: Case, outpu
         reason=judgment.reason,
         agent_failed=judgment.agent_failed,
         quality=case_quality(judgment, ws.config.rubric, ws.config.metric),
+        judge_calls=judgment.extra.get("calls"),
+        judge_cost_usd=judgment.extra.get("cost_usd", 0.0),
+        position_consistent=judgment.extra.get("position_consistent"),
     )
 
 
@@ -228,7 +237,7 @@ def judgment_from_row(row: CaseRow) -> Judgment:
     )
 
 
-def finalize(ws: Workspace, ruler: Ruler, judge: ReferenceJudge, store: Store, experiment_id: int, gate: str, wall_s: float) -> Outcome:
+def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int, gate: str, wall_s: float) -> Outcome:
     rows = store.case_rows(experiment_id)
     cases = ruler.gate(gate)
     result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
@@ -245,14 +254,14 @@ def finalize(ws: Workspace, ruler: Ruler, judge: ReferenceJudge, store: Store, e
         ci_high=result.ci_high,
         ceiling=ceiling.quality if ceiling else None,
         summary=result.to_dict(),
-        cost_usd=sum(r.cost_usd for r in rows),
+        cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
         wall_s=(previous.wall_s or 0.0) + wall_s if previous else wall_s,
         finished_at=_now(),
     )
     return Outcome(experiment_id, result, ceiling, verdict, decision, wall_s)
 
 
-def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: ReferenceJudge, store: Store, gate: str) -> CeilingRow | None:
+def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate: str) -> CeilingRow | None:
     """Score gold_alt as a candidate once per ruler and gate; every summary divides by it."""
     existing = store.ceiling(ruler.fingerprint, gate)
     if existing is not None:

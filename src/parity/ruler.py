@@ -95,19 +95,27 @@ def _sha(obj: Any) -> str:
 def compute_parts(ws: Workspace, cases: list[Case], gates: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Hash each frozen part separately; the fingerprint is the hash of these hashes."""
     cfg = ws.config
-    judge = cfg.judge.model_dump()
-    if cfg.judge.kind == "reference":
-        from parity.judge.reference import identity
-
-        judge["formulas"] = identity()
     return {
         "cases": _sha([_case_record(case) for case in cases]),
         "task": _sha(cfg.task.model_dump()),
         "rubric": _sha(cfg.rubric.model_dump()),
-        "judge": _sha(judge),
+        "judge": _sha(judge_identity(ws)),
         "metric": _sha(cfg.metric.model_dump()),
         "gates": _sha({name: list(members) for name, members in gates.items()}),
     }
+
+
+def judge_identity(ws: Workspace) -> dict[str, Any]:
+    """What determines the judge's verdicts (not how it is reached: retries and concurrency are not here)."""
+    spec = ws.config.judge
+    if spec.kind == "reference":
+        from parity.judge.reference import identity
+
+        return {"kind": "reference", "embedder": spec.embedder, "tie_margin": spec.tie_margin, "formulas": identity()}
+    from parity.judge.prompts import template_hash
+
+    return {"kind": "llm", "model": spec.model, "temperature": spec.temperature, "seed": spec.seed, "max_tokens": spec.max_tokens, "prompts": template_hash()}
+
 
 
 def _case_record(case: Case) -> dict[str, Any]:

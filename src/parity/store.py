@@ -49,6 +49,7 @@ class ExperimentRow(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     wall_s: Mapped[float | None] = mapped_column(Float)
+    judge_noise: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # from `parity rejudge`: SD of quality and dimensions
     cases: Mapped[list["CaseRow"]] = relationship(back_populates="experiment", cascade="all, delete-orphan")
 
 
@@ -79,6 +80,9 @@ class CaseRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     agent_failed: Mapped[bool] = mapped_column(Boolean, default=False)
     quality: Mapped[float | None] = mapped_column(Float)
+    judge_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # LLM judge: every prompt and raw response
+    judge_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    position_consistent: Mapped[bool | None] = mapped_column(Boolean)
     experiment: Mapped[ExperimentRow] = relationship(back_populates="cases")
 
 

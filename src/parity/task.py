@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from parity.errors import ParityError
+from parity.models.resilience import BackendOptions
 
 CONFIG_NAME = "parity.toml"
 
@@ -66,9 +67,29 @@ class MetricSpec(_Strict):
 
 
 class JudgeSpec(_Strict):
-    kind: Literal["reference"] = "reference"
+    kind: Literal["reference", "llm"] = "reference"
+    # reference judge
     embedder: str = "all-minilm-l6-v2"
     tie_margin: float = Field(0.05, ge=0, lt=1)
+    # LLM judge
+    model: str | None = None
+    temperature: float = Field(0.0, ge=0, le=2)
+    seed: int = 0
+    max_tokens: int = Field(768, ge=64, le=16384)
+    backend: BackendOptions = BackendOptions()
+
+    @model_validator(mode="after")
+    def _llm_needs_model(self) -> "JudgeSpec":
+        if self.kind == "llm":
+            if not self.model:
+                raise ValueError("an llm judge needs model = \"SPEC\" (e.g. \"litellm:anthropic/claude-sonnet-4-5\")")
+            from parity.models.spec import parse_spec
+
+            try:
+                parse_spec(self.model)
+            except ParityError as exc:
+                raise ValueError(f"{exc.what} ({exc.fix})") from None
+        return self
 
 
 class StoreSpec(_Strict):

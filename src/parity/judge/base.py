@@ -19,3 +19,4 @@ class Judgment:
     notes: dict[str, str] = field(default_factory=dict)
     reason: str | None = None  # why unscored, or why the agent produced no answer
     agent_failed: bool = False
+    extra: dict = field(default_factory=dict)  # LLM judges: every prompt and raw response, cost, position consistency

@@ -135,6 +135,8 @@ class _Scored:
 
 
 class ReferenceJudge:
+    thread_safe = False  # one embedder, one memo
+
     def __init__(self, rubric: RubricSpec, embedder: Embedder, tie_margin: float):
         self.rubric = rubric
         self.embedder = embedder
@@ -173,7 +175,7 @@ class ReferenceJudge:
             self._gold_reference[case.id] = self._normalized(self._score(case, case.gold, case.gold_alt).sub)
         return self._gold_reference[case.id]
 
-    def judge(self, case: Case, answer: Answer) -> Judgment:
+    def judge(self, case: Case, answer: Answer, repeat: int = 0) -> Judgment:  # deterministic: repeats agree
         scored = self._score(case, answer, case.gold)
         unknown = set(self.weights) - set(scored.sub)
         if unknown:
