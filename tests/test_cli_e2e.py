@@ -52,6 +52,14 @@ def test_init_run_show(tmp_path: Path) -> None:
     table = run_parity("show", cwd=ws)
     assert table.returncode == 0 and "baseline" in table.stdout
 
+    # The same answers against themselves: no difference, and a CI that contains 0.
+    same = json.loads(run_parity("compare", "1", "2", "--json", cwd=ws).stdout)
+    assert same["n_paired"] == 10 and same["diff"] == 0 and same["ci_low"] <= 0 <= same["ci_high"] and same["p_value"] == 1
+    # The reference judge is deterministic: re-judging gives zero spread, and the figure is kept.
+    noise = run_parity("rejudge", "1", "--times", "3", cwd=ws)
+    assert noise.returncode == 0 and "SD of quality" in noise.stdout and "0.0000" in noise.stdout
+    assert "judge noise" in run_parity("show", "1", cwd=ws).stdout
+
 
 def test_unknown_experiment_id(tmp_path: Path) -> None:
     ws = tmp_path / "discovery"

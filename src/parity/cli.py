@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -93,10 +94,10 @@ def run(
 
 
 @contextmanager
-def _progress():
+def _progress(what: str = "answering + judging"):
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
-        yield progress, progress.add_task("answering + judging", total=None)
+        yield progress, progress.add_task(what, total=None)
 
 
 @app.command()
@@ -125,6 +126,109 @@ def show(
         print(json.dumps(experiment_row_summary(row), indent=2))
     else:
         _print_summary(row, row.decision or "")
+
+
+@app.command()
+def rejudge(
+    experiment_id: Annotated[int, typer.Argument(help="Experiment whose stored answers are judged again.")],
+    times: Annotated[int, typer.Option("--times", help="How many re-judgments (distinct repeat indices).")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Measure judge noise: re-judge identical answers K times; the experiment keeps the estimate."""
+    from parity.analysis.noise import rejudge as run_rejudge
+    from parity.judge import make_judge
+    from parity.ruler import load_ruler
+    from parity.store import Store
+
+    ws = _workspace(workspace)
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    row = store.experiment(experiment_id)
+    n = len(store.case_rows(experiment_id)) if row else 0
+    with _progress("re-judging") as (progress, bar):
+        progress.update(bar, total=n * times)
+        report = run_rejudge(ws, ruler, store, make_judge(ws), experiment_id, times, lambda: progress.advance(bar))
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    table = Table(title=f"judge noise on experiment #{experiment_id}: {times} re-judgments of identical answers", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("logged quality", _fmt(report.logged_quality))
+    table.add_row("re-judged", ", ".join(_fmt(q) for q in report.qualities))
+    table.add_row("SD of quality", _fmt(report.quality_sd, 4))
+    table.add_row("mean per-case SD", _fmt(report.case_quality_sd, 4))
+    for name, sd in report.dimensions_sd.items():
+        table.add_row(f"  SD {name}", _fmt(sd, 4))
+    table.add_row("unscored per run", ", ".join(map(str, report.unscored)))
+    console.print(table)
+
+
+@app.command()
+def compare(
+    a: Annotated[int, typer.Argument(help="Experiment A.")],
+    b: Annotated[int, typer.Argument(help="Experiment B.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Paired comparison of two experiments on the same cases: A − B with a 95% CI and p-value."""
+    from parity.analysis.compare import compare as run_compare
+    from parity.store import Store
+
+    ws = _workspace(workspace)
+    result = run_compare(ws, Store.for_workspace(ws), a, b)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"#{a} vs #{b} over {result.n_paired} paired cases", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("quality A / B", f"{result.quality_a:.3f} / {result.quality_b:.3f}")
+    table.add_row("A − B", f"{result.diff:+.3f}  (95% CI {result.ci_low:+.3f} – {result.ci_high:+.3f}, p = {result.p_value:.3f})")
+    table.add_row("A better / worse / same", f"{len(result.wins)} / {len(result.regressions)} / {result.ties}")
+    for label, rows in (("A better", result.wins[:5]), ("A worse", result.regressions[:5])):
+        if rows:
+            table.add_row(label, ", ".join(f"{r['case']} {r['delta']:+.2f}" for r in rows))
+    console.print(table)
+
+
+@app.command()
+def calibrate(
+    judge: Annotated[str, typer.Option("--judge", help="Judge to calibrate: 'reference' or a model spec.")],
+    against: Annotated[str, typer.Option("--against", help="Judge to compare with: 'reference' or a model spec.")],
+    experiment: Annotated[Optional[list[int]], typer.Option("--experiment", help="Experiments whose answers are scored (default: all on this ruler).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Score at most this many answers.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Score stored answers with two judges: per-dimension Spearman, pairwise agreement, Cohen's kappa."""
+    from parity.analysis.calibration import calibrate as run_calibrate
+    from parity.judge import make_judge
+    from parity.ruler import load_ruler
+    from parity.store import Store
+
+    ws = _workspace(workspace)
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    ids = experiment or [r.id for r in store.experiments() if r.ruler_fingerprint == ruler.fingerprint]
+    if not ids:
+        raise ParityError("no experiments with stored answers on this ruler", store.url, "run one first: parity run baseline")
+    first, second = make_judge(ws, model_spec=judge), make_judge(ws, model_spec=against)
+    with _progress("judging twice") as (progress, bar):
+        result = run_calibrate(ws, ruler, store, first, second, ids, limit, lambda: progress.advance(bar))
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"{judge} vs {against}: {result.n_both_scored} of {result.n_answers} answers scored by both", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, rho in result.spearman.items():
+        table.add_row(f"Spearman {name}", _fmt(rho) if rho is not None else "n/a (a judge gave one constant score)")
+    table.add_row("Spearman quality", _fmt(result.quality_spearman))
+    table.add_row("pairwise agreement", _fmt(result.pairwise_agreement))
+    table.add_row("Cohen's kappa", _fmt(result.cohen_kappa))
+    console.print(table)
 
 
 @ruler_app.command("verify")
@@ -158,13 +262,13 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def _print_list(rows: list) -> None:
     table = Table(title="experiments")
-    for column in ("id", "agent", "model", "gate", "quality", "95% CI", "ceiling", "parity", "verdict", "cost $", "ruler", "hypothesis"):
-        table.add_column(column)
+    for column in ("id", "agent", "model", "gate", "quality [95% CI]", "parity", "verdict", "cost $", "hypothesis"):
+        table.add_column(column, overflow="fold")
     for r in rows:
         ratio = r.quality / r.ceiling if r.quality is not None and r.ceiling else None
         table.add_row(
-            str(r.id), r.agent_name, str((r.agent_config or {}).get("model")), r.gate, _fmt(r.quality), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
-            _fmt(r.ceiling), _fmt(ratio, 2), r.verdict or r.status, f"{r.cost_usd or 0:.4f}", r.ruler_fingerprint[:8], r.hypothesis or "",
+            str(r.id), r.agent_name, str((r.agent_config or {}).get("model")), r.gate, f"{_fmt(r.quality)} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}]",
+            _fmt(ratio, 2), r.verdict or r.status, f"{r.cost_usd or 0:.4f}", r.hypothesis or "",
         )
     console.print(table)
 
@@ -177,10 +281,13 @@ def _print_summary(row, decision: str) -> None:
     ratio = row.quality / row.ceiling if row.quality is not None and row.ceiling else None
     wtl = summary.get("wtl", {})
     table.add_row("quality", f"{_fmt(row.quality)}  (95% CI {_fmt(row.ci_low)} – {_fmt(row.ci_high)})")
+    if row.judge_noise:
+        table.add_row("judge noise", f"SD {row.judge_noise['quality_sd']:.4f} over {row.judge_noise['times']} re-judgments")
     table.add_row("ceiling", f"{_fmt(row.ceiling)}  (gold_alt scored as a candidate)")
     table.add_row("parity", f"{_fmt(ratio, 2)}  (quality / ceiling)")
     table.add_row("vs gold W/T/L", f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}")
-    table.add_row("cases", f"{summary.get('n_cases', 0)} ({summary.get('n_unscored', 0)} unscored, {summary.get('n_failed', 0)} agent failures)")
+    reasons = ", ".join(f"{k} {v}" for k, v in summary.get("unscored_reasons", {}).items())
+    table.add_row("cases", f"{summary.get('n_cases', 0)} ({summary.get('n_unscored', 0)} unscored{': ' + reasons if reasons else ''}, {summary.get('n_failed', 0)} agent failures)")
     table.add_row("model", f"{(row.agent_config or {}).get('model')}  cost ${row.cost_usd or 0:.4f}")
     for name, value in summary.get("dimensions", {}).items():
         table.add_row(f"  {name}", f"{value:.2f}")
@@ -210,6 +317,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except SQLAlchemyError as exc:
+        print(f"error: the store failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}) — check the database, or report a bug", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

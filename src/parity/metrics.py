@@ -40,14 +40,23 @@ class PairedComparison:
     mean_diff: float
     ci_low: float
     ci_high: float
+    p_value: float
 
 
 def paired_comparison(a: dict[str, float], b: dict[str, float], confidence: float, samples: int, seed: int) -> PairedComparison:
-    """Mean of per-case differences a − b over the cases both scored, with a bootstrap CI."""
+    """Mean of per-case differences a − b over the cases both scored, with a bootstrap CI and a
+    two-sided bootstrap p-value for "no difference" (resampling the differences centred on 0)."""
     common = sorted(set(a) & set(b))
-    diffs = [a[c] - b[c] for c in common]
-    low, high = bootstrap_ci(diffs, confidence, samples, seed)
-    return PairedComparison(len(common), float(np.mean(diffs)) if diffs else float("nan"), low, high)
+    diffs = np.asarray([a[c] - b[c] for c in common], dtype=float)
+    if diffs.size == 0:
+        return PairedComparison(0, float("nan"), float("nan"), float("nan"), float("nan"))
+    low, high = bootstrap_ci(list(diffs), confidence, samples, seed)
+    observed = float(diffs.mean())
+    rng = np.random.default_rng(seed + 1)
+    centred = diffs - observed
+    null_means = centred[rng.integers(0, diffs.size, size=(samples, diffs.size))].mean(axis=1)
+    p_value = float(np.mean(np.abs(null_means) >= abs(observed) - 1e-12))
+    return PairedComparison(int(diffs.size), observed, low, high, p_value)
 
 
 @dataclass

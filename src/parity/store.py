@@ -112,6 +112,7 @@ class Store:
         try:
             self.engine = create_engine(url)
             Base.metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except (SQLAlchemyError, ImportError) as exc:
             raise ParityError(f"cannot open the store ({type(exc).__name__}: {str(exc).splitlines()[0]})", _safe(url), "check the database URL in parity.toml [store] or PARITY_DB") from None
 
@@ -167,6 +168,20 @@ class Store:
     def save_ceiling(self, row: CeilingRow) -> None:
         with self.session() as s, s.begin():
             s.add(row)
+
+
+def _add_missing_columns(engine) -> None:
+    """Additive schema upgrades: a store written by an older parity gains the new (nullable) columns."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _safe(url: str) -> str:

@@ -1,0 +1,1 @@
+"""Analyses that tell a real gap from judge noise."""
