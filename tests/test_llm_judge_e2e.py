@@ -23,7 +23,7 @@ def test_llm_judge_run_rejudge_calibrate(ws_dir: Path, tmp_path: Path) -> None:
         text = text.replace('full = "all"', 'full = "all"\ntiny = ["travel-easy", "home-easy", "food-medium"]')
         config.write_text(text)
         refused = run_parity("run", "baseline", "--gate", "tiny", cwd=ws_dir)
-        assert refused.returncode == 2 and "judge differ" in refused.stderr  # a new judge is a new ruler
+        assert refused.returncode == 2 and "(judge, gates differ" in refused.stderr  # a new judge is a new ruler
         assert run_parity("ruler", "lock", cwd=ws_dir).returncode == 0
 
         result = run_parity("run", "baseline", "--gate", "tiny", "--hypothesis", "LLM judge", cwd=ws_dir)

@@ -22,6 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a
 ruler_app = typer.Typer(no_args_is_help=True, help="Check or re-lock the frozen ruler.")
 app.add_typer(ruler_app, name="ruler")
 console = Console()
+progress_console = Console(stderr=True)  # progress never mixes with what --json prints
 
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")]
 
@@ -96,7 +97,7 @@ def run(
 @contextmanager
 def _progress(what: str = "answering + judging"):
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
+    with Progress(*columns, console=progress_console) as progress:
         yield progress, progress.add_task(what, total=None)
 
 
@@ -152,9 +153,7 @@ def rejudge(
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"judge noise on experiment #{experiment_id}: {times} re-judgments of identical answers", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = _kv_table(f"judge noise on experiment #{experiment_id}: {times} re-judgments of identical answers")
     table.add_row("logged quality", _fmt(report.logged_quality))
     table.add_row("re-judged", ", ".join(_fmt(q) for q in report.qualities))
     table.add_row("SD of quality", _fmt(report.quality_sd, 4))
@@ -181,9 +180,7 @@ def compare(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"#{a} vs #{b} over {result.n_paired} paired cases", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = _kv_table(f"#{a} vs #{b} over {result.n_paired} paired cases")
     table.add_row("quality A / B", f"{result.quality_a:.3f} / {result.quality_b:.3f}")
     table.add_row("A − B", f"{result.diff:+.3f}  (95% CI {result.ci_low:+.3f} – {result.ci_high:+.3f}, p = {result.p_value:.3f})")
     table.add_row("A better / worse / same", f"{len(result.wins)} / {len(result.regressions)} / {result.ties}")
@@ -220,9 +217,7 @@ def calibrate(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"{judge} vs {against}: {result.n_both_scored} of {result.n_answers} answers scored by both", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = _kv_table(f"{judge} vs {against}: {result.n_both_scored} of {result.n_answers} answers scored by both")
     for name, rho in result.spearman.items():
         table.add_row(f"Spearman {name}", _fmt(rho) if rho is not None else "n/a (a judge gave one constant score)")
     table.add_row("Spearman quality", _fmt(result.quality_spearman))
@@ -256,6 +251,14 @@ def ruler_lock(workspace: WorkspaceOpt = None) -> None:
         console.print(f"locked: {ruler.fingerprint}")
 
 
+def _kv_table(title: str) -> Table:
+    """The two-column "name: value" table every summary uses."""
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    return table
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -275,9 +278,7 @@ def _print_list(rows: list) -> None:
 
 def _print_summary(row, decision: str) -> None:
     summary = row.summary or {}
-    table = Table(title=f"experiment #{row.id}: {row.agent_name} on {row.gate}", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = _kv_table(f"experiment #{row.id}: {row.agent_name} on {row.gate}")
     ratio = row.quality / row.ceiling if row.quality is not None and row.ceiling else None
     wtl = summary.get("wtl", {})
     table.add_row("quality", f"{_fmt(row.quality)}  (95% CI {_fmt(row.ci_low)} – {_fmt(row.ci_high)})")
