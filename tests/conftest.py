@@ -32,12 +32,14 @@ def run_parity(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout
     )
 
 
-def write_agent(ws_dir: Path, name: str, model: str, backend: dict | None = None, adapter: str | None = None) -> Path:
+def write_agent(ws_dir: Path, name: str, model: str, backend: dict | None = None, adapter: str | None = None, max_tokens: int | None = None) -> Path:
     """A copy of the baseline agent with another model (and backend options)."""
     import yaml
 
     config = yaml.safe_load((ws_dir / "agents" / "baseline.yaml").read_text())
     config["model"] = model
+    if max_tokens:
+        config["decoding"]["max_tokens"] = max_tokens
     if backend:
         config["backend"] = backend
     if adapter:

@@ -38,8 +38,8 @@ def test_adapter_is_put_on_the_base_not_merged(ws) -> None:
     adapter_dir = ws.root / "adapters" / "random-lora"
     lora.save_pretrained(adapter_dir)
 
-    write_agent(ws.root, "plain", "hf:smollm2-135m")
-    write_agent(ws.root, "adapted", "hf:smollm2-135m", adapter="adapters/random-lora")
+    write_agent(ws.root, "plain", "hf:smollm2-135m", max_tokens=96)
+    write_agent(ws.root, "adapted", "hf:smollm2-135m", adapter="adapters/random-lora", max_tokens=96)
     plain, adapted = load_agent(ws, "plain", use_cache=False), load_agent(ws, "adapted", use_cache=False)
     assert plain.model.identity != adapted.model.identity and "+lora:sha256:" in adapted.model.identity
 

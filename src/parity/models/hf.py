@@ -31,27 +31,72 @@ def content_id(path: Path) -> str:
     return file_sha256(str(path)) if path.is_file() else folder_sha256(path)
 
 
+def converted_dir() -> Path:
+    """Where de-quantized GGUF models are kept as plain transformers folders (keyed by file hash)."""
+    return Path(os.environ.get("PARITY_MODEL_CACHE", Path.home() / ".cache" / "parity" / "models"))
+
+
 @lru_cache(maxsize=2)
 def load_base(source: str) -> tuple[Any, Any]:
-    """(tokenizer, model) in float32 on the CPU; a .gguf file is dequantized into torch."""
+    """(tokenizer, model) in float32 on the CPU. A .gguf file is de-quantized into torch once, then
+    kept as a transformers folder, because de-quantizing takes half a minute every time."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")  # GGUF de-quantization draws its own bar over ours
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     path = Path(source)
-    kwargs: dict[str, Any] = {"gguf_file": path.name} if path.suffix == ".gguf" else {}
-    folder = str(path.parent) if path.suffix == ".gguf" else source
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs)
+        if path.suffix != ".gguf":
+            return _load_folder(source)
+        folder = converted_dir() / file_sha256(source)
+        if not (folder / "config.json").is_file():
+            _convert(path, folder)
+        return _load_folder(str(folder))
+    except ParityError:
+        raise
     except Exception as exc:  # noqa: BLE001 — loading errors vary by library version; the user needs one line
         raise ParityError(f"cannot load '{source}' with transformers ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})", None, "pass a local model folder or .gguf file") from None
+
+
+def _load_folder(folder: str) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     model.eval()
     return tokenizer, model
+
+
+def _convert(gguf: Path, folder: Path) -> None:
+    """De-quantize into a temp folder and rename it into place: no half-written model is ever loaded."""
+    import shutil
+    import tempfile
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(staging)
+        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        # A model loaded from GGUF keeps a quantization marker that refuses saving (and training):
+        # rebuild it from its config without the marker and copy the de-quantized weights over.
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            delattr(config, "quantization_config")
+        clean = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        clean.load_state_dict(loaded.state_dict())
+        clean.save_pretrained(staging)
+        staging.rename(folder)
+    except OSError:
+        if not (folder / "config.json").is_file():  # another process may have won the rename
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class HFModel:
