@@ -31,6 +31,7 @@ def test_llm_judge_run_rejudge_calibrate(ws_dir: Path, tmp_path: Path) -> None:
         shown = show_json(ws_dir, 1)
         assert shown["n_cases"] == 3 and shown["status"] == "done"
         assert shown["n_unscored"] + sum(shown["wtl"].values()) == 3
+        assert "position consistency" in result.stdout or shown["n_unscored"] == 3
         db = sqlite3.connect(ws_dir / ".parity" / "parity.db")
         for status, calls, reason, judge in db.execute("SELECT judgment_status, judge_calls, reason, judge FROM case_results"):
             calls = json.loads(calls)

@@ -287,6 +287,8 @@ def _print_summary(row, decision: str) -> None:
     table.add_row("ceiling", f"{_fmt(row.ceiling)}  (gold_alt scored as a candidate)")
     table.add_row("parity", f"{_fmt(ratio, 2)}  (quality / ceiling)")
     table.add_row("vs gold W/T/L", f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}")
+    if "position_consistency" in summary:
+        table.add_row("position consistency", f"{summary['position_consistency']:.0%} of pairwise verdicts agree in both orders")
     reasons = ", ".join(f"{k} {v}" for k, v in summary.get("unscored_reasons", {}).items())
     table.add_row("cases", f"{summary.get('n_cases', 0)} ({summary.get('n_unscored', 0)} unscored{': ' + reasons if reasons else ''}, {summary.get('n_failed', 0)} agent failures)")
     table.add_row("model", f"{(row.agent_config or {}).get('model')}  cost ${row.cost_usd or 0:.4f}")

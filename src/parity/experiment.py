@@ -253,12 +253,18 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
         ci_low=result.ci_low,
         ci_high=result.ci_high,
         ceiling=ceiling.quality if ceiling else None,
-        summary=result.to_dict(),
+        summary={**result.to_dict(), **_position_consistency(rows)},
         cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
         wall_s=(previous.wall_s or 0.0) + wall_s if previous else wall_s,
         finished_at=_now(),
     )
     return Outcome(experiment_id, result, ceiling, verdict, decision, wall_s)
+
+
+def _position_consistency(rows: list[CaseRow]) -> dict[str, float]:
+    """Share of pairwise verdicts on which both orders agreed (LLM judges only)."""
+    known = [r.position_consistent for r in rows if r.position_consistent is not None]
+    return {"position_consistency": sum(known) / len(known)} if known else {}
 
 
 def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate: str) -> CeilingRow | None:
