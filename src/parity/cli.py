@@ -73,7 +73,7 @@ def run(
     ruler = load_ruler(ws)
     if resume is not None:
         store = Store.for_workspace(ws)
-        total = missing_cases(store, ruler, resume)
+        total = len(missing_cases(store, ruler, resume))
         console.print(f"Resuming experiment #{resume}: {total} missing cases, ruler {ruler.fingerprint[:12]}")
         with _progress() as (progress, bar):
             progress.update(bar, total=total)

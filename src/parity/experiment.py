@@ -17,7 +17,7 @@ from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
 from parity.ruler import Case, Ruler
 from parity.store import CaseRow, CeilingRow, ExperimentRow, Store, _now
-from parity.task import Answer, Workspace
+from parity.task import Workspace
 
 MAX_UNSCORED_SHARE = 0.10  # more unscored cases than this and the experiment is invalid
 KEEP_CONFIDENCE = 0.90  # the paired gain over the running best must have its 90% lower bound above 0
@@ -110,16 +110,18 @@ def resume_experiment(
             "restore that ruler to resume it; results on different rulers are never mixed",
         )
     agent = agent_from_record(ws, row.agent_config, row.agent_source or "", use_cache)
-    done = {r.case_id for r in store.case_rows(experiment_id)}
-    missing = [case for case in ruler.gate(row.gate) if case.id not in done]
+    missing = missing_cases(store, ruler, experiment_id)
     store.update_experiment(experiment_id, status="running", verdict=None, decision=None)
     return _complete(ws, ruler, agent, judge, store, experiment_id, row.gate, missing, on_case, Budget(budget_usd, row.cost_usd or 0.0))
 
 
-def missing_cases(store: Store, ruler: Ruler, experiment_id: int) -> int:
+def missing_cases(store: Store, ruler: Ruler, experiment_id: int) -> list[Case]:
+    """The cases of an experiment's gate that have no recorded result yet."""
     row = store.experiment(experiment_id)
+    if row is None:
+        return []
     done = {r.case_id for r in store.case_rows(experiment_id)}
-    return len([case for case in ruler.gate(row.gate) if case.id not in done]) if row else 0
+    return [case for case in ruler.gate(row.gate) if case.id not in done]
 
 
 def _complete(
@@ -280,7 +282,7 @@ def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate
     cases = [case for case in ruler.gate(gate) if case.gold_alt is not None]
     if not cases:
         return None
-    judgments = [judge.judge(case, _as_answer(case.gold_alt)) for case in cases]
+    judgments = [judge.judge(case, case.gold_alt) for case in cases if case.gold_alt is not None]
     result = summarize(cases, judgments, ws.config.rubric, ws.config.metric)
     if result.quality is None:
         return None
@@ -289,11 +291,6 @@ def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate
     )
     store.save_ceiling(row)
     return row
-
-
-def _as_answer(answer: Answer | None) -> Answer:
-    assert answer is not None
-    return answer
 
 
 def decide(ws: Workspace, ruler: Ruler, store: Store, gate: str, experiment_id: int, result: Result) -> tuple[str, str]:
