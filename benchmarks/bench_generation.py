@@ -9,13 +9,12 @@ Usage: python benchmarks/bench_generation.py [--rounds N]
 
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from common import bench_args, bundled_workspace  # noqa: E402
 
 
 def raw_throughput(llama, prompts, schema, max_tokens: int, texts: list[str] | None = None) -> tuple[int, float]:
@@ -49,21 +48,17 @@ def parity_throughput(ws, ruler, gate: str, texts: list[str]) -> tuple[int, floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each measurement")
-    parser.add_argument("--gate", default="dev")
-    args = parser.parse_args()
+    args = bench_args(__doc__)
 
     from llama_cpp import Llama
 
     from parity.agent import load_agent
-    from parity.examples import write_example
     from parity.judge import make_judge
     from parity.models.llamacpp import N_CTX, load_llama
     from parity.ruler import load_ruler
-    from parity.task import answer_schema, load_workspace
+    from parity.task import answer_schema
 
-    ws = load_workspace(write_example("discovery", Path(tempfile.mkdtemp()) / "ws"))
+    ws = bundled_workspace()
     ruler = load_ruler(ws)
     agent = load_agent(ws, "baseline", use_cache=False)
     cases = ruler.gate(args.gate)

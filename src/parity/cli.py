@@ -52,9 +52,11 @@ def init(
 
 @app.command()
 def run(
-    agent: Annotated[Optional[str], typer.Argument(help="Agent name in agents/ (e.g. baseline) or a path to an agent YAML file.")] = None,
+    agent: Annotated[Optional[str], typer.Argument(help="Agent name in agents/ (a .yaml or .py file), or a path to one.")] = None,
     gate: Annotated[str, typer.Option("--gate", help="Which gate to score on: dev (screening) or full (decision).")] = "dev",
     hypothesis: Annotated[str, typer.Option("--hypothesis", help="What this experiment tests, in one sentence.")] = "",
+    method: Annotated[Optional[str], typer.Option("--method", help="How the hypothesis is tested, in free text (kept in the record).")] = None,
+    confirm: Annotated[bool, typer.Option("--confirm", help="Screen on the dev gate; only if it beats the running best's dev score, run the full gate.")] = False,
     resume: Annotated[Optional[int], typer.Option("--resume", help="Finish experiment ID: only its missing cases run, with the agent it recorded.")] = None,
     budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Refuse to start above this estimated cost, and stop before exceeding it.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again instead of using cached answers.")] = False,
@@ -62,7 +64,7 @@ def run(
 ) -> None:
     """Run an agent over a gate of the ruler, judge every answer, and record the experiment."""
     from parity.agent import load_agent
-    from parity.experiment import check_budget, missing_cases, resume_experiment, run_experiment
+    from parity.experiment import missing_cases, resume_experiment
     from parity.judge import make_judge
     from parity.ruler import load_ruler
     from parity.store import Store
@@ -78,20 +80,46 @@ def run(
         with _progress() as (progress, bar):
             progress.update(bar, total=total)
             outcome = resume_experiment(ws, ruler, make_judge(ws), store, resume, lambda case: progress.advance(bar), budget_usd, not no_cache)
-    else:
-        assert agent is not None
-        cases = ruler.gate(gate)
-        loaded = load_agent(ws, agent, use_cache=not no_cache)
-        note = check_budget(loaded, cases, budget_usd)
-        store = Store.for_workspace(ws)  # opened only after everything above validated: bad input writes nothing
-        console.print(f"Agent [bold]{loaded.name}[/] ({loaded.spec}) on gate [bold]{gate}[/]: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
-        if note:
-            console.print(note)
-        judge = make_judge(ws)
-        with _progress() as (progress, bar):
-            progress.update(bar, total=len(cases))
-            outcome = run_experiment(ws, ruler, loaded, judge, store, gate, hypothesis, lambda case: progress.advance(bar), budget_usd)
+        _print_summary(store.experiment(outcome.experiment_id), outcome.decision)
+        return
+    assert agent is not None
+    if confirm and (gate != "dev" or "dev" not in ruler.gates):
+        raise ParityError("--confirm screens on the 'dev' gate and decides on 'full'", CONFIG_NAME, "drop --gate, and declare a dev gate in [gates]")
+    loaded = load_agent(ws, agent, use_cache=not no_cache)
+    ruler.gate(gate)  # an unknown gate fails here, before anything is written
+    if not confirm:
+        _run_gate(ws, ruler, loaded, gate, hypothesis, method, budget_usd)
+        return
+    store = Store.for_workspace(ws)
+    best = store.running_best(ruler.fingerprint, "dev")
+    screen = _run_gate(ws, ruler, loaded, "dev", hypothesis, method, budget_usd)
+    if best is not None and (screen.result.quality is None or best.quality is None or screen.result.quality <= best.quality):
+        console.print(f"screen: dev quality {_fmt(screen.result.quality)} does not beat the running best's {_fmt(best.quality)} (#{best.id}); the full gate is not run")
+        return
+    against = f"beats the running best's {_fmt(best.quality)} (#{best.id})" if best else "is the first on dev"
+    console.print(f"screen: dev quality {_fmt(screen.result.quality)} {against}; confirming on the full gate")
+    _run_gate(ws, ruler, loaded, "full", hypothesis, method, budget_usd, screened_by=screen.experiment_id)
+
+
+def _run_gate(ws, ruler, agent, gate: str, hypothesis: str, method: str | None, budget_usd: float | None, screened_by: int | None = None):
+    from parity.experiment import check_budget, run_experiment
+    from parity.judge import make_judge
+    from parity.store import Store
+
+    cases = ruler.gate(gate)
+    note = check_budget(agent, cases, budget_usd)
+    store = Store.for_workspace(ws)  # opened only after everything above validated: bad input writes nothing
+    console.print(f"Agent [bold]{agent.name}[/] ({agent.spec}) on gate [bold]{gate}[/]: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
+    if note:
+        console.print(note)
+    judge = make_judge(ws)
+    with _progress() as (progress, bar):
+        progress.update(bar, total=len(cases))
+        outcome = run_experiment(
+            ws, ruler, agent, judge, store, gate, hypothesis, lambda case: progress.advance(bar), budget_usd, method, screened_by
+        )
     _print_summary(store.experiment(outcome.experiment_id), outcome.decision)
+    return outcome
 
 
 @contextmanager
@@ -105,6 +133,7 @@ def _progress(what: str = "answering + judging"):
 def show(
     experiment_id: Annotated[Optional[int], typer.Argument(help="Experiment id; omit to list all.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Write the experiment's pipeline diagram (SVG) to this file.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List experiments, or show one."""
@@ -123,6 +152,11 @@ def show(
     row = store.experiment(experiment_id)
     if row is None:
         raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
+    if pipeline is not None:
+        from parity.io import atomic_write_text
+
+        atomic_write_text(pipeline, row.pipeline_svg or "")
+        console.print(f"wrote the pipeline diagram of #{row.id} to {pipeline}")
     if as_json:
         print(json.dumps(experiment_row_summary(row), indent=2))
     else:
@@ -263,6 +297,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _short(value: object, limit: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _print_list(rows: list) -> None:
     table = Table(title="experiments")
     for column in ("id", "agent", "model", "gate", "quality [95% CI]", "parity", "verdict", "cost $", "hypothesis"):
@@ -299,6 +338,20 @@ def _print_summary(row, decision: str) -> None:
         if cells:
             table.add_row(group, cells)
     table.add_row("verdict", f"{row.verdict or row.status}: {decision}")
+    for leak in summary.get("leaks", [])[:5]:
+        table.add_row(f"  leak {leak['case']}", " | ".join(leak["shared"]))
+    if row.hypothesis:
+        table.add_row("hypothesis", row.hypothesis)
+    if row.method:
+        table.add_row("method", row.method)
+    diff = (row.config_diff or {}).get("changes")
+    if diff is not None:
+        shown = "; ".join(f"{k}: {_short(v[0])} → {_short(v[1])}" for k, v in diff.items()) or "identical config"
+        table.add_row(f"vs #{row.config_diff['against']}", shown)
+    if summary.get("completion_tokens") is not None:
+        table.add_row("tokens", f"{summary.get('prompt_tokens', 0)} prompt + {summary['completion_tokens']} completion")
+    if row.git_commit:
+        table.add_row("git", row.git_commit)
     if row.wall_s is not None:
         table.add_row("wall time", f"{row.wall_s:.1f} s")
     table.add_row("ruler", row.ruler_fingerprint)

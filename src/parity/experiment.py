@@ -9,12 +9,16 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from parity.agent import Agent, agent_from_record
+from parity.agent import Agent, AgentOutput, agent_from_record
+from parity.agent.pyagent import AgentCodeError
 from parity.errors import ParityError
+from parity.agent.pipeline import pipeline_svg
 from parity.judge import Judge, Judgment
+from parity.leak import LEAK_THRESHOLD, find_leaks
 from parity.metrics import Result, case_quality, paired_comparison, summarize
 from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
+from parity.record import config_diff, git_commit
 from parity.ruler import Case, Ruler
 from parity.store import CaseRow, CeilingRow, ExperimentRow, Store, _now
 from parity.task import Workspace
@@ -50,7 +54,7 @@ def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> s
     """Refuse before starting when even the prompts alone would exceed the budget; say the estimate."""
     if budget_usd is None:
         return None
-    guess = estimate(agent.model, [agent.request(case.input) for case in cases])
+    guess = estimate(agent.model, [agent.request(case.input) for case in cases for _ in range(agent.calls_per_case)])
     if guess.low_usd > budget_usd:
         raise ParityError(
             f"estimated cost ${guess.low_usd:.4f}–${guess.high_usd:.4f} exceeds --budget-usd {budget_usd}",
@@ -60,15 +64,26 @@ def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> s
     return f"estimated cost ${guess.low_usd:.4f}–${guess.high_usd:.4f} (budget ${budget_usd})"
 
 
-def start_experiment(store: Store, ruler: Ruler, agent: Agent, gate: str, hypothesis: str) -> int:
+def start_experiment(
+    ws: Workspace, store: Store, ruler: Ruler, agent: Agent, gate: str, hypothesis: str, method: str | None = None, screened_by: int | None = None
+) -> int:
+    config = agent.config.model_dump()
+    best = store.running_best(ruler.fingerprint, gate)
+    code = agent.python.code if agent.python else None
     return store.create_experiment(
         ruler_fingerprint=ruler.fingerprint,
         gate=gate,
         agent_name=agent.name,
         agent_source=agent.source.name,
-        agent_config=agent.config.model_dump(),
+        agent_config=config,
+        agent_code=code,
         model_identity=agent.model.identity,
         hypothesis=hypothesis,
+        method=method,
+        config_diff={"against": best.id, "changes": config_diff(best.agent_config, config)} if best else None,
+        pipeline_svg=pipeline_svg(agent.config, ws.task.n_questions, code, ws.shown(agent.source)),
+        git_commit=git_commit(ws.root),
+        screened_by=screened_by,
     )
 
 
@@ -82,8 +97,10 @@ def run_experiment(
     hypothesis: str,
     on_case: ProgressHook | None = None,
     budget_usd: float | None = None,
+    method: str | None = None,
+    screened_by: int | None = None,
 ) -> Outcome:
-    experiment_id = start_experiment(store, ruler, agent, gate, hypothesis)
+    experiment_id = start_experiment(ws, store, ruler, agent, gate, hypothesis, method, screened_by)
     return _complete(ws, ruler, agent, judge, store, experiment_id, gate, ruler.gate(gate), on_case, Budget(budget_usd))
 
 
@@ -109,7 +126,7 @@ def resume_experiment(
             ws.shown(ws.lock_path),
             "restore that ruler to resume it; results on different rulers are never mixed",
         )
-    agent = agent_from_record(ws, row.agent_config, row.agent_source or "", use_cache)
+    agent = agent_from_record(ws, row.agent_config, row.agent_source or "", use_cache, row.agent_code)
     missing = missing_cases(store, ruler, experiment_id)
     store.update_experiment(experiment_id, status="running", verdict=None, decision=None)
     return _complete(ws, ruler, agent, judge, store, experiment_id, row.gate, missing, on_case, Budget(budget_usd, row.cost_usd or 0.0))
@@ -134,6 +151,9 @@ def _complete(
     except BackendError as exc:
         _halt(store, experiment_id, "crashed", f"backend error: {exc}")
         raise ParityError(f"{exc.cause}; the finished cases are recorded", exc.backend, f"fix the backend, then resume with: parity run --resume {experiment_id}") from None
+    except AgentCodeError as exc:  # a bug in a Python agent: the record says where
+        _halt(store, experiment_id, "crashed", exc.line())
+        raise
     except BudgetExceeded:
         _halt(store, experiment_id, "stopped", f"stopped before exceeding the budget (${budget.limit}); spent ${budget.spent:.4f}")
         raise ParityError(f"stopped before exceeding --budget-usd {budget.limit} (spent ${budget.spent:.4f})", f"experiment #{experiment_id}", f"resume with a larger budget: parity run --resume {experiment_id} --budget-usd X") from None
@@ -161,7 +181,7 @@ def _run_cases(
             return
         try:
             request = agent.request(case.input)
-            worst = estimate(agent.model, [request]).high_usd
+            worst = estimate(agent.model, [request]).high_usd * agent.calls_per_case
             if not budget.reserve(worst):
                 raise BudgetExceeded()
             try:
@@ -207,7 +227,7 @@ def _run_cases(
             raise failures[0]
 
 
-def _case_row(ws: Workspace, ruler: Ruler, experiment_id: int, case: Case, output, judgment: Judgment) -> CaseRow:
+def _case_row(ws: Workspace, ruler: Ruler, experiment_id: int, case: Case, output: AgentOutput, judgment: Judgment) -> CaseRow:
     completion = output.completion
     return CaseRow(
         experiment_id=experiment_id,
@@ -234,6 +254,7 @@ def _case_row(ws: Workspace, ruler: Ruler, experiment_id: int, case: Case, outpu
         judge_calls=judgment.extra.get("calls"),
         judge_cost_usd=judgment.extra.get("cost_usd", 0.0),
         position_consistent=judgment.extra.get("position_consistent"),
+        trace=[step.to_dict() for step in output.trace],
     )
 
 
@@ -249,7 +270,12 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
     cases = ruler.gate(gate)
     result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
     ceiling = ensure_ceiling(ws, ruler, judge, store, gate)
-    verdict, decision = decide(ws, ruler, store, gate, experiment_id, result)
+    leaks = find_leaks(cases, {r.case_id: list(r.answer["questions"]) for r in rows if r.answer and "questions" in r.answer})
+    if leaks:
+        verdict, decision = "invalid", leak_decision(leaks)
+    else:
+        verdict, decision = decide(ws, ruler, store, gate, experiment_id, result)
+    tokens = {"prompt_tokens": sum(r.prompt_tokens for r in rows), "completion_tokens": sum(r.completion_tokens for r in rows)}
     previous = store.experiment(experiment_id)
     store.update_experiment(
         experiment_id,
@@ -260,12 +286,21 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
         ci_low=result.ci_low,
         ci_high=result.ci_high,
         ceiling=ceiling.quality if ceiling else None,
-        summary={**result.to_dict(), **_position_consistency(rows)},
+        summary={**result.to_dict(), **_position_consistency(rows), **tokens, "leaks": [leak.to_dict() for leak in leaks]},
         cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
         wall_s=(previous.wall_s or 0.0) + wall_s if previous else wall_s,
         finished_at=_now(),
     )
     return Outcome(experiment_id, result, ceiling, verdict, decision, wall_s)
+
+
+def leak_decision(leaks: list) -> str:
+    first = leaks[0]
+    shown = "; ".join(f'"{q}"' for q in first.shared[:4])
+    return (
+        f"leak: {len(leaks)} case(s) repeat ≥{LEAK_THRESHOLD} of their own gold questions verbatim; "
+        f"e.g. {first.case_id} shares {len(first.shared)}: {shown}"
+    )
 
 
 def _position_consistency(rows: list[CaseRow]) -> dict[str, float]:
@@ -330,6 +365,15 @@ def experiment_row_summary(row: ExperimentRow) -> dict[str, object]:
         "cost_usd": row.cost_usd,
         "model": (row.agent_config or {}).get("model"),
         "hypothesis": row.hypothesis,
+        "method": row.method,
+        "decision": row.decision,
+        "prompt_tokens": summary.get("prompt_tokens"),
+        "completion_tokens": summary.get("completion_tokens"),
+        "wall_s": row.wall_s,
+        "leaks": summary.get("leaks", []),
+        "config_diff": row.config_diff,
+        "git_commit": row.git_commit,
+        "screened_by": row.screened_by,
         "ruler_fingerprint": row.ruler_fingerprint,
         "created_at": row.created_at.isoformat() if row.created_at else None,
     }

@@ -50,6 +50,12 @@ class ExperimentRow(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     wall_s: Mapped[float | None] = mapped_column(Float)
     judge_noise: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # from `parity rejudge`: SD of quality and dimensions
+    method: Mapped[str | None] = mapped_column(Text)  # free text: how the hypothesis is tested
+    agent_code: Mapped[str | None] = mapped_column(Text)  # a Python agent's source, exactly as it ran
+    config_diff: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"against": ID, "changes": {field: [old, new]}}
+    pipeline_svg: Mapped[str | None] = mapped_column(Text)  # the pipeline diagram drawn from the agent config
+    git_commit: Mapped[str | None] = mapped_column(String(80))  # the workspace's HEAD, "+dirty" when it had changes
+    screened_by: Mapped[int | None] = mapped_column(Integer)  # --confirm: the dev experiment that earned this full run
     cases: Mapped[list["CaseRow"]] = relationship(back_populates="experiment", cascade="all, delete-orphan")
 
 
@@ -83,6 +89,7 @@ class CaseRow(Base):
     judge_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # LLM judge: every prompt and raw response
     judge_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     position_consistent: Mapped[bool | None] = mapped_column(Boolean)
+    trace: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # every call and retrieval of the agent's pipeline
     experiment: Mapped[ExperimentRow] = relationship(back_populates="cases")
 
 

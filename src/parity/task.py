@@ -211,8 +211,10 @@ class Answer:
         return {"title": self.title, "questions": list(self.questions)}
 
 
-def answer_schema(task: TaskSpec) -> dict[str, Any]:
-    """The JSON schema every answer must satisfy; backends use it to constrain generation."""
+def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, Any]:
+    """The JSON schema every answer must satisfy; backends use it to constrain generation.
+    `n_questions` overrides the task's count (over-generation asks for more, then prunes)."""
+    n = n_questions or task.n_questions
     question = {"type": "string", "minLength": 1, "maxLength": task.max_question_chars}
     return {
         "type": "object",
@@ -221,8 +223,8 @@ def answer_schema(task: TaskSpec) -> dict[str, Any]:
             "questions": {
                 "type": "array",
                 "items": question,
-                "minItems": task.n_questions,
-                "maxItems": task.n_questions,
+                "minItems": n,
+                "maxItems": n,
             },
         },
         "required": ["title", "questions"],
@@ -230,7 +232,7 @@ def answer_schema(task: TaskSpec) -> dict[str, Any]:
     }
 
 
-def parse_answer(obj: Any, task: TaskSpec, what: str = "answer") -> Answer:
+def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: int | None = None) -> Answer:
     """Validate an object against the task's output format; raise ValueError naming the problem."""
     if not isinstance(obj, dict):
         raise ValueError(f"{what} must be an object with 'title' and 'questions'")
@@ -245,6 +247,8 @@ def parse_answer(obj: Any, task: TaskSpec, what: str = "answer") -> Answer:
         raise ValueError(f"{what}.title must be a non-empty string")
     if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
         raise ValueError(f"{what}.questions must be a list of non-empty strings")
-    if len(questions) != task.n_questions:
-        raise ValueError(f"{what} has {len(questions)} questions, the task requires {task.n_questions}")
+    n = n_questions or task.n_questions
+    if len(questions) != n:
+        asker = "the task requires" if n_questions is None else "the pipeline asked for"
+        raise ValueError(f"{what} has {len(questions)} questions, {asker} {n}")
     return Answer(title=title.strip(), questions=tuple(q.strip() for q in questions))

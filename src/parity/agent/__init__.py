@@ -1,36 +1,56 @@
-"""The mutable agent: a config that turns a case input into an Answer through a model backend."""
+"""The mutable agent: a YAML config or a Python module that turns a case input into an Answer,
+through a model backend, optional corpus retrieval and a built-in or hand-written pipeline."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
-from parity.agent.prompting import build_messages
+from parity.agent.context import AgentContext, AgentFailure, Step
+from parity.agent.corpus import Corpus
+from parity.agent.pyagent import AgentCodeError, PythonAgent, load_python_agent, read_python_agent, user_frame
+from parity.agent.strategies import run_strategy
 from parity.errors import ParityError
 from parity.models import Completion, Model, Request, open_model
 from parity.models.spec import ModelSpec, parse_spec
 from parity.task import Answer, TaskSpec, Workspace, answer_schema, parse_answer
 
-__all__ = ["Agent", "AgentOutput", "agent_from_record", "load_agent"]
+__all__ = ["Agent", "AgentContext", "AgentFailure", "AgentOutput", "agent_from_record", "load_agent"]
 
 
 @dataclass
 class AgentOutput:
     answer: Answer | None
-    completion: Completion
-    error: str | None = None  # why no answer: "truncated: …" or "parse: …"
+    trace: list[Step] = field(default_factory=list)
+    error: str | None = None  # why no answer: "truncated: …", "parse: …" or the pipeline's reason
+
+    @property
+    def completion(self) -> Completion:
+        """Every call of the pipeline folded into one: summed tokens, time and cost; the last text."""
+        calls = [s for s in self.trace if not s.step.startswith("retrieve")]
+        last = calls[-1] if calls else Step("none")
+        return Completion(
+            text=last.text,
+            finish_reason=last.finish_reason,  # type: ignore[arg-type]
+            prompt_tokens=sum(s.prompt_tokens for s in calls),
+            completion_tokens=sum(s.completion_tokens for s in calls),
+            cost_usd=sum(s.cost_usd for s in calls),
+            latency_s=sum(s.latency_s for s in calls),
+            cached=bool(calls) and all(s.cached for s in calls),
+        )
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, spec: ModelSpec, task: TaskSpec, source: Path, model: Model):
+    def __init__(self, config: AgentConfig, spec: ModelSpec, task: TaskSpec, source: Path, model: Model, corpus: Corpus, python: PythonAgent | None = None):
         self.config = config
         self.spec = spec
         self.task = task
         self.source = source
         self.model = model
-        self.schema = answer_schema(task)
+        self.corpus = corpus
+        self.python = python
 
     @property
     def name(self) -> str:
@@ -40,47 +60,98 @@ class Agent:
     def max_in_flight(self) -> int:
         return self.config.backend.max_in_flight
 
+    @property
+    def calls_per_case(self) -> int:
+        """Model calls one case takes (for cost estimates; a Python agent counts as one)."""
+        strategy = self.config.strategy
+        return {
+            "best_of_n": len(getattr(strategy, "temperatures", [])),
+            "vote": getattr(strategy, "samples", 1),
+            "critique_revise": 1 + 2 * getattr(strategy, "rounds", 1),
+        }.get(strategy.kind, 1)
+
+    def context(self, case_input: str) -> AgentContext:
+        return AgentContext(self.model, self.config, self.task, self.corpus, case_input)
+
     def request(self, case_input: str) -> Request:
+        """The first call this agent makes for a case (cost estimates and benchmarks use it)."""
+        ctx = self.context(case_input)
+        n = getattr(self.config.strategy, "m", None)
         decoding = self.config.decoding
         return Request(
-            messages=build_messages(self.config.prompt, self.task, case_input),
-            temperature=decoding.temperature,
-            top_p=decoding.top_p,
-            max_tokens=decoding.max_tokens,
-            seed=decoding.seed,
-            schema=self.schema,
+            messages=tuple(ctx.messages(case_input, n, ctx.fewshot(case_input))),
+            temperature=decoding.temperature, top_p=decoding.top_p, max_tokens=decoding.max_tokens, seed=decoding.seed,
+            schema=answer_schema(self.task, n),
         )
 
     def answer(self, case_input: str) -> AgentOutput:
-        completion = self.model.complete(self.request(case_input))
-        if completion.finish_reason == "length":
-            return AgentOutput(None, completion, f"truncated: output hit max_tokens={self.config.decoding.max_tokens}")
+        ctx = self.context(case_input)
         try:
-            answer = parse_answer(json.loads(completion.text), self.task)
-        except (json.JSONDecodeError, ValueError) as exc:
-            return AgentOutput(None, completion, f"parse: {exc}")
-        return AgentOutput(answer, completion)
+            if self.python is None:
+                answer = run_strategy(ctx, case_input)
+            else:
+                answer = self._python_answer(ctx, case_input)
+        except AgentFailure as exc:
+            return AgentOutput(None, ctx.trace, str(exc))
+        return AgentOutput(answer, ctx.trace)
+
+    def _python_answer(self, ctx: AgentContext, case_input: str) -> Answer:
+        assert self.python is not None
+        try:
+            result: Any = self.python.answer(case_input, ctx)
+        except AgentFailure:
+            raise
+        except Exception as exc:
+            # A bug in the agent stops the run (finished cases stay recorded) rather than scoring zeros.
+            raise AgentCodeError(
+                f"answer() raised {type(exc).__name__}: {exc} (case input: {case_input[:60]!r})",
+                user_frame(exc, self.python.filename),
+                "fix the agent and run it again (--resume would rerun the recorded code)",
+            ) from None
+        if isinstance(result, Answer):
+            return ctx.finish(result.title, result.questions)
+        if result is None:
+            raise AgentFailure(ctx.trace[-1].error if ctx.trace and ctx.trace[-1].error else "answer() returned None")
+        try:
+            return parse_answer(result, self.task, what="answer()")
+        except ValueError as exc:
+            raise AgentFailure(str(exc)) from None
 
 
 def load_agent(ws: Workspace, name_or_path: str, use_cache: bool = True) -> Agent:
     """Validate the agent file and resolve its model before anything is written."""
     path = resolve_agent_path(ws.agents_dir, name_or_path)
-    config, spec = load_agent_config(path, ws.shown(path))
+    shown = ws.shown(path)
+    if path.suffix == ".py":
+        python = read_python_agent(path, shown)
+        return build_agent(ws, python.config, parse_spec(python.config.model), path, use_cache, python)
+    config, spec = load_agent_config(path, shown)
     return build_agent(ws, config, spec, path, use_cache)
 
 
-def agent_from_record(ws: Workspace, record: dict, source: str, use_cache: bool = True) -> Agent:
+def agent_from_record(ws: Workspace, record: dict, source: str, use_cache: bool = True, code: str | None = None) -> Agent:
     """The agent exactly as an experiment recorded it (for --resume), whatever its file says now."""
+    path = ws.agents_dir / source
+    if code is not None:
+        python = load_python_agent(code, ws.shown(path), path.stem)
+        config = AgentConfig.model_validate(record)
+        return build_agent(ws, config, parse_spec(config.model), path, use_cache, python)
     config = AgentConfig.model_validate(record)
-    return build_agent(ws, config, parse_spec(config.model), ws.agents_dir / source, use_cache)
+    return build_agent(ws, config, parse_spec(config.model), path, use_cache)
 
 
-def build_agent(ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path, use_cache: bool) -> Agent:
+def build_agent(ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path, use_cache: bool, python: PythonAgent | None = None) -> Agent:
     shown = ws.shown(path)
+    m = getattr(config.strategy, "m", None)
+    if m is not None and m <= ws.task.n_questions:
+        raise ParityError(f"strategy.m is {m}; over-generation needs more than the task's {ws.task.n_questions} questions", shown, f"set strategy.m above {ws.task.n_questions}")
     adapter = _adapter_path(ws, config.adapter, shown) if config.adapter else None
     cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
     model = open_model(spec, ws.root, cache_dir, config.backend, adapter, where=shown)
-    return Agent(config, spec, ws.task, path, model)
+    corpus = Corpus.load(ws.corpus_path, ws.state_dir / "cache" / "embeddings", ws.shown(ws.corpus_path))
+    if config.fewshot is not None and not corpus.demos:
+        raise ParityError("fewshot needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl or remove fewshot:")
+    return Agent(config, spec, ws.task, path, model, corpus, python)
 
 
 def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:

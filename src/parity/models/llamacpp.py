@@ -1,4 +1,5 @@
-"""The embedded engine: llama-cpp-python in process, output constrained by a JSON-schema grammar."""
+"""The embedded engine: llama-cpp-python in process, output constrained by a JSON-schema grammar
+checked token by token (see grammar.py for why not llama-cpp-python's own grammar path)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.models.base import Completion, Request
+from parity.models.grammar import GrammarFirst
 
 N_CTX = 4096
 
@@ -56,18 +58,27 @@ class LlamaCppModel:
         return self._grammars[key]
 
     def complete(self, request: Request) -> Completion:
+        from llama_cpp import LogitsProcessorList
+
         llama = load_llama(str(self.path))
-        grammar = self._grammar(request.schema) if request.schema else None
+        seed = request.seed + request.repeat  # sampled repeats must differ
         with self._lock:
             started = time.perf_counter()
-            out = llama.create_chat_completion(
-                messages=list(request.messages),
-                temperature=request.temperature,
-                top_p=request.top_p,
-                max_tokens=request.max_tokens,
-                seed=request.seed + request.repeat,  # sampled repeats must differ
-                grammar=grammar,
-            )
+            if request.schema:
+                constrain = GrammarFirst(llama, self._grammar(request.schema), request.temperature, request.top_p, seed)
+                try:
+                    # The processor samples; llama-cpp-python only takes its one finite logit.
+                    out = llama.create_chat_completion(
+                        messages=list(request.messages), temperature=0.0, max_tokens=request.max_tokens, seed=seed,
+                        logits_processor=LogitsProcessorList([constrain]),
+                    )
+                finally:
+                    constrain.close()
+            else:
+                out = llama.create_chat_completion(
+                    messages=list(request.messages), temperature=request.temperature, top_p=request.top_p,
+                    max_tokens=request.max_tokens, seed=seed,
+                )
             latency = time.perf_counter() - started
         choice = out["choices"][0]
         usage = out.get("usage", {})
