@@ -126,6 +126,19 @@ def test_ruler_restore_rewrites_an_edited_ruler(ws_dir: Path) -> None:
     assert run_parity("ruler", "verify", cwd=ws_dir).returncode == 0
 
 
+def test_weights_proposals_are_recorded_as_training_requests(ws_dir: Path) -> None:
+    ws_dir = loop_workspace(ws_dir, '[loop.space]\n"train.recipe" = { choice = ["sft", "orpo"] }\n')
+    result = run_parity("loop", "--proposer", "grid", cwd=ws_dir)
+    assert result.returncode == 0, result.stderr
+    trials = _trials(_store(ws_dir))
+    assert [(t.lever, t.verdict, t.patch) for t in trials] == [
+        ("weights", "training_request", {"train.recipe": "sft"}),
+        ("weights", "training_request", {"train.recipe": "orpo"}),
+    ]
+    shown = run_parity("show", cwd=ws_dir)
+    assert shown.stdout.count("training request (loop trial") == 2
+
+
 # --- the loop on the bundled model (slow) ---------------------------------------------------------
 
 
@@ -171,7 +184,8 @@ def _check_log(store: Store, expected: int) -> list[TrialRow]:
 @pytest.mark.slow
 def test_two_optuna_workers_share_one_sqlite_log(ws_dir: Path) -> None:
     ws_dir = loop_workspace(ws_dir)
-    workers = [_loop_process(ws_dir, "--proposer", "optuna", "--max-experiments", "4") for _ in range(2)]
+    one_core_each = {"PARITY_LLAMA_THREADS": str(max(1, (os.cpu_count() or 2) // 2))}
+    workers = [_loop_process(ws_dir, "--proposer", "optuna", "--max-experiments", "4", env=one_core_each) for _ in range(2)]
     for worker in workers:
         out, err = worker.communicate(timeout=900)
         assert worker.returncode == 0, err

@@ -323,7 +323,6 @@ def loop(
     max_experiments: Annotated[Optional[int], typer.Option("--max-experiments", help="Stop when this loop's log holds this many experiments.")] = None,
     hours: Annotated[Optional[float], typer.Option("--hours", help="Stop starting new experiments after this many hours.")] = None,
     budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.")] = None,
-    allow_training: Annotated[bool, typer.Option("--allow-training", help="Run training requests (lever 'weights') instead of only recording them.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """The research loop: propose, screen on dev, confirm on full, keep only what beats the running best."""
@@ -340,7 +339,7 @@ def loop(
     name = loop_name(ruler, proposer)
     chosen = make_proposer(ws, proposer, store_url(ws), name, model)
     store = Store.for_workspace(ws)
-    limits = LoopLimits(max_experiments, hours, budget_usd, allow_training)
+    limits = LoopLimits(max_experiments, hours, budget_usd)
     console.print(f"loop {name}: proposer {proposer}, base agent {ws.config.loop.base_agent}, screen on {ws.config.loop.screen_gate}, decide on {ws.config.loop.decide_gate}")
     finished = run_loop(ws, ruler, make_judge(ws), store, chosen, limits, lambda line: console.print(line))
     trials = store.trials(name)

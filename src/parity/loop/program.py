@@ -37,8 +37,8 @@ touch. Task: {task}
 - One lever per experiment, so the log says what worked.
 - Record every attempt with a real hypothesis; a crashed run is evidence too.
 - If {plateau} experiments in a row keep nothing, switch to a different lever.
-- A lever that needs new weights (fine-tuning) is a training request: write it down in the
-  hypothesis of a note experiment, or run `parity loop --proposer llm --allow-training`.
+- A lever that needs new weights (fine-tuning) is a training request: say so in your notes;
+  `parity loop` records such proposals and `parity show` lists them.
 """
 
 

@@ -142,7 +142,6 @@ class LLMProposer:
         self.space = space
         self.task_description = task_description
         self.max_tokens = max_tokens
-        self.attempt = 0
 
     def schema(self, levers: list[str]) -> dict[str, Any]:
         fields = [key for key in self.space if lever_of({key: None}) in levers] or list(self.space)
@@ -194,10 +193,11 @@ class LLMProposer:
         from parity.models import Request
 
         levers = self.levers_now(memory)
-        self.attempt += 1
         request = Request(
             messages=tuple(self.prompt(memory, base, levers, notes)),
-            temperature=0.7, max_tokens=self.max_tokens, seed=0, schema=self.schema(levers), repeat=self.attempt,
+            temperature=0.7, max_tokens=self.max_tokens, seed=0, schema=self.schema(levers),
+            # Distinct per log state and retry, and the same after a restart (so the cache replays it).
+            repeat=len(memory.trials) * 10 + len(notes),
         )
         completion = self.model.complete(request)
         try:

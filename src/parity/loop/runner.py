@@ -38,7 +38,6 @@ class LoopLimits:
     max_experiments: int | None = None
     hours: float | None = None
     budget_usd: float | None = None
-    allow_training: bool = False
 
 
 def loop_name(ruler: Ruler, proposer: str) -> str:
@@ -123,9 +122,10 @@ def _claim(ws: Workspace, store: Store, name: str, proposer: Proposer, proposal:
         first = exc.errors()[0] if isinstance(exc, ValidationError) else {"loc": ("model",), "msg": exc.what}
         return f"invalid patch {proposal.patch}: {'.'.join(map(str, first['loc']))}: {first['msg']}"
     normalized = config.model_dump()
+    training = {k: v for k, v in proposal.patch.items() if k.startswith("train.")}  # a request, not an agent field
     row = TrialRow(
         loop=name, proposer=proposer.name, worker=worker_id(), hypothesis=proposal.hypothesis or "(no hypothesis)",
-        lever=proposal.lever, patch=proposal.patch, config=normalized, config_hash=config_hash(normalized),
+        lever=proposal.lever, patch=proposal.patch, config=normalized, config_hash=config_hash({**normalized, **training}),
         status="running", optuna_trial=proposal.optuna_trial,
     )
     trial_id = store.claim_trial(row)
@@ -142,9 +142,7 @@ def _finish_trial(
     proposal = proposal or Proposal(trial.hypothesis, trial.lever, trial.patch, trial.optuna_trial)
     if trial.lever == "weights":
         recipe = trial.patch.get("train.recipe", "sft")
-        why = f"training request: {recipe} on the corpus"
-        if limits.allow_training:
-            why += " (training recipes arrive with the training tracks; not run)"
+        why = f"training request: {recipe} on the corpus (recorded; the loop does not train yet)"
         store.update_trial(trial.id, status="done", verdict="training_request", reason=why, finished_at=_now())
         proposer.tell(proposal, None)
         say(f"trial {trial.id}: {why}")
