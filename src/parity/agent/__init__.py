@@ -57,6 +57,11 @@ class Agent:
         return self.config.name or self.source.stem
 
     @property
+    def schema(self) -> dict:
+        """The JSON schema of a final answer."""
+        return answer_schema(self.task)
+
+    @property
     def max_in_flight(self) -> int:
         return self.config.backend.max_in_flight
 

@@ -17,6 +17,8 @@ from parity.models.base import Completion, Request
 from parity.models.grammar import GrammarFirst
 
 N_CTX = 4096
+STRING_CHAR_LOOSE = r'char ::= [^"\\] |'
+STRING_CHAR_STRICT = r'char ::= [^"\\\x7F\x00-\x1F] |'
 
 
 @lru_cache(maxsize=8)
@@ -56,7 +58,11 @@ class LlamaCppModel:
 
         key = json.dumps(schema)  # property order is kept: it is the order the grammar generates fields in
         if key not in self._grammars:
-            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+            text = LlamaGrammar.from_json_schema(key, verbose=False)._grammar
+            # llama-cpp-python's converter lets raw control characters into strings, which strict JSON
+            # forbids (sampled answers failed to parse); exclude them as llama.cpp's own converter does.
+            text = text.replace(STRING_CHAR_LOOSE, STRING_CHAR_STRICT)
+            self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[key]
 
     def complete(self, request: Request) -> Completion:
