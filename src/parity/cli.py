@@ -337,8 +337,8 @@ def loop(
     if max_experiments is None and hours is None and budget_usd is None and proposer != "grid":
         raise ParityError("the loop needs a limit", "parity loop", "pass --max-experiments N, --hours H or --budget-usd X")
     name = loop_name(ruler, proposer)
+    store = Store.for_workspace(ws)  # first: it creates .parity/, where the Optuna study's SQLite file lives
     chosen = make_proposer(ws, proposer, store_url(ws), name, model)
-    store = Store.for_workspace(ws)
     limits = LoopLimits(max_experiments, hours, budget_usd)
     console.print(f"loop {name}: proposer {proposer}, base agent {ws.config.loop.base_agent}, screen on {ws.config.loop.screen_gate}, decide on {ws.config.loop.decide_gate}")
     finished = run_loop(ws, ruler, make_judge(ws), store, chosen, limits, lambda line: console.print(line))
