@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 from parity.errors import ParityError
 from parity.io import atomic_write_bytes, read_jsonl
+from parity.leak import normalize_question
 from parity.models.embedder import get_embedder
 
 NEAR_DUPLICATE = 0.9  # MiniLM cosine at or above which a demo counts as the case itself
@@ -40,10 +40,6 @@ class Demo:
 class Retrieval:
     demos: list[Demo]
     refused: list[str]  # ids the leak guard kept out: the case itself or a near-duplicate of it
-
-
-def normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.lower())).strip()
 
 
 class Corpus:
@@ -82,8 +78,8 @@ class Corpus:
         if not self.demos:
             return Retrieval([], [])
         similarity = self.input_vectors @ self.embed([query])[0]
-        same = normalize(query)
-        refused = {i for i, d in enumerate(self.demos) if normalize(d.input) == same or similarity[i] >= NEAR_DUPLICATE}
+        same = normalize_question(query)
+        refused = {i for i, d in enumerate(self.demos) if normalize_question(d.input) == same or similarity[i] >= NEAR_DUPLICATE}
         pool = [i for i in range(len(self.demos)) if i not in refused]
         if method == "random":
             rng = np.random.default_rng([seed, int(hashlib.sha256(query.encode()).hexdigest()[:8], 16)])
