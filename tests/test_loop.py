@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_parity, show_json
+from conftest import SMALL_GATE, TINY_GATE, add_gates, run_parity, show_json
 
 from parity.agent.config import AgentConfig
 from parity.loop.memory import Memory, TrialSummary
@@ -29,12 +29,10 @@ TEST_SPACE = '''
 def loop_workspace(ws_dir: Path, space: str = TEST_SPACE) -> Path:
     """The discovery workspace with two small gates so each trial takes seconds, re-locked."""
     text = (ws_dir / "parity.toml").read_text()
-    text = text.replace('full = "all"', 'full = "all"\ntiny = ["travel-easy", "career-medium"]\nsmall = ["travel-easy", "career-medium", "home-hard", "health-easy"]')
     text = text.replace('screen_gate = "dev"', 'screen_gate = "tiny"').replace('decide_gate = "full"', 'decide_gate = "small"')
     head, _, _ = text.partition("[loop.space]")
     (ws_dir / "parity.toml").write_text(head + space)
-    assert run_parity("ruler", "lock", cwd=ws_dir).returncode == 0
-    return ws_dir
+    return add_gates(ws_dir, tiny=TINY_GATE, small=SMALL_GATE)
 
 
 def _store(ws_dir: Path, env: dict[str, str] | None = None) -> Store:

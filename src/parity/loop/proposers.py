@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from typing import Any, Protocol
 
 from parity.errors import ParityError
@@ -91,6 +93,20 @@ class GridProposer:
         pass
 
 
+def _rdb_storage(url: str, engine_kwargs: dict[str, Any]) -> Any:
+    """Optuna's storage, created once per database. Workers starting together race to create Optuna's
+    schema; the loser sees a duplicate alembic row, and simply opens the schema the winner made."""
+    import optuna
+    import sqlalchemy.exc
+
+    for _ in range(4):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except sqlalchemy.exc.DBAPIError:
+            time.sleep(0.5 + random.random())
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
 class OptunaProposer:
     """TPE over the declared space. The study lives in the store's database under the loop's name, so
     every worker pointing at the same database asks and tells the same study."""
@@ -103,7 +119,7 @@ class OptunaProposer:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.space = space
         kwargs = {"connect_args": {"timeout": 60}} if storage_url.startswith("sqlite") else {}
-        storage = optuna.storages.RDBStorage(storage_url, engine_kwargs=kwargs)
+        storage = _rdb_storage(storage_url, kwargs)
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
         self.study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize", sampler=sampler, load_if_exists=True)
 
