@@ -24,6 +24,21 @@ def ws(ws_dir: Path) -> Workspace:
     return load_workspace(ws_dir)
 
 
+# Small gates for end-to-end tests, so a model run takes seconds rather than minutes.
+TINY_GATE = ["travel-easy", "career-medium"]
+SMALL_GATE = ["travel-easy", "career-medium", "home-hard", "health-easy"]
+
+
+def add_gates(ws_dir: Path, **gates: list[str]) -> Path:
+    """Declare extra gates in the workspace and re-lock the ruler (gates are part of it)."""
+    lines = "".join(f"{name} = {gate!r}\n".replace("'", '"') for name, gate in gates.items())
+    text = (ws_dir / "parity.toml").read_text().replace('full = "all"\n', 'full = "all"\n' + lines, 1)
+    (ws_dir / "parity.toml").write_text(text)
+    locked = run_parity("ruler", "lock", cwd=ws_dir)
+    assert locked.returncode == 0, locked.stderr
+    return ws_dir
+
+
 def run_parity(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     """The real command line, in a subprocess: exit codes and stderr exactly as a user sees them."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}

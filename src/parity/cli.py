@@ -144,10 +144,13 @@ def show(
     store = Store.for_workspace(ws)
     if experiment_id is None:
         rows = store.experiments()
+        requests = store.training_requests()
         if as_json:
             print(json.dumps([experiment_row_summary(r) for r in rows], indent=2))
         else:
             _print_list(rows)
+            for t in requests:
+                console.print(f"training request (loop trial {t.id}): {t.hypothesis} — {t.reason}")
         return
     row = store.experiment(experiment_id)
     if row is None:
@@ -283,6 +286,95 @@ def ruler_lock(workspace: WorkspaceOpt = None) -> None:
         console.print(f"re-locked: {previous['fingerprint'][:12]} → {ruler.fingerprint[:12]} (a new ruler; earlier results stay with the old one)")
     else:
         console.print(f"locked: {ruler.fingerprint}")
+
+
+@ruler_app.command("restore")
+def ruler_restore(
+    fingerprint: Annotated[Optional[str], typer.Option("--fingerprint", help="Which stored ruler (a prefix is enough); default: the one ruler/LOCK names.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Rewrite parity.toml, ruler/cases.jsonl and ruler/LOCK from the copy the store kept when the ruler was first used."""
+    from parity.ruler import load_ruler, read_lock, restore_files
+    from parity.store import RulerCopyRow, Store
+
+    ws = _workspace(workspace)
+    store = Store.for_workspace(ws)
+    wanted = fingerprint
+    if wanted is None:
+        try:
+            lock = read_lock(ws)
+        except ParityError:
+            lock = None
+        wanted = lock["fingerprint"] if lock else None
+    with store.session() as s:
+        copies = list(s.query(RulerCopyRow).order_by(RulerCopyRow.created_at.desc()))
+    match = [c for c in copies if wanted and c.fingerprint.startswith(wanted)] if wanted else copies[:1]
+    if not match:
+        raise ParityError(f"the store has no copy of ruler {wanted[:12] if wanted else ''}".strip(), store.url, "pass --fingerprint with one of: " + (", ".join(c.fingerprint[:12] for c in copies) or "none (run an experiment first)"))
+    changed = restore_files(ws, match[0].files)
+    ruler = load_ruler(load_workspace(ws.root))
+    console.print(f"restored ruler {ruler.fingerprint[:12]}: " + (", ".join(changed) + " rewritten" if changed else "nothing had changed"))
+
+
+@app.command()
+def loop(
+    proposer: Annotated[str, typer.Option("--proposer", help="Where proposals come from: optuna, llm or grid.")] = "optuna",
+    model: Annotated[Optional[str], typer.Option("--model", help="The LLM proposer's model spec (default: the bundled model).")] = None,
+    max_experiments: Annotated[Optional[int], typer.Option("--max-experiments", help="Stop when this loop's log holds this many experiments.")] = None,
+    hours: Annotated[Optional[float], typer.Option("--hours", help="Stop starting new experiments after this many hours.")] = None,
+    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The research loop: propose, screen on dev, confirm on full, keep only what beats the running best."""
+    from parity.judge import make_judge
+    from parity.loop.proposers import make_proposer
+    from parity.loop.runner import LoopLimits, loop_name, run_loop
+    from parity.ruler import load_ruler
+    from parity.store import Store, store_url
+
+    ws = _workspace(workspace)
+    ruler = load_ruler(ws)
+    if max_experiments is None and hours is None and budget_usd is None and proposer != "grid":
+        raise ParityError("the loop needs a limit", "parity loop", "pass --max-experiments N, --hours H or --budget-usd X")
+    name = loop_name(ruler, proposer)
+    store = Store.for_workspace(ws)  # first: it creates .parity/, where the Optuna study's SQLite file lives
+    chosen = make_proposer(ws, proposer, store_url(ws), name, model)
+    limits = LoopLimits(max_experiments, hours, budget_usd)
+    console.print(f"loop {name}: proposer {proposer}, base agent {ws.config.loop.base_agent}, screen on {ws.config.loop.screen_gate}, decide on {ws.config.loop.decide_gate}")
+    finished = run_loop(ws, ruler, make_judge(ws), store, chosen, limits, lambda line: console.print(line))
+    trials = store.trials(name)
+    console.print(f"this worker finished {finished} trial(s); the log holds {len(trials)}")
+    _print_trials(store, trials)
+
+
+@app.command()
+def program(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the instructions.")] = Path("program.md"),
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write program.md: how an external coding agent runs the loop by editing agents/ only."""
+    from parity.io import atomic_write_text
+    from parity.loop.program import program_text
+
+    ws = _workspace(workspace)
+    target = out if out.is_absolute() else ws.root / out
+    atomic_write_text(target, program_text(ws))
+    console.print(f"wrote {ws.shown(target)}")
+
+
+def _print_trials(store, trials: list) -> None:
+    table = Table(title="loop log")
+    for column in ("trial", "lever", "patch", "screen", "decide", "verdict", "reason"):
+        table.add_column(column, overflow="fold")
+    for t in trials:
+        screen = store.experiment(t.screen_experiment_id) if t.screen_experiment_id else None
+        decide = store.experiment(t.decide_experiment_id) if t.decide_experiment_id else None
+        table.add_row(
+            str(t.id), t.lever, ", ".join(f"{k}={v}" for k, v in t.patch.items()),
+            f"#{screen.id} {_fmt(screen.quality)}" if screen else "—", f"#{decide.id} {_fmt(decide.quality)}" if decide else "—",
+            t.verdict or t.status, t.reason or "",
+        )
+    console.print(table)
 
 
 def _kv_table(title: str) -> Table:

@@ -9,22 +9,23 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+import numpy as np
+
 from parity.agent import Agent, AgentOutput, agent_from_record
+from parity.agent.pipeline import pipeline_svg
 from parity.agent.pyagent import AgentCodeError
 from parity.errors import ParityError
-from parity.agent.pipeline import pipeline_svg
 from parity.judge import Judge, Judgment
 from parity.leak import LEAK_THRESHOLD, find_leaks
 from parity.metrics import Result, case_quality, paired_comparison, summarize
 from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
 from parity.record import config_diff, git_commit
-from parity.ruler import Case, Ruler
+from parity.ruler import Case, Ruler, ruler_files
 from parity.store import CaseRow, CeilingRow, ExperimentRow, Store, _now
-from parity.task import Workspace
+from parity.task import Answer, Workspace
 
 MAX_UNSCORED_SHARE = 0.10  # more unscored cases than this and the experiment is invalid
-KEEP_CONFIDENCE = 0.90  # the paired gain over the running best must have its 90% lower bound above 0
 
 ProgressHook = Callable[[Case], None]
 
@@ -67,6 +68,7 @@ def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> s
 def start_experiment(
     ws: Workspace, store: Store, ruler: Ruler, agent: Agent, gate: str, hypothesis: str, method: str | None = None, screened_by: int | None = None
 ) -> int:
+    store.save_ruler_copy(ruler.fingerprint, ruler_files(ws))  # what `parity ruler restore` rewrites
     config = agent.config.model_dump()
     best = store.running_best(ruler.fingerprint, gate)
     code = agent.python.code if agent.python else None
@@ -99,8 +101,11 @@ def run_experiment(
     budget_usd: float | None = None,
     method: str | None = None,
     screened_by: int | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> Outcome:
     experiment_id = start_experiment(ws, store, ruler, agent, gate, hypothesis, method, screened_by)
+    if on_start:
+        on_start(experiment_id)  # e.g. the loop links its trial before any case runs
     return _complete(ws, ruler, agent, judge, store, experiment_id, gate, ruler.gate(gate), on_case, Budget(budget_usd))
 
 
@@ -274,7 +279,7 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
     if leaks:
         verdict, decision = "invalid", leak_decision(leaks)
     else:
-        verdict, decision = decide(ws, ruler, store, gate, experiment_id, result)
+        verdict, decision = decide(ws, ruler, judge, store, gate, experiment_id, result)
     tokens = {"prompt_tokens": sum(r.prompt_tokens for r in rows), "completion_tokens": sum(r.completion_tokens for r in rows)}
     previous = store.experiment(experiment_id)
     store.update_experiment(
@@ -328,20 +333,54 @@ def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate
     return row
 
 
-def decide(ws: Workspace, ruler: Ruler, store: Store, gate: str, experiment_id: int, result: Result) -> tuple[str, str]:
-    """Keep only what beats the running best by more than resampling noise; never compare across rulers."""
+def decide(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate: str, experiment_id: int, result: Result) -> tuple[str, str]:
+    """The keep rule: keep only what beats the running best by more than resampling noise (the paired
+    bootstrap's lower bound above 0) and, if configured, still does when judged a second time, by more
+    than the judge's own noise. Never compare across rulers."""
     if result.n_cases and result.n_unscored / result.n_cases > MAX_UNSCORED_SHARE:
         return "invalid", f"{result.n_unscored}/{result.n_cases} cases unscored (limit {MAX_UNSCORED_SHARE:.0%})"
     best = store.running_best(ruler.fingerprint, gate)
     if best is None or best.id == experiment_id:
         return "kept", f"first kept experiment on this ruler ({ruler.fingerprint[:12]}) and gate '{gate}'"
     best_cases = {row.case_id: row.quality for row in store.case_rows(best.id) if row.quality is not None}
-    metric = ws.config.metric
-    paired = paired_comparison(result.per_case, best_cases, KEEP_CONFIDENCE, metric.bootstrap_samples, metric.seed)
+    rule = ws.config.loop
+    paired = _paired(ws, result.per_case, best_cases)
     summary = f"Δ {paired.mean_diff:+.3f} [{paired.ci_low:+.3f}, {paired.ci_high:+.3f}] vs #{best.id} over {paired.n} paired cases"
-    if paired.n and paired.ci_low > 0:
+    if not (paired.n and paired.ci_low > 0):
+        return "discarded", f"{summary}: not above the noise"
+    if not rule.confirm_rejudge:
         return "kept", f"{summary}: beats the running best"
-    return "discarded", f"{summary}: not above the noise"
+    again = rejudged_qualities(ws, ruler, judge, store, experiment_id)
+    noise = abs(float(np.mean(list(again.values()))) - float(np.mean(list(result.per_case.values())))) / np.sqrt(2) if again else 0.0
+    store.update_experiment(experiment_id, judge_noise={"quality_sd": noise, "times": 2, "source": "keep-rule re-judge"})
+    confirm = _paired(ws, again, best_cases)
+    if confirm.ci_low <= 0:
+        return "discarded", f"{summary}, but a second judgment gives Δ {confirm.mean_diff:+.3f} [{confirm.ci_low:+.3f}, {confirm.ci_high:+.3f}]: not confirmed"
+    if paired.mean_diff <= noise:
+        return "discarded", f"{summary}: smaller than the judge's noise (SD {noise:.3f})"
+    return "kept", f"{summary}: beats the running best; confirmed by a second judgment (Δ {confirm.mean_diff:+.3f}, judge noise SD {noise:.3f})"
+
+
+def _paired(ws: Workspace, candidate: dict[str, float], best: dict[str, float]):
+    metric = ws.config.metric
+    return paired_comparison(candidate, best, ws.config.loop.keep_confidence, metric.bootstrap_samples, metric.seed)
+
+
+def rejudged_qualities(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int) -> dict[str, float]:
+    """Per-case quality when the stored answers are judged once more (repeat index 1)."""
+    cases = {case.id: case for case in ruler.cases}
+    qualities = {}
+    for row in store.case_rows(experiment_id):
+        if row.quality is None or row.case_id not in cases:
+            continue
+        if row.answer is None:
+            qualities[row.case_id] = row.quality  # an agent failure scores the same every time
+            continue
+        judgment = judge.judge(cases[row.case_id], Answer(row.answer["title"], tuple(row.answer["questions"])), repeat=1)
+        quality = case_quality(judgment, ws.config.rubric, ws.config.metric)
+        if quality is not None:
+            qualities[row.case_id] = quality
+    return qualities
 
 
 def experiment_row_summary(row: ExperimentRow) -> dict[str, object]:

@@ -174,3 +174,22 @@ def load_ruler(ws: Workspace) -> Ruler:
 def write_lock(ws: Workspace, ruler: Ruler) -> None:
     lock = {"fingerprint": ruler.fingerprint, "parts": ruler.parts}
     atomic_write_text(ws.lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
+
+
+RULER_FILES = ("parity.toml", "ruler/cases.jsonl", "ruler/LOCK")
+
+
+def ruler_files(ws: Workspace) -> dict[str, str]:
+    """The files that make the ruler, as text, for the store's copy."""
+    return {name: (ws.root / name).read_text(encoding="utf-8") for name in RULER_FILES if (ws.root / name).is_file()}
+
+
+def restore_files(ws: Workspace, files: dict[str, str]) -> list[str]:
+    """Rewrite the ruler's files from a stored copy; returns the files that changed."""
+    changed = []
+    for name, text in files.items():
+        path = ws.root / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            atomic_write_text(path, text)
+            changed.append(name)
+    return changed

@@ -107,6 +107,39 @@ class CeilingRow(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class TrialRow(Base):
+    """One proposal of the research loop and what became of it. A config is tried once per loop."""
+
+    __tablename__ = "loop_trials"
+    __table_args__ = (UniqueConstraint("loop", "config_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    loop: Mapped[str] = mapped_column(String(200), index=True)  # ruler fingerprint + proposer: one log per study
+    proposer: Mapped[str] = mapped_column(String(32))
+    worker: Mapped[str] = mapped_column(String(200))  # host:pid that claimed it
+    hypothesis: Mapped[str] = mapped_column(Text, default="")
+    lever: Mapped[str] = mapped_column(String(32))
+    patch: Mapped[dict[str, Any]] = mapped_column(JSON)  # dotted agent field -> value, applied to the base agent
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | crashed | training
+    screen_experiment_id: Mapped[int | None] = mapped_column(Integer)
+    decide_experiment_id: Mapped[int | None] = mapped_column(Integer)
+    verdict: Mapped[str | None] = mapped_column(String(16))  # kept | discarded | invalid | crashed | screened_out
+    reason: Mapped[str | None] = mapped_column(Text)
+    optuna_trial: Mapped[int | None] = mapped_column(Integer)
+
+
+class RulerCopyRow(Base):
+    """The ruler's files as they were when first used, so `parity ruler restore` can rewrite them."""
+
+    __tablename__ = "ruler_copies"
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)  # workspace-relative path -> text
+
+
 def store_url(ws: Workspace) -> str:
     return os.environ.get("PARITY_DB") or ws.config.store.url or f"sqlite:///{ws.state_dir / 'parity.db'}"
 
@@ -117,7 +150,8 @@ class Store:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine = create_engine(url)
+            # Several loop workers may share one SQLite file: wait for a lock instead of failing at once.
+            self.engine = create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})
             Base.metadata.create_all(self.engine)
             _add_missing_columns(self.engine)
         except (SQLAlchemyError, ImportError) as exc:
@@ -167,6 +201,48 @@ class Store:
                 .order_by(ExperimentRow.quality.desc(), ExperimentRow.id)
             )
             return s.scalars(query).first()
+
+    def claim_trial(self, row: TrialRow) -> int | None:
+        """Insert a trial; None when this loop already has one with the same config (another worker's)."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.session() as s, s.begin():
+                s.add(row)
+                s.flush()
+                return row.id
+        except IntegrityError:
+            return None
+
+    def trials(self, loop: str) -> list[TrialRow]:
+        with self.session() as s:
+            return list(s.scalars(select(TrialRow).where(TrialRow.loop == loop).order_by(TrialRow.id)))
+
+    def update_trial(self, trial_id: int, **fields: Any) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(TrialRow, trial_id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+
+    def training_requests(self) -> list[TrialRow]:
+        """Loop proposals that asked for new weights rather than a new agent config."""
+        with self.session() as s:
+            return list(s.scalars(select(TrialRow).where(TrialRow.verdict == "training_request").order_by(TrialRow.id)))
+
+    def save_ruler_copy(self, fingerprint: str, files: dict[str, str]) -> None:
+        from sqlalchemy.exc import IntegrityError
+
+        if self.ruler_copy(fingerprint) is not None:
+            return
+        try:
+            with self.session() as s, s.begin():
+                s.add(RulerCopyRow(fingerprint=fingerprint, files=files))
+        except IntegrityError:
+            pass  # another process saved the same copy first
+
+    def ruler_copy(self, fingerprint: str) -> RulerCopyRow | None:
+        with self.session() as s:
+            return s.get(RulerCopyRow, fingerprint)
 
     def ceiling(self, fingerprint: str, gate: str) -> CeilingRow | None:
         with self.session() as s:

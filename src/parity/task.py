@@ -96,6 +96,48 @@ class StoreSpec(_Strict):
     url: str | None = None
 
 
+class ParamSpec(_Strict):
+    """One dimension of the loop's search space: an agent field (dotted) and the values it may take."""
+
+    choice: list[Any] | None = None
+    range: list[int] | list[float] | None = None  # [low, high]; integer steps when both bounds are integers
+    log: bool = False  # sample a range on a log scale
+    grid: list[Any] | None = None  # the values the grid proposer tries for a range (default: low and high)
+    when: dict[str, Any] | None = None  # only when other fields have these values, e.g. {"strategy.kind" = "vote"}
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "ParamSpec":
+        if (self.choice is None) == (self.range is None):
+            raise ValueError("give exactly one of choice = [...] or range = [low, high]")
+        if self.range is not None and (len(self.range) != 2 or self.range[0] >= self.range[1]):
+            raise ValueError("range must be [low, high] with low < high")
+        return self
+
+    @property
+    def is_int(self) -> bool:
+        return self.range is not None and all(isinstance(x, int) for x in self.range)
+
+    def grid_values(self) -> list[Any]:
+        if self.choice is not None:
+            return list(self.choice)
+        if self.grid is not None:
+            return list(self.grid)
+        assert self.range is not None
+        return list(self.range)
+
+
+class LoopSpec(_Strict):
+    """The research loop: not part of the ruler, so it can change freely."""
+
+    base_agent: str = "baseline"  # every proposal is a patch on this agent
+    screen_gate: str = "dev"
+    decide_gate: str = "full"
+    keep_confidence: float = Field(0.90, gt=0.5, lt=1)
+    confirm_rejudge: bool = True  # re-judge a candidate before keeping it; both judgments must agree
+    plateau: int = Field(4, ge=2, le=50)  # this many experiments in a row without a keep is a plateau
+    space: dict[str, ParamSpec] = Field(default_factory=dict)
+
+
 class WorkspaceConfig(_Strict):
     task: TaskSpec
     rubric: RubricSpec
@@ -103,6 +145,7 @@ class WorkspaceConfig(_Strict):
     judge: JudgeSpec = JudgeSpec()
     gates: dict[str, list[str] | Literal["all"]]
     store: StoreSpec = StoreSpec()
+    loop: LoopSpec = LoopSpec()
 
     @field_validator("gates")
     @classmethod

@@ -35,7 +35,9 @@ def load_llama(path: str, n_ctx: int = N_CTX, n_threads: int | None = None) -> A
     """One loaded model per file per process: loading is the slow part."""
     from llama_cpp import Llama
 
-    threads = n_threads or os.cpu_count() or 1
+    # PARITY_LLAMA_THREADS: with several workers on one machine, more threads than cores in total
+    # makes llama.cpp's thread barriers spin and everything crawl (measured: 3-4x slower).
+    threads = n_threads or int(os.environ.get("PARITY_LLAMA_THREADS") or 0) or os.cpu_count() or 1
     llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
     # Free it while the interpreter is intact; llama-cpp-python's own __del__ at shutdown can raise.
     atexit.register(llama.close)
