@@ -141,6 +141,22 @@ def test_weights_proposals_are_recorded_as_training_requests(ws_dir: Path) -> No
 
 
 @pytest.mark.slow
+def test_allow_training_trains_the_requested_adapter_and_evaluates_it(ws_dir: Path) -> None:
+    space = '[loop.space]\n"train.recipe" = { choice = ["sft", "orpo"] }\n"train.max_steps" = { choice = [1] }\n"train.batch_size" = { choice = [2] }\n"train.grad_accum" = { choice = [1] }\n'
+    ws_dir = loop_workspace(ws_dir, space)
+    result = run_parity("loop", "--proposer", "grid", "--allow-training", cwd=ws_dir)
+    assert result.returncode == 0, result.stderr
+    sft, orpo = _trials(_store(ws_dir))
+    assert sft.status == "done" and sft.verdict == "kept", (sft.verdict, sft.reason)
+    assert sft.config["model"] == "hf:smollm2-135m" and sft.config["adapter"] == f"loop{sft.id}-sft"
+    adapter = _store(ws_dir).adapter(sft.config["adapter"])
+    assert adapter is not None and adapter.status == "done" and adapter.summary["steps"] == 1
+    screen = _store(ws_dir).experiment(sft.screen_experiment_id)
+    assert screen.agent_config["adapter"] == sft.config["adapter"] and screen.status == "done"
+    assert orpo.verdict == "training_request" and "not available yet" in orpo.reason
+
+
+@pytest.mark.slow
 def test_grid_loop_records_verdicts_and_keeps_with_evidence(ws_dir: Path) -> None:
     ws_dir = loop_workspace(ws_dir)
     result = run_parity("loop", "--proposer", "grid", "--max-experiments", "3", cwd=ws_dir)

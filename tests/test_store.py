@@ -69,3 +69,22 @@ def test_postgres_store_round_trip(pg_url) -> None:
 def test_urls_in_messages_hide_passwords() -> None:
     assert _safe("postgresql+psycopg://me:secret@db/parity") == "postgresql+psycopg://me:***@db/parity"
     assert _safe("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_screen_bar_is_the_running_best_own_screen(tmp_path) -> None:
+    """A config that won on dev and lost on full must not raise the bar for later screens."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+
+    def experiment(gate: str, quality: float, verdict: str, screened_by: int | None = None) -> int:
+        exp = store.create_experiment(ruler_fingerprint="f" * 64, gate=gate, agent_name="a", agent_config={}, model_identity="m", hypothesis="h", screened_by=screened_by)
+        store.update_experiment(exp, status="done", verdict=verdict, quality=quality)
+        return exp
+
+    assert store.screen_bar("f" * 64, "dev", "full") is None
+    first_screen = experiment("dev", 0.355, "kept")
+    assert store.screen_bar("f" * 64, "dev", "full", exclude=first_screen) is None  # nothing else to beat yet
+    experiment("full", 0.344, "kept", screened_by=first_screen)
+    lucky_screen = experiment("dev", 0.365, "kept")
+    experiment("full", 0.349, "discarded", screened_by=lucky_screen)
+    assert store.screen_bar("f" * 64, "dev", "full").id == first_screen
+    assert store.running_best("f" * 64, "dev").id == lucky_screen  # what the bar used to be

@@ -11,30 +11,16 @@ from typing import Annotated, Optional
 import click
 from sqlalchemy.exc import SQLAlchemyError
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from parity.errors import ParityError
-from parity.task import CONFIG_NAME, Workspace, load_workspace
+from parity.cli_common import WorkspaceOpt, console, find_workspace as _workspace, progress_console
+from parity.task import load_workspace
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
 ruler_app = typer.Typer(no_args_is_help=True, help="Check or re-lock the frozen ruler.")
 app.add_typer(ruler_app, name="ruler")
-console = Console()
-progress_console = Console(stderr=True)  # progress never mixes with what --json prints
-
-WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")]
-
-
-def _workspace(path: Path | None) -> Workspace:
-    if path is not None:
-        return load_workspace(path)
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return load_workspace(folder)
-    return load_workspace(here)  # raises the "not a parity workspace" error for the current folder
 
 
 @app.command()
@@ -91,7 +77,7 @@ def run(
         _run_gate(ws, ruler, loaded, gate, hypothesis, method, budget_usd)
         return
     store = Store.for_workspace(ws)
-    best = store.running_best(ruler.fingerprint, "dev")
+    best = store.screen_bar(ruler.fingerprint, "dev", "full")
     screen = _run_gate(ws, ruler, loaded, "dev", hypothesis, method, budget_usd)
     if best is not None and (screen.result.quality is None or best.quality is None or screen.result.quality <= best.quality):
         console.print(f"screen: dev quality {_fmt(screen.result.quality)} does not beat the running best's {_fmt(best.quality)} (#{best.id}); the full gate is not run")
@@ -151,6 +137,11 @@ def show(
             _print_list(rows)
             for t in requests:
                 console.print(f"training request (loop trial {t.id}): {t.hypothesis} — {t.reason}")
+            for a in store.adapters():
+                loss = a.curves.get("loss", [[None, None]])[-1][1]
+                shown = f", last loss {loss:.3f}" if loss is not None else ""
+                took = f", {a.train_s:.0f} s" if a.train_s else ""
+                console.print(f"adapter {a.name}: {a.recipe} on {a.base}, {a.status}, {a.summary.get('steps', 0) if a.summary else 0} steps{took}{shown}")
         return
     row = store.experiment(experiment_id)
     if row is None:
@@ -323,6 +314,7 @@ def loop(
     max_experiments: Annotated[Optional[int], typer.Option("--max-experiments", help="Stop when this loop's log holds this many experiments.")] = None,
     hours: Annotated[Optional[float], typer.Option("--hours", help="Stop starting new experiments after this many hours.")] = None,
     budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.")] = None,
+    allow_training: Annotated[bool, typer.Option("--allow-training", help="Train the adapters that weights proposals ask for, and evaluate them.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """The research loop: propose, screen on dev, confirm on full, keep only what beats the running best."""
@@ -339,7 +331,7 @@ def loop(
     name = loop_name(ruler, proposer)
     store = Store.for_workspace(ws)  # first: it creates .parity/, where the Optuna study's SQLite file lives
     chosen = make_proposer(ws, proposer, store_url(ws), name, model)
-    limits = LoopLimits(max_experiments, hours, budget_usd)
+    limits = LoopLimits(max_experiments, hours, budget_usd, allow_training)
     console.print(f"loop {name}: proposer {proposer}, base agent {ws.config.loop.base_agent}, screen on {ws.config.loop.screen_gate}, decide on {ws.config.loop.decide_gate}")
     finished = run_loop(ws, ruler, make_judge(ws), store, chosen, limits, lambda line: console.print(line))
     trials = store.trials(name)
@@ -448,6 +440,31 @@ def _print_summary(row, decision: str) -> None:
         table.add_row("wall time", f"{row.wall_s:.1f} s")
     table.add_row("ruler", row.ruler_fingerprint)
     console.print(table)
+
+
+@app.command()
+def export(
+    name: Annotated[Optional[str], typer.Argument(help="Adapter to export (with --gguf).")] = None,
+    gguf: Annotated[bool, typer.Option("--gguf", help="Merge the adapter into its base and write a GGUF file for llama.cpp.")] = False,
+    quant: Annotated[str, typer.Option("--quant", help="GGUF weight type: f16 or q8_0.")] = "f16",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default .parity/exports/NAME-QUANT.gguf).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Export an adapter as a merged GGUF (--gguf)."""
+    from parity.cli_train import export_adapter
+
+    if not gguf or name is None:
+        raise ParityError("nothing to export", "parity export", "use: parity export NAME --gguf [--quant f16|q8_0]")
+    export_adapter(name, quant, out, workspace)
+
+
+def _add_sub_apps() -> None:
+    from parity.cli_train import train_app
+
+    app.add_typer(train_app, name="train")
+
+
+_add_sub_apps()
 
 
 def main() -> None:

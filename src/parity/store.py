@@ -140,6 +140,39 @@ class RulerCopyRow(Base):
     files: Mapped[dict[str, str]] = mapped_column(JSON)  # workspace-relative path -> text
 
 
+class DatasetRow(Base):
+    """A training dataset as it was used: its content fingerprint, where it came from, where it lies."""
+
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AdapterRow(Base):
+    """A trained LoRA adapter: recipe, base identity, data, options, curves and where its files are."""
+
+    __tablename__ = "adapters"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recipe: Mapped[str] = mapped_column(String(16))
+    base: Mapped[str] = mapped_column(String(500))  # the model spec the user gave
+    base_identity: Mapped[str] = mapped_column(String(100))  # content hash of the base weights
+    dataset_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    curves: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # metric -> [[step, value], ...]
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    path: Mapped[str] = mapped_column(Text)
+    train_s: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # tokens/s, steps, final loss ...
+
+
 def store_url(ws: Workspace) -> str:
     return os.environ.get("PARITY_DB") or ws.config.store.url or f"sqlite:///{ws.state_dir / 'parity.db'}"
 
@@ -193,14 +226,24 @@ class Store:
         with self.session() as s:
             return list(s.scalars(select(CaseRow).where(CaseRow.experiment_id == experiment_id).order_by(CaseRow.id)))
 
-    def running_best(self, fingerprint: str, gate: str) -> ExperimentRow | None:
+    def running_best(self, fingerprint: str, gate: str, exclude: int | None = None) -> ExperimentRow | None:
         with self.session() as s:
             query = (
                 select(ExperimentRow)
                 .where(ExperimentRow.ruler_fingerprint == fingerprint, ExperimentRow.gate == gate, ExperimentRow.verdict == "kept")
+                .where(ExperimentRow.id != (exclude or -1))
                 .order_by(ExperimentRow.quality.desc(), ExperimentRow.id)
             )
             return s.scalars(query).first()
+
+    def screen_bar(self, fingerprint: str, screen_gate: str, decide_gate: str, exclude: int | None = None) -> ExperimentRow | None:
+        """The screen a candidate must beat to earn the decide gate: the running best's own screen.
+        The best screen alone would let a config that won on dev but lost on full raise the bar."""
+        best = self.running_best(fingerprint, decide_gate)
+        screen = self.experiment(best.screened_by) if best is not None and best.screened_by else None
+        if screen is not None and screen.quality is not None and screen.id != exclude:
+            return screen
+        return self.running_best(fingerprint, screen_gate, exclude)
 
     def claim_trial(self, row: TrialRow) -> int | None:
         """Insert a trial; None when this loop already has one with the same config (another worker's)."""
@@ -243,6 +286,34 @@ class Store:
     def ruler_copy(self, fingerprint: str) -> RulerCopyRow | None:
         with self.session() as s:
             return s.get(RulerCopyRow, fingerprint)
+
+    def save_dataset(self, row: DatasetRow) -> None:
+        with self.session() as s, s.begin():
+            s.add(row)
+
+    def dataset(self, fingerprint: str) -> DatasetRow | None:
+        with self.session() as s:
+            return s.scalars(select(DatasetRow).where(DatasetRow.fingerprint == fingerprint).order_by(DatasetRow.id.desc())).first()
+
+    def save_adapter(self, row: AdapterRow) -> None:
+        """Register (or re-register, on a fresh run under the same name) an adapter."""
+        with self.session() as s, s.begin():
+            s.merge(row)
+
+    def update_adapter(self, name: str, **fields: Any) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(AdapterRow, name)
+            if row is not None:
+                for key, value in fields.items():
+                    setattr(row, key, value)
+
+    def adapter(self, name: str) -> AdapterRow | None:
+        with self.session() as s:
+            return s.get(AdapterRow, name)
+
+    def adapters(self) -> list[AdapterRow]:
+        with self.session() as s:
+            return list(s.scalars(select(AdapterRow).order_by(AdapterRow.created_at)))
 
     def ceiling(self, fingerprint: str, gate: str) -> CeilingRow | None:
         with self.session() as s:

@@ -160,8 +160,12 @@ def build_agent(ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path,
 
 
 def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:
+    """`adapter:` is the name of an adapter `parity train` registered, or a PEFT adapter folder."""
+    registered = ws.state_dir / "adapters" / text / "adapter"
+    if "/" not in text and (registered / "adapter_config.json").is_file():
+        return registered
     path = Path(text).expanduser()
     path = path if path.is_absolute() else ws.root / path
     if not (path / "adapter_config.json").is_file():
-        raise ParityError(f"adapter not found: {path} has no adapter_config.json", shown, "point adapter: at a PEFT LoRA adapter folder")
+        raise ParityError(f"adapter not found: '{text}' is neither a trained adapter nor a folder with adapter_config.json", shown, "train one with `parity train`, or point adapter: at a PEFT LoRA adapter folder")
     return path

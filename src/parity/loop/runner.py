@@ -26,6 +26,9 @@ from parity.models.spec import parse_spec
 from parity.ruler import Ruler
 from parity.store import Store, TrialRow, _now
 from parity.task import Workspace
+from parity.train.base import serving_spec
+from parity.train.recipes import LoraOptions, TrainOptions
+from parity.train.run import AVAILABLE_RECIPES, train_from_corpus
 
 MAX_REFUSALS = 3  # proposals refused in a row (invalid or repeated) before the loop gives up
 STALE_AFTER = timedelta(minutes=15)  # a running trial on another host with no progress for this long is adopted
@@ -38,6 +41,7 @@ class LoopLimits:
     max_experiments: int | None = None
     hours: float | None = None
     budget_usd: float | None = None
+    allow_training: bool = False  # weights proposals: train and evaluate the adapter, or only record the request
 
 
 def loop_name(ruler: Ruler, proposer: str) -> str:
@@ -140,22 +144,26 @@ def _finish_trial(
     limits: LoopLimits, say: Say, on_case, proposal: Proposal | None = None,
 ) -> None:
     proposal = proposal or Proposal(trial.hypothesis, trial.lever, trial.patch, trial.optuna_trial)
-    if trial.lever == "weights":
-        recipe = trial.patch.get("train.recipe", "sft")
-        why = f"training request: {recipe} on the corpus (recorded; the loop does not train yet)"
+    recipe = trial.patch.get("train.recipe", "sft")
+    if trial.lever == "weights" and not (limits.allow_training and recipe in AVAILABLE_RECIPES):
+        later = "rerun the loop with --allow-training to train it" if not limits.allow_training else f"the {recipe} recipe is not available yet"
+        why = f"training request: {recipe} on the corpus (recorded; {later})"
         store.update_trial(trial.id, status="done", verdict="training_request", reason=why, finished_at=_now())
         proposer.tell(proposal, None)
         say(f"trial {trial.id}: {why}")
         return
     rule = ws.config.loop
     try:
+        if trial.lever == "weights":
+            trial.config = _train_for_trial(ws, ruler, store, trial, recipe, say)
+            store.update_trial(trial.id, config=trial.config)
         screen = _experiment(ws, ruler, judge, store, trial, "screen", rule.screen_gate, on_case, limits)
         store.update_trial(trial.id, screen_experiment_id=screen.id)
         if screen.verdict == "invalid":
             _close(store, trial, "invalid", f"screen: {screen.decision}")
             proposer.tell(proposal, None)
             return
-        best = _best_before(store, ruler, rule.screen_gate, screen.id)
+        best = store.screen_bar(ruler.fingerprint, rule.screen_gate, rule.decide_gate, exclude=screen.id)
         if best is not None and (screen.quality is None or best.quality is None or screen.quality <= best.quality):
             _close(store, trial, "screened_out", f"{rule.screen_gate} quality {screen.quality:.3f} ≤ running best's {best.quality:.3f} (#{best.id})")
         else:
@@ -170,6 +178,27 @@ def _finish_trial(
         store.update_trial(trial.id, status="crashed", verdict="crashed", reason=reason, finished_at=_now())
         proposer.tell(proposal, None)
         say(f"trial {trial.id} crashed: {reason}")
+
+
+# Training options a weights proposal may set (train.* keys), and where each goes.
+TRAIN_OPTIONS = {
+    "train.epochs": "epochs", "train.max_steps": "max_steps", "train.learning_rate": "learning_rate",
+    "train.batch_size": "batch_size", "train.grad_accum": "grad_accum",
+}
+
+
+def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow, recipe: str, say: Say) -> dict:
+    """Train the requested adapter on the corpus (resuming an interrupted run), then return the agent
+    config that evaluates it: the trial's config served through transformers with the adapter on top."""
+    name = f"loop{trial.id}-{recipe}"
+    existing = store.adapter(name)
+    if existing is None or existing.status != "done":
+        options = TrainOptions(**{field: trial.patch[key] for key, field in TRAIN_OPTIONS.items() if key in trial.patch})
+        lora = LoraOptions(rank=int(trial.patch.get("train.rank", LoraOptions.rank)))
+        base = parse_spec(trial.config["model"]).target
+        say(f"trial {trial.id}: training adapter {name} ({recipe} on {base})")
+        train_from_corpus(ws, ruler, store, recipe, name, base, lora=lora, options=options, resume=existing is not None)
+    return apply_patch(trial.config, {"model": serving_spec(trial.config["model"]), "adapter": name})
 
 
 def _verdict(store: Store, trial_id: int) -> str:
@@ -200,12 +229,6 @@ def _experiment(ws, ruler, judge, store: Store, trial: TrialRow, step: str, gate
 
 def _close(store: Store, trial: TrialRow, verdict: str, reason: str) -> None:
     store.update_trial(trial.id, status="done", verdict=verdict, reason=reason, finished_at=_now())
-
-
-def _best_before(store: Store, ruler: Ruler, gate: str, exclude: int):
-    """The running best on `gate` among experiments other than `exclude`."""
-    kept = [r for r in store.experiments() if r.ruler_fingerprint == ruler.fingerprint and r.gate == gate and r.verdict == "kept" and r.id != exclude]
-    return max(kept, key=lambda r: (r.quality or 0.0, -r.id), default=None)
 
 
 def _spent(store: Store, trials: list[TrialRow]) -> float:

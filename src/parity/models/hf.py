@@ -46,18 +46,23 @@ def load_base(source: str) -> tuple[Any, Any]:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    path = Path(source)
     try:
-        if path.suffix != ".gguf":
-            return _load_folder(source)
-        folder = converted_dir() / file_sha256(source)
-        if not (folder / "config.json").is_file():
-            _convert(path, folder)
-        return _load_folder(str(folder))
+        return _load_folder(str(transformers_folder(Path(source))))
     except ParityError:
         raise
     except Exception as exc:  # noqa: BLE001 — loading errors vary by library version; the user needs one line
         raise ParityError(f"cannot load '{source}' with transformers ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})", None, "pass a local model folder or .gguf file") from None
+
+
+def transformers_folder(source: Path) -> Path:
+    """A plain transformers folder for `source`: the folder itself, or a GGUF de-quantized once into
+    the model cache (a model loaded straight from GGUF refuses to save or train)."""
+    if source.suffix != ".gguf":
+        return source
+    folder = converted_dir() / file_sha256(str(source))
+    if not (folder / "config.json").is_file():
+        _convert(source, folder)
+    return folder
 
 
 def _load_folder(folder: str) -> tuple[Any, Any]:

@@ -1,0 +1,26 @@
+"""What every `parity` sub-command shares: the consoles and finding the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from parity.task import CONFIG_NAME, Workspace, load_workspace
+
+console = Console()
+progress_console = Console(stderr=True)  # progress never mixes with what --json prints
+
+WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")]
+
+
+def find_workspace(path: Path | None) -> Workspace:
+    if path is not None:
+        return load_workspace(path)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return load_workspace(folder)
+    return load_workspace(here)  # raises the "not a parity workspace" error for the current folder

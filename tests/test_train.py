@@ -1,0 +1,141 @@
+"""Training: data built from the corpus and checked against the ruler, an SFT adapter trained through
+the CLI, killed and resumed from its checkpoint, registered, and used by an agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TINY_GATE, add_gates, run_parity, show_json, write_agent
+
+from parity.store import Store
+
+
+def _store(ws_dir: Path) -> Store:
+    return Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}")
+
+
+def _corpus_slice(ws_dir: Path, n: int, extra: list[dict] | None = None) -> Path:
+    lines = (ws_dir / "corpus" / "train.jsonl").read_text().splitlines()[:n]
+    path = ws_dir / "slice.jsonl"
+    path.write_text("\n".join(lines + [json.dumps(e) for e in extra or []]) + "\n")
+    return path
+
+
+def test_training_data_with_a_ruler_case_is_refused(ws_dir: Path) -> None:
+    case = json.loads((ws_dir / "ruler" / "cases.jsonl").read_text().splitlines()[0])
+    leaked = {"id": "leak-1", "input": case["input"].upper() + "  ", "answer": case["gold"]}
+    data = _corpus_slice(ws_dir, 5, [leaked])
+    result = run_parity("train", "sft", "--data", str(data), "--max-steps", "1", cwd=ws_dir)
+    assert result.returncode == 2
+    assert "1 corpus input(s) repeat a ruler case (e.g. leak-1)" in result.stderr and "\n" not in result.stderr.strip()
+    assert not (ws_dir / ".parity" / "adapters").exists()
+
+
+def test_bad_training_arguments_are_one_line(ws_dir: Path) -> None:
+    served = run_parity("train", "sft", "--base", "openai:gpt-4o@http://127.0.0.1:9", "--max-steps", "1", cwd=ws_dir)
+    assert served.returncode == 2 and "training needs local weights" in served.stderr
+    nothing = run_parity("train", "sft", "--name", "never", "--resume", "--max-steps", "1", cwd=ws_dir)
+    assert nothing.returncode == 2 and "nothing to resume for adapter 'never'" in nothing.stderr
+
+
+@pytest.mark.slow
+def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path) -> None:
+    add_gates(ws_dir, tiny=TINY_GATE)
+    data = _corpus_slice(ws_dir, 12)
+    args = ["train", "sft", "--name", "tiny-sft", "--data", str(data), "--max-steps", "4", "--save-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--rank", "4", "--alpha", "8"]
+    process = subprocess.Popen([sys.executable, "-m", "parity", *args], cwd=ws_dir, env={**os.environ, "COLUMNS": "200"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    checkpoint = ws_dir / ".parity" / "adapters" / "tiny-sft" / "checkpoints" / "checkpoint-2"
+    deadline = time.time() + 600
+    while time.time() < deadline and process.poll() is None and not (checkpoint / "trainer_state.json").is_file():
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    time.sleep(1.0)  # let the checkpoint's last files land
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    row = _store(ws_dir).adapter("tiny-sft")
+    assert row is not None and row.status == "running" and row.curves["loss"][-1][0] <= 2
+
+    again = run_parity(*args, cwd=ws_dir)
+    assert again.returncode == 2 and "add --resume" in again.stderr
+    resumed = run_parity(*args, "--resume", cwd=ws_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "adapter tiny-sft: 4 steps" in resumed.stdout
+    row = _store(ws_dir).adapter("tiny-sft")
+    assert row.status == "done" and row.recipe == "sft" and row.base_identity.startswith("sha256:")
+    steps = [int(step) for step, _ in row.curves["loss"]]
+    assert steps == sorted(set(steps)) and steps[-1] == 4  # no step recorded twice across the kill
+    dataset = _store(ws_dir).dataset(row.dataset_fingerprint)
+    assert dataset is not None and dataset.n_rows == 12 and dataset.provenance["source"] == str(data)
+    assert (Path(row.path) / "adapter_config.json").is_file()
+
+    write_agent(ws_dir, "tuned", "hf:smollm2-135m", adapter="tiny-sft", max_tokens=200)
+    run = run_parity("run", "tuned", "--gate", "tiny", cwd=ws_dir)
+    assert run.returncode == 0, run.stderr
+    record = show_json(ws_dir)[-1]
+    assert record["agent"] == "tuned" and record["n_cases"] == 2
+    check_gguf_export_matches_adapter_on_base(ws_dir, "tiny-sft")
+
+
+@pytest.mark.slow
+def test_transformers_tokenizer_matches_llama_cpp_on_ruler_and_corpus(ws_dir: Path) -> None:
+    """Training tokenizes with transformers, serving with llama.cpp: they must agree on every text,
+    digits included (SmolLM2 splits numbers into single digits)."""
+    from llama_cpp import Llama
+    from transformers import AutoTokenizer
+
+    from parity.models.spec import embedded_model_path
+    from parity.train.base import resolve_base
+
+    base = resolve_base("smollm2-135m", ws_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(base.folder))
+    engine = Llama(str(embedded_model_path("smollm2-135m")), vocab_only=True, verbose=False)
+    texts = ["a budget of 12345 dollars in 2026, flight BA0117 at 07:45"]
+    for name in ("ruler/cases.jsonl", "corpus/train.jsonl"):
+        for line in (ws_dir / name).read_text().splitlines():
+            row = json.loads(line)
+            answers = [row.get("gold"), row.get("gold_alt"), row.get("answer")]
+            texts += [row["input"]] + [json.dumps(a, ensure_ascii=False) for a in answers if a]
+    mismatched = [t for t in texts if tokenizer.encode(t, add_special_tokens=False) != engine.tokenize(t.encode(), add_bos=False, special=False)]
+    assert not mismatched, mismatched[:3]
+    assert len(texts) > 900
+    digits = tokenizer.encode("12345", add_special_tokens=False)
+    assert len(digits) == 5
+
+
+def _greedy_free(model, agent, inputs: list[str], tokens: int) -> list[str]:
+    import dataclasses
+
+    return [model.complete(dataclasses.replace(agent.request(x), schema=None, max_tokens=tokens, temperature=0.0)).text for x in inputs]
+
+
+def check_gguf_export_matches_adapter_on_base(ws_dir: Path, name: str) -> None:
+    """The merged f16 export must be the same model as adapter-on-base: free greedy text agrees."""
+    from parity.agent import load_agent
+    from parity.models import open_model
+    from parity.models.spec import parse_spec
+    from parity.task import load_workspace
+
+    exported = run_parity("export", name, "--gguf", "--quant", "f16", cwd=ws_dir)
+    assert exported.returncode == 0, exported.stderr
+    q8 = run_parity("export", name, "--gguf", "--quant", "q8_0", cwd=ws_dir)
+    assert q8.returncode == 0, q8.stderr
+    row = _store(ws_dir).adapter(name)
+    assert set(row.summary["exports"]) == {"f16", "q8_0"}
+    ws = load_workspace(ws_dir)
+    agent = load_agent(ws, "baseline")
+    inputs = [json.loads(line)["input"] for line in (ws_dir / "ruler" / "cases.jsonl").read_text().splitlines()[:3]]
+    on_base = open_model(parse_spec("hf:smollm2-135m"), ws_dir, None, None, Path(row.path))
+    merged = open_model(parse_spec(f"llamacpp:{row.summary['exports']['f16']}"), ws_dir, None, None, None)
+    a, b = _greedy_free(on_base, agent, inputs, 48), _greedy_free(merged, agent, inputs, 48)
+    assert sum(x == y for x, y in zip(a, b)) >= 2, list(zip(a, b))  # one near-tie may flip between engines
+    quantized = open_model(parse_spec(f"llamacpp:{row.summary['exports']['q8_0']}"), ws_dir, None, None, None)
+    assert all(text.strip() for text in _greedy_free(quantized, agent, inputs[:1], 16))
+    missing = run_parity("export", "nope", "--gguf", cwd=ws_dir)
+    assert missing.returncode == 2 and "no trained adapter named 'nope'" in missing.stderr and "tiny-sft" in missing.stderr
