@@ -60,7 +60,7 @@ def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     row = _store(ws_dir).adapter("tiny-sft")
-    assert row is not None and row.status == "running" and row.curves["loss"][-1][0] <= 2
+    assert row is not None and row.status == "running" and row.curves["loss"][-1][0] <= 3
 
     again = run_parity(*args, cwd=ws_dir)
     assert again.returncode == 2 and "add --resume" in again.stderr

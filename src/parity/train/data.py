@@ -62,8 +62,9 @@ def prompt_messages(agent: Agent, case_input: str) -> list[dict[str, str]]:
     return [dict(m) for m in agent.request(case_input).messages]
 
 
-def sft_data(ws: Workspace, ruler: Ruler, agent: Agent, name: str) -> TrainingData:
-    """Prompt = the agent's prompt for a corpus input; completion = the teacher's answer as JSON."""
+def sft_data(ws: Workspace, ruler: Ruler, agent: Agent, name: str, source: str | None = None) -> TrainingData:
+    """Prompt = the agent's prompt for a corpus input; completion = the teacher's answer as JSON.
+    `source` names where the agent's corpus came from when it is not the workspace's own."""
     corpus = agent.corpus
     if not corpus.demos:
         raise ParityError("SFT needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
@@ -72,5 +73,5 @@ def sft_data(ws: Workspace, ruler: Ruler, agent: Agent, name: str) -> TrainingDa
         {"id": d.id, "prompt": prompt_messages(agent, d.input), "completion": [{"role": "assistant", "content": d.answer_text()}]}
         for d in corpus.demos
     ]
-    provenance = {"source": ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
+    provenance = {"source": source or ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
     return TrainingData(name, "sft", rows, provenance)

@@ -32,7 +32,7 @@ def train_from_corpus(
         if not data.is_file():
             raise ParityError(f"no data file at {data}", "--data", "pass a JSONL file with input and answer per line")
         chosen.corpus = Corpus.load(data, chosen.corpus.cache_dir, str(data))
-    dataset = sft_data(ws, ruler, chosen, name)
+    dataset = sft_data(ws, ruler, chosen, name, source=None if data is None else str(data))
     lora = lora or LoraOptions()
     if announce is not None:
         announce(f"{recipe} {name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {base}, LoRA r={lora.rank} α={lora.alpha}")
