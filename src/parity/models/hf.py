@@ -120,10 +120,14 @@ class HFModel:
             if self.adapter is None:
                 self._model = base
             else:
+                import warnings
+
                 from peft import PeftModel
 
                 # A fresh copy per adapter: PeftModel injects layers into the model it wraps.
-                self._model = PeftModel.from_pretrained(copy.deepcopy(base), str(self.adapter), is_trainable=False).eval()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)  # transformers' checkpointing renames, asked by PEFT
+                    self._model = PeftModel.from_pretrained(copy.deepcopy(base), str(self.adapter), is_trainable=False).eval()
         return tokenizer, self._model
 
     def _logits_processor(self, tokenizer: Any, model: Any, schema: dict[str, Any]) -> Any:

@@ -40,12 +40,18 @@ def rotary_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
 
 
 def merged_state_dict(base: BaseModel, adapter: Path) -> tuple[dict[str, np.ndarray], Any]:
+    import warnings
+
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # the command shows its own status line
     model = AutoModelForCausalLM.from_pretrained(str(base.folder), dtype=torch.float32)
-    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # transformers' checkpointing renames, asked by PEFT
+        merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     return {name: tensor.detach().float().numpy() for name, tensor in merged.state_dict().items()}, merged.config
 
 
