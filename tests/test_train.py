@@ -139,3 +139,17 @@ def check_gguf_export_matches_adapter_on_base(ws_dir: Path, name: str) -> None:
     assert all(text.strip() for text in _greedy_free(quantized, agent, inputs[:1], 16))
     missing = run_parity("export", "nope", "--gguf", cwd=ws_dir)
     assert missing.returncode == 2 and "no trained adapter named 'nope'" in missing.stderr and "tiny-sft" in missing.stderr
+
+
+def test_curves_record_each_logged_step_once_and_skip_the_run_average(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from parity.store import AdapterRow
+    from parity.train.progress import RecordCurves
+
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.save_adapter(AdapterRow(name="a", recipe="sft", base="b", base_identity="x", options={}, path="p"))
+    callback = RecordCurves(store, "a", "sft a", curves={"loss": [[1, 3.0], [2, 2.9], [3, 2.8]]})  # resumed after step 2
+    for step, logs in [(3, {"loss": 2.7, "learning_rate": 1e-4}), (4, {"loss": 2.6}), (4, {"train_loss": 2.75, "train_runtime": 9.0})]:
+        callback.on_log(None, SimpleNamespace(global_step=step), None, logs=logs)
+    assert store.adapter("a").curves == {"loss": [[1, 3.0], [2, 2.9], [3, 2.7], [4, 2.6]]}

@@ -46,7 +46,7 @@ class RecordCurves(TrainerCallback):
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
         logs = logs or {}
         for key, value in logs.items():
-            name = key.removeprefix("train_").removeprefix("train/")
+            name = key.removeprefix("train/")  # "train_loss" is the run's average, logged at the end: not a point
             if name in CURVE_KEYS and isinstance(value, (int, float)):
                 points = self.curves.setdefault(name, [])
                 points[:] = [p for p in points if p[0] < state.global_step]  # a resumed run replays from its checkpoint
