@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import SMALL_GATE, add_gates, run_parity, show_json
+from conftest import TINY_GATE, add_gates, run_parity, show_json
 
 from parity.examples import write_example
 from parity.store import Store
@@ -25,7 +25,7 @@ BUNDLED = ["baseline", "fewshot_knn", "fewshot_mmr", "overgen_prune", "best_of_n
 
 @pytest.fixture(scope="module")
 def shared_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return add_gates(write_example("discovery", tmp_path_factory.mktemp("levers") / "ws"), small=SMALL_GATE)
+    return add_gates(write_example("discovery", tmp_path_factory.mktemp("levers") / "ws"), tiny=TINY_GATE)
 
 
 def _store(ws_dir: Path) -> Store:
@@ -34,15 +34,15 @@ def _store(ws_dir: Path) -> Store:
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_agent_runs_end_to_end(shared_ws: Path, name: str) -> None:
-    # A four-case gate: the levers' quality is measured on the full gate (README); here the machinery is tested.
-    result = run_parity("run", name, "--gate", "small", "--hypothesis", f"lever: {name}", cwd=shared_ws)
+    # A two-case gate: the levers' quality is measured on the full gate (README); here the machinery is tested.
+    result = run_parity("run", name, "--gate", "tiny", "--hypothesis", f"lever: {name}", cwd=shared_ws)
     assert result.returncode == 0, result.stderr
     row = [r for r in show_json(shared_ws) if r["agent"] == name][-1]
     assert row["status"] == "done" and row["verdict"] in ("kept", "discarded"), row
-    assert row["n_cases"] == 4 and row["leaks"] == []
+    assert row["n_cases"] == 2 and row["leaks"] == []
     assert row["completion_tokens"] > 0
     cases = _store(shared_ws).case_rows(row["id"])
-    assert len(cases) == 4
+    assert len(cases) == 2
     failures = [c.answer_error for c in cases if c.answer is None]
     assert len(failures) <= 1, failures  # a lever that fails on most cases is broken, not weak
     calls = [len([s for s in c.trace if not s["step"].startswith("retrieve")]) for c in cases]
@@ -57,10 +57,10 @@ def test_bundled_agent_runs_end_to_end(shared_ws: Path, name: str) -> None:
 def test_a_second_run_of_a_multi_call_agent_comes_from_the_cache(shared_ws: Path) -> None:
     first = [r for r in show_json(shared_ws) if r["agent"] == "best_of_n"]
     if not first:
-        assert run_parity("run", "best_of_n", "--gate", "small", cwd=shared_ws).returncode == 0
+        assert run_parity("run", "best_of_n", "--gate", "tiny", cwd=shared_ws).returncode == 0
         first = [r for r in show_json(shared_ws) if r["agent"] == "best_of_n"]
     started = time.perf_counter()
-    again = run_parity("run", "best_of_n", "--gate", "small", cwd=shared_ws)
+    again = run_parity("run", "best_of_n", "--gate", "tiny", cwd=shared_ws)
     assert again.returncode == 0, again.stderr
     row = show_json(shared_ws)[-1]
     assert row["agent"] == "best_of_n" and row["quality"] == first[0]["quality"]

@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 
 from parity.agent import load_agent
-from tests.conftest import SMALL_GATE, add_gates, run_parity, show_json, write_agent
+from tests.conftest import TINY_GATE, add_gates, run_parity, show_json, write_agent
 
 pytestmark = pytest.mark.slow
 
 
 def test_hf_and_llamacpp_both_answer_the_same_gate(ws_dir: Path) -> None:
-    add_gates(ws_dir, small=SMALL_GATE)
+    add_gates(ws_dir, tiny=TINY_GATE)
     write_agent(ws_dir, "torch", "hf:smollm2-135m")
     for agent in ("baseline", "torch"):
-        result = run_parity("run", agent, "--gate", "small", "--hypothesis", f"engine {agent}", cwd=ws_dir)
+        result = run_parity("run", agent, "--gate", "tiny", "--hypothesis", f"engine {agent}", cwd=ws_dir)
         assert result.returncode == 0, result.stderr
     rows = show_json(ws_dir)
     assert [r["model"] for r in rows] == ["llamacpp:smollm2-135m", "hf:smollm2-135m"]
-    assert all(r["n_cases"] == 4 and r["n_unscored"] == 0 and r["quality"] is not None for r in rows)
+    assert all(r["n_cases"] == 2 and r["n_unscored"] == 0 and r["quality"] is not None for r in rows)
     listing = run_parity("show", cwd=ws_dir).stdout
     for r in rows:
         assert f"{r['quality']:.3f}" in listing

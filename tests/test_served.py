@@ -15,10 +15,12 @@ from parity.models import Request
 from parity.models.resilience import BackendError, BackendOptions
 from parity.models.served import OpenAIModel
 from parity.models.spec import parse_spec
-from tests.conftest import run_parity, show_json, write_agent
+from tests.conftest import SMALL_GATE, add_gates, run_parity, show_json, write_agent
 from tests.servers import LlamaServer, ScriptedServer
 
 pytestmark = pytest.mark.slow
+
+SIX_CASES = [*SMALL_GATE, "finance-medium", "events-hard"]  # long enough to kill the server midway
 
 FAKE_KEY = "sk-parity-test-7f3a9c2e1b5d4f60aa11"
 
@@ -83,9 +85,10 @@ def test_budget_stops_before_exceeding_then_resumes(ws_dir: Path, server: LlamaS
 
 
 def test_server_killed_mid_experiment_then_resumed(ws_dir: Path, tmp_path: Path) -> None:
+    add_gates(ws_dir, six=SIX_CASES)
     with LlamaServer(tmp_path) as own:
         write_agent(ws_dir, "fragile", f"openai:smollm2@{own.base_url}", backend={"max_retries": 2, "backoff_base_s": 0.2, "backoff_max_s": 1, "timeout_s": 30})
-        run = subprocess.Popen([sys.executable, "-m", "parity", "run", "fragile", "--gate", "dev", "--no-cache"], cwd=ws_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        run = subprocess.Popen([sys.executable, "-m", "parity", "run", "fragile", "--gate", "six", "--no-cache"], cwd=ws_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not ((ws_dir / ".parity" / "parity.db").exists() and len(_rows(ws_dir, 1)) >= 3):
             time.sleep(0.5)
@@ -96,17 +99,17 @@ def test_server_killed_mid_experiment_then_resumed(ws_dir: Path, tmp_path: Path)
         assert line.startswith("error: openai:smollm2@") and "cannot connect" in line and "gave up after 3 attempts" in line
         assert "parity run --resume 1" in line
         done_before = {case for case, _ in _rows(ws_dir, 1)}
-        assert 3 <= len(done_before) < 10
+        assert 3 <= len(done_before) < 6
         assert show_json(ws_dir, 1)["status"] == "crashed"
 
         own.start()
         resumed = run_parity("run", "--resume", "1", cwd=ws_dir)
         assert resumed.returncode == 0, resumed.stderr
-        assert f"{10 - len(done_before)} missing cases" in resumed.stdout
+        assert f"{6 - len(done_before)} missing cases" in resumed.stdout
     rows = _rows(ws_dir, 1)
-    assert len(rows) == 10 and len({case for case, _ in rows}) == 10
+    assert len(rows) == 6 and len({case for case, _ in rows}) == 6
     final = show_json(ws_dir, 1)
-    assert final["status"] == "done" and final["n_cases"] == 10
+    assert final["status"] == "done" and final["n_cases"] == 6
     again = run_parity("run", "--resume", "1", cwd=ws_dir)
     assert again.returncode == 2 and "already complete" in again.stderr
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from parity.errors import ParityError
 from parity.cli_common import WorkspaceOpt, console, find_workspace as _workspace, progress_console
-from parity.task import load_workspace
+from parity.task import CONFIG_NAME, load_workspace
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
 ruler_app = typer.Typer(no_args_is_help=True, help="Check or re-lock the frozen ruler.")

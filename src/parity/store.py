@@ -7,12 +7,14 @@ so an interrupted experiment keeps every case it finished.
 from __future__ import annotations
 
 import os
+import random
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from parity.errors import ParityError
@@ -177,6 +179,20 @@ def store_url(ws: Workspace) -> str:
     return os.environ.get("PARITY_DB") or ws.config.store.url or f"sqlite:///{ws.state_dir / 'parity.db'}"
 
 
+def _create_schema(engine: Any) -> None:
+    """Workers opening a new database together race between create_all's existence check and its
+    CREATE TABLE; the loser finds the winner's table, and the next pass sees everything in place."""
+    for attempt in range(5):
+        try:
+            Base.metadata.create_all(engine)
+            _add_missing_columns(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
+            if "already exists" not in str(exc) and "duplicate" not in str(exc).lower() or attempt == 4:
+                raise
+            time.sleep(0.2 + random.random() / 2)
+
+
 class Store:
     def __init__(self, url: str):
         self.url = url
@@ -185,8 +201,7 @@ class Store:
         try:
             # Several loop workers may share one SQLite file: wait for a lock instead of failing at once.
             self.engine = create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})
-            Base.metadata.create_all(self.engine)
-            _add_missing_columns(self.engine)
+            _create_schema(self.engine)
         except (SQLAlchemyError, ImportError) as exc:
             raise ParityError(f"cannot open the store ({type(exc).__name__}: {str(exc).splitlines()[0]})", _safe(url), "check the database URL in parity.toml [store] or PARITY_DB") from None
 
