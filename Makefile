@@ -24,12 +24,14 @@ demo: install
 	test -f $(DEMO)/parity.toml || $(VENV)/bin/parity init --example discovery $(DEMO)
 	cd $(DEMO) && ../../$(VENV)/bin/parity run baseline --gate full --hypothesis "stock SmolLM2-135M, one call, greedy"
 
+# Two workers: the end-to-end tests spend much of their time in single-threaded Python (imports,
+# model loading, process start-up), which the other worker's model work overlaps.
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # The same suite without the slow end-to-end model tests.
 test-fast: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n 2 -m "not slow"
 
 bench: install
 	$(PY) benchmarks/bench_generation.py

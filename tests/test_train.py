@@ -153,3 +153,71 @@ def test_curves_record_each_logged_step_once_and_skip_the_run_average(tmp_path: 
     for step, logs in [(3, {"loss": 2.7, "learning_rate": 1e-4}), (4, {"loss": 2.6}), (4, {"train_loss": 2.75, "train_runtime": 9.0})]:
         callback.on_log(None, SimpleNamespace(global_step=step), None, logs=logs)
     assert store.adapter("a").curves == {"loss": [[1, 3.0], [2, 2.9], [3, 2.7], [4, 2.6]]}
+
+
+@pytest.mark.slow
+def test_onpolicy_pairs_then_dpo_and_orpo(ws_dir: Path) -> None:
+    built = run_parity("pairs", "build", "--mode", "onpolicy", "--name", "p1", "--limit", "6", cwd=ws_dir)
+    assert built.returncode == 0, built.stderr
+    row = _latest_dataset(ws_dir)
+    assert row.kind == "pairs-onpolicy" and row.n_rows >= 4 and row.provenance["agent"] == "baseline"
+    pairs = [json.loads(line) for line in Path(row.path).read_text().splitlines()]
+    assert all(p["chosen"] != p["rejected"] and p["prompt"][-1]["role"] == "user" for p in pairs)
+    for recipe in ("dpo", "orpo"):
+        result = run_parity("train", recipe, "--pairs", "p1", "--name", f"{recipe}-1", "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--rank", "4", cwd=ws_dir)
+        assert result.returncode == 0, result.stderr
+        adapter = _store(ws_dir).adapter(f"{recipe}-1")
+        assert adapter.status == "done" and adapter.dataset_fingerprint == row.fingerprint and adapter.curves["loss"]
+    sft_data_for_dpo = run_parity("train", "dpo", "--name", "x", "--max-steps", "1", cwd=ws_dir)
+    assert sft_data_for_dpo.returncode == 2 and "--pairs" in sft_data_for_dpo.stderr
+
+
+def _latest_dataset(ws_dir: Path):
+    from sqlalchemy import select
+
+    from parity.store import DatasetRow
+
+    with _store(ws_dir).session() as s:
+        return s.scalars(select(DatasetRow).order_by(DatasetRow.id.desc())).first()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["grpo", "gad"])
+def test_rl_recipes_record_reward_curves(ws_dir: Path, recipe: str) -> None:
+    result = run_parity(
+        "train", recipe, "--name", f"{recipe}-1", "--max-steps", "2", "--batch-size", "2", "--num-generations", "2",
+        "--max-completion-length", "64", "--rank", "4", *(["--discriminator-drafts", "6"] if recipe == "gad" else []), cwd=ws_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    adapter = _store(ws_dir).adapter(f"{recipe}-1")
+    assert adapter.status == "done" and [step for step, _ in adapter.curves["reward"]] == [1, 2]
+    assert "kl" in adapter.curves
+    if recipe == "gad":
+        assert adapter.curves["auc"] and all(0.0 <= auc <= 1.0 for _, auc in adapter.curves["auc"])
+    shown = run_parity("show", cwd=ws_dir)
+    assert f"adapter {recipe}-1: {recipe} on" in shown.stdout and "last reward" in shown.stdout and "last kl" in shown.stdout
+
+
+def test_style_pairs_take_rejected_answers_from_the_other_style(ws_dir: Path) -> None:
+    # A second teacher style to move away from: vague, compound questions.
+    vague = [
+        {"id": "travel-001", "answer": {"title": "Trip", "questions": ["When and where and how long?", "Budget and hotel?", "Anything else?"]}},
+        {"id": "travel-002", "answer": "Honeymoon. What do you want? Where and when? How much?"},
+        {"id": "nope-999", "answer": {"title": "x", "questions": ["y?"]}},
+    ]
+    rejected = ws_dir / "vague.jsonl"
+    rejected.write_text("".join(json.dumps(v) + "\n" for v in vague))
+    built = run_parity("pairs", "build", "--mode", "style", "--name", "style-1", "--rejected", str(rejected), cwd=ws_dir)
+    assert built.returncode == 0, built.stderr
+    row = _latest_dataset(ws_dir)
+    assert row.kind == "pairs-style" and row.n_rows == 2 and row.provenance["rejected_from"] == str(rejected)
+    pairs = {p["id"]: p for p in map(json.loads, Path(row.path).read_text().splitlines())}
+    assert json.loads(pairs["travel-001"]["rejected"][0]["content"])["title"] == "Trip"
+    assert pairs["travel-002"]["rejected"][0]["content"].startswith("Honeymoon.")
+    assert json.loads(pairs["travel-001"]["chosen"][0]["content"])["title"] == "Cotswolds anniversary weekend from London"
+
+    rejected.write_text(json.dumps({"id": "nope-1", "answer": "x"}) + "\n")
+    unmatched = run_parity("pairs", "build", "--mode", "style", "--rejected", str(rejected), cwd=ws_dir)
+    assert unmatched.returncode == 2 and "no id in" in unmatched.stderr
+    missing = run_parity("pairs", "build", "--mode", "style", cwd=ws_dir)
+    assert missing.returncode == 2 and "--rejected" in missing.stderr

@@ -138,8 +138,8 @@ def show(
             for t in requests:
                 console.print(f"training request (loop trial {t.id}): {t.hypothesis} — {t.reason}")
             for a in store.adapters():
-                loss = a.curves.get("loss", [[None, None]])[-1][1]
-                shown = f", last loss {loss:.3f}" if loss is not None else ""
+                # the newest point of each curve: loss for every recipe, reward/kl for RL, auc for GAD
+                shown = "".join(f", last {key} {a.curves[key][-1][1]:.3f}" for key in ("loss", "reward", "kl", "rewards/margins", "auc") if a.curves.get(key))
                 took = f", {a.train_s:.0f} s" if a.train_s else ""
                 console.print(f"adapter {a.name}: {a.recipe} on {a.base}, {a.status}, {a.summary.get('steps', 0) if a.summary else 0} steps{took}{shown}")
         return
@@ -459,9 +459,10 @@ def export(
 
 
 def _add_sub_apps() -> None:
-    from parity.cli_train import train_app
+    from parity.cli_train import pairs_app, train_app
 
     app.add_typer(train_app, name="train")
+    app.add_typer(pairs_app, name="pairs")
 
 
 _add_sub_apps()

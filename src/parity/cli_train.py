@@ -12,6 +12,7 @@ from parity.cli_common import WorkspaceOpt, console, find_workspace
 from parity.errors import ParityError
 
 train_app = typer.Typer(no_args_is_help=True, help="Train LoRA adapters on the corpus (never the ruler).")
+pairs_app = typer.Typer(no_args_is_help=True, help="Build preference pairs from the corpus for DPO and ORPO.")
 
 Base = Annotated[str, typer.Option("--base", help="Model to adapt: smollm2-135m (bundled), hf:FOLDER or a .gguf file.")]
 Name = Annotated[Optional[str], typer.Option("--name", help="Adapter name (agents use it as `adapter: NAME`); default RECIPE-DATE.")]
@@ -31,29 +32,94 @@ SaveSteps = Annotated[int, typer.Option("--save-steps", help="Checkpoint every t
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of --name from its last checkpoint.")]
 
 
+Pairs = Annotated[Optional[str], typer.Option("--pairs", help="Preference pairs built by `parity pairs build` (name or fingerprint).")]
+Beta = Annotated[float, typer.Option("--beta", help="Strength of the preference term (DPO: KL to the base; ORPO: odds-ratio weight).")]
+TARGETS = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
+
+
 @train_app.command("sft")
 def sft(
     base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, data: Data = None,
     epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = 2e-4, batch_size: Batch = 4, grad_accum: Accum = 2,
-    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
     seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
 ) -> None:
     """Supervised fine-tuning on the teacher's answers to corpus inputs."""
+    _train("sft", locals())
+
+
+@train_app.command("dpo")
+def dpo(
+    pairs: Pairs = None, base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Beta = 0.1,
+    epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = 5e-5, batch_size: Batch = 2, grad_accum: Accum = 4,
+    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
+    seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
+) -> None:
+    """Direct preference optimization on pairs (chosen = teacher, rejected = the agent's draft)."""
+    _train("dpo", locals())
+
+
+@train_app.command("orpo")
+def orpo(
+    pairs: Pairs = None, base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Beta = 0.1,
+    epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = 1e-4, batch_size: Batch = 2, grad_accum: Accum = 4,
+    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
+    seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
+) -> None:
+    """ORPO on pairs: SFT on chosen with an odds-ratio penalty on rejected, no reference model."""
+    _train("orpo", locals())
+
+
+Generations = Annotated[int, typer.Option("--num-generations", help="Drafts sampled per prompt (the group for relative advantages).")]
+CompletionLength = Annotated[int, typer.Option("--max-completion-length", help="Tokens per sampled draft.")]
+
+
+@train_app.command("grpo")
+def grpo(
+    base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Annotated[float, typer.Option("--beta", help="KL anchor to the base (0 = none).")] = 0.04,
+    num_generations: Generations = 4, max_completion_length: CompletionLength = 256,
+    epochs: Epochs = 1.0, max_steps: MaxSteps = 20, lr: LR = 1e-5, batch_size: Batch = 4, grad_accum: Accum = 1,
+    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
+    seed: Seed = 0, save_steps: SaveSteps = 5, resume: Resume = False, workspace: WorkspaceOpt = None,
+) -> None:
+    """GRPO with the workspace's judge as the reward, scoring drafts for corpus inputs against the teacher."""
+    _train("grpo", locals())
+
+
+@train_app.command("gad")
+def gad(
+    base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Annotated[float, typer.Option("--beta", help="KL anchor to the base (0 = none).")] = 0.04,
+    num_generations: Generations = 4, max_completion_length: CompletionLength = 256,
+    discriminator_drafts: Annotated[int, typer.Option("--discriminator-drafts", help="Agent drafts the discriminator first learns from.")] = 48,
+    epochs: Epochs = 1.0, max_steps: MaxSteps = 20, lr: LR = 1e-5, batch_size: Batch = 4, grad_accum: Accum = 1,
+    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
+    seed: Seed = 0, save_steps: SaveSteps = 5, resume: Resume = False, workspace: WorkspaceOpt = None,
+) -> None:
+    """Adversarial distillation: reward = a MiniLM discriminator's P(teacher-like), refit as the policy moves."""
+    _train("gad", locals())
+
+
+def _train(recipe: str, opts: dict) -> None:
     from parity.ruler import load_ruler
     from parity.store import Store
     from parity.train.base import serving_spec
     from parity.train.recipes import LoraOptions, TrainOptions
     from parity.train.run import train_from_corpus
 
-    ws = find_workspace(workspace)
-    lora = LoraOptions(rank, alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()))
-    options = TrainOptions(epochs, max_steps, lr, batch_size, grad_accum, max_length, seed, save_steps)
-    adapter = name or f"sft-{datetime.now():%Y%m%d-%H%M}"
+    ws = find_workspace(opts["workspace"])
+    lora = LoraOptions(opts["rank"], opts["alpha"], targets=tuple(t.strip() for t in opts["targets"].split(",") if t.strip()))
+    extra = {key: opts[key] for key in ("beta", "num_generations", "max_completion_length", "discriminator_drafts") if key in opts}
+    options = TrainOptions(
+        opts["epochs"], opts["max_steps"], opts["lr"], opts["batch_size"], opts["grad_accum"], opts["max_length"], opts["seed"], opts["save_steps"], extra=extra,
+    )
+    adapter = opts["name"] or f"{recipe}-{datetime.now():%Y%m%d-%H%M}"
+    data = opts.get("data")
     path = None if data is None else (data if data.is_absolute() else Path.cwd() / data)
     result = train_from_corpus(
-        ws, load_ruler(ws), Store.for_workspace(ws), "sft", adapter, base, agent, lora, options, resume, path, announce=console.print,
+        ws, load_ruler(ws), Store.for_workspace(ws), recipe, adapter, opts["base"], opts["agent"], lora, options, opts["resume"], path,
+        announce=console.print, pairs=opts.get("pairs"),
     )
-    _report(result, serving_spec(base))
+    _report(result, serving_spec(opts["base"]))
 
 
 def _report(result, spec: str) -> None:
@@ -84,3 +150,37 @@ def export_adapter(name: str, quant: str, out: Path | None, workspace: Path | No
     store.update_adapter(name, summary={**row.summary, "exports": exports})
     console.print(f"wrote {ws.shown(path)} ({path.stat().st_size / 1e6:.0f} MB)")
     console.print(f"use it in an agent file:  model: llamacpp:{path}")
+
+
+@pairs_app.command("build")
+def pairs_build(
+    mode: Annotated[str, typer.Option("--mode", help="onpolicy: rejected = the agent's own draft; style: rejected from --rejected.")] = "onpolicy",
+    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (train with --pairs NAME).")] = None,
+    agent: AgentOpt = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N corpus inputs.")] = None,
+    rejected: Annotated[Optional[Path], typer.Option("--rejected", help="style mode: JSONL of {id, answer} in the style to move away from.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Build and store preference pairs (fingerprinted, with provenance)."""
+    from parity.agent import load_agent
+    from parity.ruler import load_ruler
+    from parity.store import Store
+    from parity.train.pairs import onpolicy_pairs, style_pairs
+    from parity.train.recipes import register_dataset
+
+    ws = find_workspace(workspace)
+    ruler = load_ruler(ws)
+    chosen = load_agent(ws, agent or ws.config.loop.base_agent)
+    dataset_name = name or f"pairs-{mode}-{datetime.now():%Y%m%d-%H%M}"
+    if mode == "onpolicy":
+        data = onpolicy_pairs(ws, ruler, chosen, dataset_name, limit)
+    elif mode == "style":
+        if rejected is None:
+            raise ParityError("style pairs need the other style's answers", "--rejected", "pass --rejected FILE (JSONL of {id, answer})")
+        data = style_pairs(ws, ruler, chosen, dataset_name, rejected)
+    else:
+        raise ParityError(f"unknown mode '{mode}'", "--mode", "use onpolicy or style")
+    register_dataset(Store.for_workspace(ws), data, ws.state_dir / "datasets")
+    skipped = data.provenance.get("skipped")
+    console.print(f"pairs {dataset_name}: {len(data.rows)} pairs (fingerprint {data.fingerprint[:12]})" + (f", skipped {skipped}" if skipped else ""))
+    console.print(f"train on them:  parity train dpo --pairs {dataset_name}   or   parity train orpo --pairs {dataset_name}")

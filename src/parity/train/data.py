@@ -75,3 +75,38 @@ def sft_data(ws: Workspace, ruler: Ruler, agent: Agent, name: str, source: str |
     ]
     provenance = {"source": source or ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
     return TrainingData(name, "sft", rows, provenance)
+
+
+def stored_data(store, name: str) -> TrainingData:
+    """A dataset saved earlier (by name, newest first, or by fingerprint prefix), read back from its file."""
+    from sqlalchemy import or_, select
+
+    from parity.store import DatasetRow
+
+    with store.session() as s:
+        row = s.scalars(
+            select(DatasetRow).where(or_(DatasetRow.name == name, DatasetRow.fingerprint.startswith(name))).order_by(DatasetRow.id.desc())
+        ).first()
+    if row is None:
+        raise ParityError(f"no dataset named '{name}'", "--pairs", "build one with: parity pairs build --mode onpolicy --name NAME")
+    path = Path(row.path)
+    if not path.is_file():
+        raise ParityError(f"dataset '{name}' was stored at {path}, which is gone", "--pairs", "build it again with parity pairs build")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    data = TrainingData(row.name, row.kind, rows, row.provenance)
+    if data.fingerprint != row.fingerprint:
+        raise ParityError(f"dataset '{name}' at {path} was edited after it was stored (fingerprint differs)", "--pairs", "build it again with parity pairs build")
+    return data
+
+
+def rl_prompts(ws: Workspace, ruler: Ruler, agent: Agent, name: str, limit: int | None = None) -> TrainingData:
+    """Prompts for RL recipes: the agent's prompt for each corpus input, with the input and the
+    teacher's answer alongside for the reward (the policy never sees the teacher's answer)."""
+    corpus = agent.corpus
+    if not corpus.demos:
+        raise ParityError("RL recipes need a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
+    check_no_ruler_inputs(corpus, ruler, ws.shown(ws.corpus_path))
+    demos = corpus.demos[:limit] if limit else corpus.demos
+    rows = [{"id": d.id, "input": d.input, "teacher": d.answer_text(), "prompt": prompt_messages(agent, d.input)} for d in demos]
+    provenance = {"source": ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
+    return TrainingData(name, "prompts", rows, provenance)

@@ -16,8 +16,12 @@ CURVE_KEYS = ("loss", "reward", "reward_std", "kl", "rewards/chosen", "rewards/r
 
 
 class RecordCurves(TrainerCallback):
-    def __init__(self, store: Store, adapter: str, title: str, curves: dict[str, list[list[float]]] | None = None, earlier_s: float = 0.0):
+    def __init__(
+        self, store: Store, adapter: str, title: str, curves: dict[str, list[list[float]]] | None = None, earlier_s: float = 0.0,
+        probes: dict[str, Any] | None = None,
+    ):
         self.store = store
+        self.probes = probes or {}  # name -> callable giving a metric the trainer does not log (GAD's discriminator AUC)
         self.earlier_s = earlier_s  # training time of the run this one resumes
         self.adapter = adapter
         self.title = title
@@ -44,7 +48,8 @@ class RecordCurves(TrainerCallback):
             self.progress.update(self.task, completed=state.global_step)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
-        logs = logs or {}
+        probed = {name: probe() for name, probe in self.probes.items()}
+        logs = {**(logs or {}), **{name: value for name, value in probed.items() if value is not None}}
         for key, value in logs.items():
             name = key.removeprefix("train/")  # "train_loss" is the run's average, logged at the end: not a point
             if name in CURVE_KEYS and isinstance(value, (int, float)):

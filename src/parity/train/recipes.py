@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -126,7 +126,49 @@ def sft_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOption
     )
 
 
-TRAINERS: dict[str, Callable[..., Any]] = {"sft": sft_trainer}
+def _pair_rows(data: TrainingData) -> Any:
+    from datasets import Dataset
+
+    if not data.kind.startswith("pairs"):
+        raise ParityError(f"{data.name} holds {data.kind} data; preference recipes need pairs", "--pairs", "build them with: parity pairs build --mode onpolicy")
+    return Dataset.from_list([{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in data.rows])
+
+
+def dpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOptions, options: TrainOptions, callbacks: list[Any]) -> Any:
+    """DPO with the adapter as the policy; the reference is the same base with the adapter disabled."""
+    from trl import DPOConfig, DPOTrainer
+
+    tokenizer, model = load_for_training(base)
+    args = DPOConfig(**common_args(out, options), max_length=options.max_length, beta=float(options.extra.get("beta", 0.1)))
+    return DPOTrainer(model=model, args=args, train_dataset=_pair_rows(data), processing_class=tokenizer, peft_config=lora_config(lora), callbacks=callbacks)
+
+
+def orpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOptions, options: TrainOptions, callbacks: list[Any]) -> Any:
+    """ORPO: SFT on chosen plus an odds-ratio penalty on rejected; no reference model."""
+    from trl.experimental.orpo import ORPOConfig, ORPOTrainer
+
+    tokenizer, model = load_for_training(base)
+    args = ORPOConfig(**common_args(out, options), max_length=options.max_length, beta=float(options.extra.get("beta", 0.1)))
+    return ORPOTrainer(model=model, args=args, train_dataset=_pair_rows(data), processing_class=tokenizer, peft_config=lora_config(lora), callbacks=callbacks)
+
+
+def grpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOptions, options: TrainOptions, callbacks: list[Any]) -> Any:
+    """GRPO: groups of sampled drafts per corpus prompt, advantages relative to the group's mean
+    reward, and `beta` as the KL anchor to the base (the adapter disabled)."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    tokenizer, model = load_for_training(base)
+    extra = options.extra
+    args = GRPOConfig(
+        **common_args(out, options), beta=float(extra.get("beta", 0.04)), num_generations=int(extra.get("num_generations", 4)),
+        max_completion_length=int(extra.get("max_completion_length", 256)), temperature=float(extra.get("temperature", 0.9)),
+    )
+    rows = Dataset.from_list([{k: r[k] for k in ("prompt", "id", "input", "teacher")} for r in data.rows])
+    return GRPOTrainer(model=model, reward_funcs=[extra["reward"]], args=args, train_dataset=rows, processing_class=tokenizer, peft_config=lora_config(lora), callbacks=callbacks)
+
+
+TRAINERS: dict[str, Callable[..., Any]] = {"sft": sft_trainer, "dpo": dpo_trainer, "orpo": orpo_trainer, "grpo": grpo_trainer, "gad": grpo_trainer}
 
 
 def register_dataset(store: Store, data: TrainingData, folder: Path) -> None:
@@ -148,7 +190,8 @@ def train_adapter(
     if resume and (existing is None or existing.options.get("dataset") != data.fingerprint):
         raise ParityError(f"nothing to resume for adapter '{name}' on this data", "--resume", "run without --resume to start it")
     register_dataset(store, data, state_dir / "datasets")
-    options_record = {"lora": asdict(lora), "train": asdict(options), "dataset": data.fingerprint}
+    plain_extra = {k: v for k, v in options.extra.items() if isinstance(v, (int, float, str, bool))}  # not the reward object
+    options_record = {"lora": asdict(lora), "train": {**asdict(replace(options, extra={})), "extra": plain_extra}, "dataset": data.fingerprint}
     curves = existing.curves if existing is not None else {}
     store.save_adapter(AdapterRow(
         name=name, recipe=recipe, base=base.spec, base_identity=base.identity, dataset_fingerprint=data.fingerprint,
@@ -158,7 +201,7 @@ def train_adapter(
     from transformers import PrinterCallback
 
     earlier_s = (existing.train_s or 0.0) if existing is not None else 0.0
-    callback = RecordCurves(store, name, f"{recipe} {name}", curves, earlier_s)
+    callback = RecordCurves(store, name, f"{recipe} {name}", curves, earlier_s, probes=options.extra.get("probes"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # transformers' renames (gradient -> activation checkpointing)
         trainer = TRAINERS[recipe](base, data, out, lora, options, [callback])
