@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,22 @@ def show_json(ws_dir: Path, experiment_id: int | None = None, env: dict[str, str
     result = run_parity(*args, cwd=ws_dir, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh database on the server named by PARITY_TEST_PG_URL (.ci/run starts one), dropped afterwards."""
+    server = os.environ.get("PARITY_TEST_PG_URL")
+    if not server:
+        pytest.skip("set PARITY_TEST_PG_URL to a PostgreSQL server URL to run (.ci/run starts one)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"parity_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()

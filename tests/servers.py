@@ -22,6 +22,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
+    """Until `url` answers 200; fails at once if the serving process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{what} did not come up in {timeout:.0f} s")
+
+
 class LlamaServer:
     """`python -m llama_cpp.server` serving the bundled GGUF; start, kill and restart it for real."""
 
@@ -41,17 +56,8 @@ class LlamaServer:
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", "2"],
             stdout=log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {self.process.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("llama_cpp.server did not come up in time")
+        wait_for_http(f"{self.base_url}/models", self.process, timeout, f"llama_cpp.server (log {log.name})")
+        return self
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_parity
-from tests.test_store import pg_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +67,7 @@ def test_unknown_experiment_id(tmp_path: Path) -> None:
     assert result.returncode == 2 and "no experiment #42" in result.stderr
 
 
-def test_run_on_postgres_unchanged(tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+def test_run_on_postgres_unchanged(tmp_path: Path, pg_url: str) -> None:
     ws = tmp_path / "discovery"
     run_parity("init", str(ws), cwd=tmp_path)
     result = run_parity("run", "baseline", "--gate", "dev", cwd=ws, env={"PARITY_DB": pg_url})

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL_GATE, TINY_GATE, add_gates, run_parity, show_json
-from tests.test_store import pg_url  # noqa: F401  (fixture: a fresh database per test)
 
 from parity.agent.config import AgentConfig
 from parity.loop.memory import Memory, TrialSummary
@@ -249,7 +248,7 @@ def test_llm_proposer_runs_on_the_bundled_model(ws_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_optuna_loop_on_postgres(ws_dir: Path, pg_url: str) -> None:  # noqa: F811
+def test_optuna_loop_on_postgres(ws_dir: Path, pg_url: str) -> None:
     ws_dir = loop_workspace(ws_dir)
     env = {"PARITY_DB": pg_url}
     result = run_parity("loop", "--proposer", "optuna", "--max-experiments", "2", cwd=ws_dir, env=env)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 
 import pytest
 
@@ -41,25 +39,6 @@ def test_duplicate_case_in_one_experiment_is_refused(tmp_path) -> None:
     with pytest.raises(Exception):
         store.record_case(CaseRow(experiment_id=exp, case_id="c0", ruler_fingerprint="f" * 64, judge="reference", judgment_status="scored"))
     assert len(store.case_rows(exp)) == 3
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh database on the server named by PARITY_TEST_PG_URL (.ci/run starts one), dropped afterwards."""
-    server = os.environ.get("PARITY_TEST_PG_URL")
-    if not server:
-        pytest.skip("set PARITY_TEST_PG_URL to a PostgreSQL server URL to run (.ci/run starts one)")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"parity_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def test_postgres_store_round_trip(pg_url) -> None:

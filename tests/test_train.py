@@ -196,6 +196,10 @@ def test_rl_recipes_record_reward_curves(ws_dir: Path, recipe: str) -> None:
         assert adapter.curves["auc"] and all(0.0 <= auc <= 1.0 for _, auc in adapter.curves["auc"])
     shown = run_parity("show", cwd=ws_dir)
     assert f"adapter {recipe}-1: {recipe} on" in shown.stdout and "last reward" in shown.stdout and "last kl" in shown.stdout
+    site = run_parity("export", "--html", str(ws_dir / "site"), cwd=ws_dir)  # the dashboard's training page
+    assert site.returncode == 0, site.stderr
+    page = (ws_dir / "site" / "training.html").read_text()
+    assert f'id="adapter-{recipe}-1"' in page and '"reward": [[1,' in page
 
 
 def test_style_pairs_take_rejected_answers_from_the_other_style(ws_dir: Path) -> None:

@@ -448,14 +448,59 @@ def export(
     gguf: Annotated[bool, typer.Option("--gguf", help="Merge the adapter into its base and write a GGUF file for llama.cpp.")] = False,
     quant: Annotated[str, typer.Option("--quant", help="GGUF weight type: f16 or q8_0.")] = "f16",
     out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default .parity/exports/NAME-QUANT.gguf).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write the dashboard as static pages into this folder.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Export an adapter as a merged GGUF (--gguf)."""
+    """Export an adapter as a merged GGUF (NAME --gguf), or the dashboard as static files (--html DIR)."""
+    if html is not None:
+        from parity.store import Store
+        from parity.web.pages import ruler_or_none
+        from parity.web.static import export_html
+
+        ws = _workspace(workspace)
+        written = export_html(ws, Store.for_workspace(ws), ruler_or_none(ws), html.resolve())
+        console.print(f"wrote {written} pages to {html}; open {html / 'index.html'}")
+        return
     from parity.cli_train import export_adapter
 
     if not gguf or name is None:
-        raise ParityError("nothing to export", "parity export", "use: parity export NAME --gguf [--quant f16|q8_0]")
+        raise ParityError("nothing to export", "parity export", "use: parity export NAME --gguf [--quant f16|q8_0], or parity export --html DIR")
     export_adapter(name, quant, out, workspace)
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; the default serves this machine only.")] = "127.0.0.1",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Serve the dashboard: experiments, the running best, each experiment's cases, comparisons, training."""
+    from parity.store import Store
+    from parity.web.app import serve
+
+    ws = _workspace(workspace)
+    store = Store.for_workspace(ws)
+    console.print(f"parity dashboard for {ws.root.name}: http://{host}:{port}/  (Ctrl-C stops it)")
+    serve(ws, store, host, port)
+
+
+@app.command()
+def report(
+    out: Annotated[Optional[Path], typer.Option("--out", help="Markdown file to write (default: print it).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write the training record (Markdown) from the store: progression, tables, training, datasets, cost, findings."""
+    from parity.io import atomic_write_text
+    from parity.report import training_record
+    from parity.store import Store
+
+    ws = _workspace(workspace)
+    text = training_record(ws, Store.for_workspace(ws))
+    if out is None:
+        print(text)
+        return
+    atomic_write_text(out, text)
+    console.print(f"wrote {out}")
 
 
 def _add_sub_apps() -> None:

@@ -48,26 +48,23 @@ def sft(
     _train("sft", locals())
 
 
-@train_app.command("dpo")
-def dpo(
-    pairs: Pairs = None, base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Beta = 0.1,
-    epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = 5e-5, batch_size: Batch = 2, grad_accum: Accum = 4,
-    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
-    seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
-) -> None:
-    """Direct preference optimization on pairs (chosen = teacher, rejected = the agent's draft)."""
-    _train("dpo", locals())
+def _pair_recipe(recipe: str, default_lr: float, doc: str) -> None:
+    """DPO and ORPO take the same options; only the default learning rate and the help differ."""
+
+    def command(
+        pairs: Pairs = None, base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Beta = 0.1,
+        epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = default_lr, batch_size: Batch = 2, grad_accum: Accum = 4,
+        max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
+        seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
+    ) -> None:
+        _train(recipe, locals())
+
+    command.__doc__ = doc
+    train_app.command(recipe)(command)
 
 
-@train_app.command("orpo")
-def orpo(
-    pairs: Pairs = None, base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Beta = 0.1,
-    epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = 1e-4, batch_size: Batch = 2, grad_accum: Accum = 4,
-    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
-    seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
-) -> None:
-    """ORPO on pairs: SFT on chosen with an odds-ratio penalty on rejected, no reference model."""
-    _train("orpo", locals())
+_pair_recipe("dpo", 5e-5, "Direct preference optimization on pairs (chosen = teacher, rejected = the agent's draft).")
+_pair_recipe("orpo", 1e-4, "ORPO on pairs: SFT on chosen with an odds-ratio penalty on rejected, no reference model.")
 
 
 Generations = Annotated[int, typer.Option("--num-generations", help="Drafts sampled per prompt (the group for relative advantages).")]

@@ -306,6 +306,10 @@ class Store:
         with self.session() as s, s.begin():
             s.add(row)
 
+    def datasets(self) -> list[DatasetRow]:
+        with self.session() as s:
+            return list(s.scalars(select(DatasetRow).order_by(DatasetRow.id)))
+
     def dataset(self, fingerprint: str) -> DatasetRow | None:
         with self.session() as s:
             return s.scalars(select(DatasetRow).where(DatasetRow.fingerprint == fingerprint).order_by(DatasetRow.id.desc())).first()

@@ -186,7 +186,7 @@ def train_adapter(
     if existing is not None and existing.status == "done":
         raise ParityError(f"adapter '{name}' already exists ({existing.recipe}, trained {existing.finished_at:%Y-%m-%d %H:%M})", "--name", "choose another --name")
     if existing is not None and not resume:
-        raise ParityError(f"adapter '{name}' has an unfinished run ({existing.status})", "--name", f"add --resume to continue it, or choose another --name")
+        raise ParityError(f"adapter '{name}' has an unfinished run ({existing.status})", "--name", "add --resume to continue it, or choose another --name")
     if resume and (existing is None or existing.options.get("dataset") != data.fingerprint):
         raise ParityError(f"nothing to resume for adapter '{name}' on this data", "--resume", "run without --resume to start it")
     register_dataset(store, data, state_dir / "datasets")

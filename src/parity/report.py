@@ -1,0 +1,147 @@
+"""`parity report`: the written training record, from the store only.
+
+Every number is read from what experiments, adapters and datasets recorded (the same values
+`parity show --json` prints); the findings are rankings and ranges of those numbers, not prose
+about them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from parity.experiment import experiment_row_summary
+from parity.store import ExperimentRow, Store
+from parity.task import Workspace
+from parity.web.views import trial_levers, lever_of
+
+STILL = 0.05  # a dimension whose mean moved less than this across all experiments (1–5 scale) "never moved"
+
+
+def _f(x: float | None, digits: int = 3, sign: bool = False) -> str:
+    if x is None:
+        return "–"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _gates(ws: Workspace, rows: list[ExperimentRow]) -> list[str]:
+    present = {r.gate for r in rows}
+    ordered = [g for g in (ws.config.loop.decide_gate, ws.config.loop.screen_gate) if g in present]
+    return ordered + sorted(present - set(ordered))
+
+
+def progression(rows: list[ExperimentRow], levers: dict[int, str]) -> tuple[list[list[Any]], list[tuple[float, ExperimentRow, float]]]:
+    """One gate's experiments in run order, each with its gain over the running best before it."""
+    table, gains, best = [], [], None
+    for r in rows:
+        before = best.quality if best is not None else None
+        gain = r.quality - before if r.quality is not None and before is not None else None
+        ratio = r.quality / r.ceiling if r.quality is not None and r.ceiling else None
+        table.append([f"#{r.id}", r.agent_name, lever_of(r, levers), f"{_f(r.quality)} [{_f(r.ci_low)}, {_f(r.ci_high)}]",
+                      _f(ratio, 2), _f(gain, sign=True), r.verdict or r.status, r.hypothesis or ""])
+        if r.verdict == "kept" and r.quality is not None:
+            if gain is not None:
+                gains.append((gain, r, before))
+            if best is None or r.quality > best.quality:
+                best = r
+    return table, gains
+
+
+def _group_tables(rows: list[ExperimentRow], key: str) -> list[str]:
+    shown = [r for r in rows if r.verdict == "kept" and (r.summary or {}).get(key)][-8:]
+    if not shown:
+        return []
+    names = sorted({name for r in shown for name in r.summary[key]})
+    body = [[name, *[_f(r.summary[key].get(name, {}).get("quality")) for r in shown], str(shown[-1].summary[key].get(name, {}).get("n", ""))] for name in names]
+    return _table([{"categories": "category", "difficulties": "difficulty"}[key], *[f"#{r.id} {r.agent_name}" for r in shown], "n"], body)
+
+
+def _findings(ws: Workspace, by_gate: dict[str, list[ExperimentRow]], gains: dict[str, list]) -> list[str]:
+    lines = []
+    for gate, found in gains.items():
+        for gain, row, before in sorted(found, key=lambda g: -g[0])[:3]:
+            lines.append(f"- Largest gains on {gate}: #{row.id} {row.agent_name} {_f(gain, sign=True)} ({_f(before)} → {_f(row.quality)}): {row.hypothesis or 'no hypothesis'}")
+    for gate, rows in by_gate.items():
+        done = [r for r in rows if (r.summary or {}).get("dimensions")]
+        if len(done) < 2:
+            continue
+        for name in ws.config.rubric.dimensions:
+            values = [r.summary["dimensions"][name] for r in done if name in r.summary["dimensions"]]
+            if values and max(values) - min(values) < STILL:
+                lines.append(f"- {name} never moved on {gate}: {_f(min(values), 2)}–{_f(max(values), 2)} across {len(values)} experiments")
+            elif values:
+                lines.append(f"- {name} on {gate} ranged {_f(min(values), 2)}–{_f(max(values), 2)} across {len(values)} experiments")
+    noisy = [r for rows in by_gate.values() for r in rows if r.judge_noise]
+    for r in noisy:
+        lines.append(f"- Judge noise on #{r.id}: quality SD {_f(r.judge_noise.get('quality_sd'), 4)} over {r.judge_noise.get('times')} re-judgments")
+    crashed = [r for rows in by_gate.values() for r in rows if r.verdict == "crashed" or r.status == "crashed"]
+    if crashed:
+        lines.append(f"- Crashed experiments: {', '.join(f'#{r.id}' for r in crashed)}")
+    return lines + [""] if lines else ["Fewer than two finished experiments on every gate: nothing to rank yet.", ""]
+
+
+def training_record(ws: Workspace, store: Store) -> str:
+    rows = store.experiments()
+    levers = trial_levers(store)
+    fingerprints = sorted({r.ruler_fingerprint[:12] for r in rows})
+    out = [f"# Training record: {ws.root.name}", "",
+           f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from the store ({len(rows)} experiments, ruler {', '.join(fingerprints) or '–'}).", ""]
+    by_gate = {gate: [r for r in rows if r.gate == gate] for gate in _gates(ws, rows)}
+    gains = {}
+    out += ["## Score progression", ""]
+    for gate, gate_rows in by_gate.items():
+        table, gains[gate] = progression(gate_rows, levers)
+        out += [f"### {gate} gate", ""]
+        out += _table(["#", "agent", "lever", "quality [95% CI]", "parity", "Δ vs best before", "verdict", "hypothesis"], table)
+    out += ["## Categories and difficulties (kept experiments)", ""]
+    for gate, gate_rows in by_gate.items():
+        for key in ("categories", "difficulties"):
+            tables = _group_tables(gate_rows, key)
+            out += ([f"### {key} on {gate}", ""] + tables) if tables else []
+    out += _training_sections(store, rows)
+    out += _cost_section(by_gate)
+    out += ["## Findings", ""] + _findings(ws, by_gate, gains)
+    return "\n".join(out)
+
+
+def _training_sections(store: Store, rows: list[ExperimentRow]) -> list[str]:
+    adapters = store.adapters()
+    out = ["## Training configurations", ""]
+    body = []
+    for a in adapters:
+        train, lora, curves = (a.options or {}).get("train", {}), (a.options or {}).get("lora", {}), a.curves or {}
+        last = {k: curves[k][-1][1] for k in ("loss", "reward", "kl", "auc") if curves.get(k)}
+        exports = [str(p) for p in (a.summary or {}).get("exports", {}).values()]
+        used = [f"#{r.id}" for r in rows if (r.agent_config or {}).get("adapter") == a.name or any(p in str((r.agent_config or {}).get("model", "")) for p in exports)]
+        body.append([a.name, a.recipe, a.base, (a.dataset_fingerprint or "–")[:12], (a.summary or {}).get("steps", "–"), _f(a.train_s, 0),
+                     _f((a.summary or {}).get("tokens_per_s"), 0), f"r {lora.get('rank')} α {lora.get('alpha')}", train.get("learning_rate", "–"),
+                     ", ".join(f"{k} {_f(v)}" for k, v in last.items()) or "–", " ".join(used) or "–"])
+    header = ["adapter", "recipe", "base", "data", "steps", "train s", "tokens/s", "LoRA", "lr", "last", "evaluated in"]
+    out += _table(header, body) if body else ["No adapters trained.", ""]
+    out += ["## Datasets", ""]
+    datasets = [
+        [d.name, d.kind, d.n_rows, d.fingerprint[:12], ", ".join(f"{k} {v}" for k, v in (d.provenance or {}).items() if k in ("mode", "source", "agent", "skipped", "rejected_from"))]
+        for d in store.datasets()
+    ]
+    return out + (_table(["name", "kind", "rows", "fingerprint", "provenance"], datasets) if datasets else ["No datasets stored.", ""])
+
+
+def _cost_section(by_gate: dict[str, list[ExperimentRow]]) -> list[str]:
+    body, totals = [], [0, 0, 0, 0.0, 0.0]
+    for gate, rows in by_gate.items():
+        summaries = [experiment_row_summary(r) for r in rows]
+        line = [len(rows), sum(s["prompt_tokens"] or 0 for s in summaries), sum(s["completion_tokens"] or 0 for s in summaries),
+                sum(r.cost_usd or 0.0 for r in rows), sum(r.wall_s or 0.0 for r in rows)]
+        totals = [t + v for t, v in zip(totals, line)]
+        body.append([gate, line[0], line[1], line[2], f"{line[3]:.4f}", f"{line[4]:.0f}"])
+    body.append(["all", totals[0], totals[1], totals[2], f"{totals[3]:.4f}", f"{totals[4]:.0f}"])
+    return ["## Cost", ""] + _table(["gate", "experiments", "prompt tokens", "completion tokens", "cost $", "wall s"], body)

@@ -1,0 +1,1 @@
+"""The dashboard: live (app), static (static) and the pages both render (pages, views)."""

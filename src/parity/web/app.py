@@ -1,0 +1,61 @@
+"""`parity dashboard`: the pages served live from the store, re-read on every request, so a loop
+running beside it shows up as it goes (the overview polls api/overview.json)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from parity.errors import ParityError
+from parity.store import Store
+from parity.task import Workspace
+from parity.web import pages, views
+
+
+def create_app(ws: Workspace, store: Store) -> FastAPI:
+    app = FastAPI(title=f"parity · {ws.root.name}", docs_url=None, redoc_url=None)
+
+    def guarded(render):
+        try:
+            return HTMLResponse(render())
+        except ParityError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+
+    @app.get("/")
+    def root() -> RedirectResponse:
+        return RedirectResponse("index.html")
+
+    @app.get("/index.html", response_class=HTMLResponse)
+    def overview():
+        return guarded(lambda: pages.overview_page(ws, store, live=True))
+
+    @app.get("/api/overview.json")
+    def overview_json(gate: str | None = None, metric: str = "quality") -> dict:
+        try:
+            return views.overview(ws, store, gate, metric)
+        except ParityError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+
+    @app.get("/experiment-{experiment_id}.html", response_class=HTMLResponse)
+    def experiment(experiment_id: int):
+        return guarded(lambda: pages.experiment_page(ws, store, pages.ruler_or_none(ws), experiment_id))
+
+    @app.get("/compare-{a}-{b}.html", response_class=HTMLResponse)
+    def compare(a: int, b: int):
+        return guarded(lambda: pages.compare_page(ws, store, pages.ruler_or_none(ws), a, b))
+
+    @app.get("/training.html", response_class=HTMLResponse)
+    def training():
+        return guarded(lambda: pages.training_page(ws, store))
+
+    @app.get("/plotly.min.js")
+    def plotly() -> FileResponse:
+        return FileResponse(pages.plotly_js(), media_type="application/javascript")
+
+    return app
+
+
+def serve(ws: Workspace, store: Store, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(ws, store), host=host, port=port, log_level="warning")

@@ -1,0 +1,171 @@
+"""What the dashboard shows, read from the store: plain dicts the templates and the JSON API share.
+
+Nothing here computes a new number: every quality, CI and paired statistic is the one the store
+(or analysis.compare) already holds, so the dashboard, `parity show --json` and the report agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parity.analysis.compare import compare
+from parity.errors import ParityError
+from parity.experiment import experiment_row_summary
+from parity.ruler import Case, Ruler
+from parity.store import CaseRow, ExperimentRow, Store
+from parity.task import Workspace
+
+VERDICT_COLOURS = {"kept": "#1a9850", "discarded": "#f46d43", "invalid": "#7b3294", "crashed": "#d73027", None: "#999999"}
+LEVER_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon", "triangle-down", "pentagon"]
+
+
+def lever_of(row: ExperimentRow, trial_levers: dict[int, str]) -> str:
+    """The loop's own lever for its trials; otherwise the top-level agent fields the config diff changed."""
+    if row.id in trial_levers:
+        return trial_levers[row.id]
+    changes = (row.config_diff or {}).get("changes") or {}
+    fields = sorted({name.split(".")[0] for name in changes})
+    return "+".join(fields) if fields else "baseline"
+
+
+def trial_levers(store: Store) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from parity.store import TrialRow
+
+    with store.session() as s:
+        trials = list(s.scalars(select(TrialRow)))
+    levers = {}
+    for t in trials:
+        for experiment_id in (t.screen_experiment_id, t.decide_experiment_id):
+            if experiment_id is not None:
+                levers[experiment_id] = t.lever
+    return levers
+
+
+def metric_value(row: ExperimentRow, metric: str) -> float | None:
+    if metric == "quality":
+        return row.quality
+    return ((row.summary or {}).get("dimensions") or {}).get(metric)
+
+
+def gates_in(rows: list[ExperimentRow]) -> list[str]:
+    return sorted({r.gate for r in rows})
+
+
+def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str = "quality") -> dict[str, Any]:
+    """Every experiment on one gate in run order, and the running best as a step line.
+
+    The running best after experiment N is the best metric value among experiments kept up to N
+    (the keep rule decides what counts, never the dashboard)."""
+    rows = store.experiments()
+    gates = gates_in(rows)
+    gate = gate or (ws.config.loop.decide_gate if ws.config.loop.decide_gate in gates else (gates[0] if gates else ws.config.loop.decide_gate))
+    metrics = ["quality", *ws.config.rubric.dimensions]
+    if metric not in metrics:
+        raise ParityError(f"unknown metric '{metric}'", "dashboard ?metric=", f"use one of: {', '.join(metrics)}")
+    levers = trial_levers(store)
+    on_gate = [r for r in rows if r.gate == gate]
+    points, best_line, best = [], [], None
+    for r in on_gate:
+        value = metric_value(r, metric)
+        if r.verdict == "kept" and value is not None and (best is None or value > best):
+            best = value
+        points.append({
+            "id": r.id, "agent": r.agent_name, "verdict": r.verdict or r.status, "lever": lever_of(r, levers), "value": value,
+            "quality": r.quality, "ci_low": r.ci_low, "ci_high": r.ci_high, "hypothesis": r.hypothesis or "",
+        })
+        best_line.append({"id": r.id, "value": best})
+    ceilings = [r.ceiling for r in on_gate if r.ceiling is not None]
+    return {
+        "gate": gate, "gates": gates, "metric": metric, "metrics": metrics, "points": points, "running_best": best_line,
+        "ceiling": ceilings[-1] if ceilings and metric == "quality" else None,
+        "levers": sorted({p["lever"] for p in points}), "n_running": sum(1 for r in rows if r.status == "running"),
+    }
+
+
+def _answer_dict(answer: Any) -> dict[str, Any] | None:
+    if answer is None:
+        return None
+    return answer if isinstance(answer, dict) else answer.to_dict()
+
+
+def case_view(case: Case | None, row: CaseRow, best_quality: float | None) -> dict[str, Any]:
+    regression = best_quality is not None and row.quality is not None and row.quality < best_quality - 1e-9
+    return {
+        "case_id": row.case_id,
+        "category": case.category if case else "",
+        "difficulty": case.difficulty if case else "",
+        "input": case.input if case else "(not in the current ruler)",
+        "gold": _answer_dict(case.gold) if case else None,
+        "answer": row.answer,
+        "raw_text": row.raw_text if row.answer is None else "",
+        "answer_error": row.answer_error,
+        "scores": row.scores or {},
+        "notes": row.notes or {},
+        "reason": row.reason,
+        "verdict": row.verdict,
+        "judgment_status": row.judgment_status,
+        "quality": row.quality,
+        "best_quality": best_quality,
+        "regression": regression,
+    }
+
+
+def experiment_view(ws: Workspace, store: Store, ruler: Ruler | None, experiment_id: int) -> dict[str, Any]:
+    row = store.experiment(experiment_id)
+    if row is None:
+        raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
+    best = store.running_best(row.ruler_fingerprint, row.gate, exclude=row.id)
+    best_by_case = {c.case_id: c.quality for c in store.case_rows(best.id)} if best is not None else {}
+    cases = {c.id: c for c in ruler.cases} if ruler is not None and ruler.fingerprint == row.ruler_fingerprint else {}
+    summary = row.summary or {}
+    return {
+        "summary": experiment_row_summary(row),
+        "categories": summary.get("categories", {}),
+        "difficulties": summary.get("difficulties", {}),
+        "pipeline_svg": row.pipeline_svg,
+        "agent_code": row.agent_code,
+        "judge_noise": row.judge_noise,
+        "best": experiment_row_summary(best) if best is not None else None,
+        "cases": [case_view(cases.get(c.case_id), c, best_by_case.get(c.case_id)) for c in store.case_rows(row.id)],
+    }
+
+
+def compare_view(ws: Workspace, store: Store, ruler: Ruler | None, a: int, b: int) -> dict[str, Any]:
+    stats = compare(ws, store, a, b)
+    rows_a = {c.case_id: c for c in store.case_rows(a)}
+    rows_b = {c.case_id: c for c in store.case_rows(b)}
+    cases = {c.id: c for c in ruler.cases} if ruler is not None else {}
+    side_by_side = []
+    for case_id in [c for c in rows_a if c in rows_b]:
+        case = cases.get(case_id)
+        side_by_side.append({
+            "case_id": case_id, "input": case.input if case else "", "gold": _answer_dict(case.gold) if case else None,
+            "a": case_view(case, rows_a[case_id], None), "b": case_view(case, rows_b[case_id], None),
+            "delta": (rows_a[case_id].quality or 0.0) - (rows_b[case_id].quality or 0.0)
+            if rows_a[case_id].quality is not None and rows_b[case_id].quality is not None else None,
+        })
+    return {
+        "stats": stats.to_dict(), "a": experiment_row_summary(store.experiment(a)), "b": experiment_row_summary(store.experiment(b)),
+        "cases": side_by_side,
+    }
+
+
+def training_view(store: Store) -> dict[str, Any]:
+    experiments = store.experiments()
+    adapters = []
+    for a in store.adapters():
+        exports = [str(p) for p in (a.summary or {}).get("exports", {}).values()]
+        used_by = [
+            experiment_row_summary(r) for r in experiments
+            if (r.agent_config or {}).get("adapter") == a.name or any(path in str((r.agent_config or {}).get("model", "")) for path in exports)
+        ]
+        dataset = store.dataset(a.dataset_fingerprint) if a.dataset_fingerprint else None
+        adapters.append({
+            "name": a.name, "recipe": a.recipe, "base": a.base, "base_identity": a.base_identity, "status": a.status,
+            "train_s": a.train_s, "summary": a.summary or {}, "options": a.options or {}, "curves": a.curves or {},
+            "dataset": {"name": dataset.name, "kind": dataset.kind, "n_rows": dataset.n_rows, "fingerprint": dataset.fingerprint,
+                        "provenance": dataset.provenance} if dataset is not None else None,
+            "used_by": used_by,
+        })
+    return {"adapters": adapters}
