@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from parity.errors import ParityError
-from parity.cli_common import WorkspaceOpt, console, find_workspace as _workspace, progress_console
+from parity.cli_common import WorkspaceOpt, console, find_workspace as _workspace, progress_bar as _progress
 from parity.task import CONFIG_NAME, load_workspace
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
@@ -106,13 +104,6 @@ def _run_gate(ws, ruler, agent, gate: str, hypothesis: str, method: str | None, 
         )
     _print_summary(store.experiment(outcome.experiment_id), outcome.decision)
     return outcome
-
-
-@contextmanager
-def _progress(what: str = "answering + judging"):
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=progress_console) as progress:
-        yield progress, progress.add_task(what, total=None)
 
 
 @app.command()
@@ -504,10 +495,12 @@ def report(
 
 
 def _add_sub_apps() -> None:
+    from parity.cli_analyze import analyze_app
     from parity.cli_train import pairs_app, train_app
 
     app.add_typer(train_app, name="train")
     app.add_typer(pairs_app, name="pairs")
+    app.add_typer(analyze_app, name="analyze")
 
 
 _add_sub_apps()

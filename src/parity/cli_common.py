@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from parity.task import CONFIG_NAME, Workspace, load_workspace
 
@@ -24,3 +26,11 @@ def find_workspace(path: Path | None) -> Workspace:
         if (folder / CONFIG_NAME).is_file():
             return load_workspace(folder)
     return load_workspace(here)  # raises the "not a parity workspace" error for the current folder
+
+
+@contextmanager
+def progress_bar(what: str = "answering + judging"):
+    """A bar on stderr (never mixed with what --json prints); the caller sets its total."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=progress_console) as progress:
+        yield progress, progress.add_task(what, total=None)

@@ -30,6 +30,11 @@ MAX_UNSCORED_SHARE = 0.10  # more unscored cases than this and the experiment is
 ProgressHook = Callable[[Case], None]
 
 
+# The method of a run made only to measure another model on the identical harness; its verdict is
+# "reference", so it never becomes (or is measured against) the running best.
+REFERENCE_METHOD = "ceiling candidate: the base agent with another model, judged on the identical harness"
+
+
 class BudgetExceeded(Exception):
     pass
 
@@ -276,12 +281,14 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
     result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
     ceiling = ensure_ceiling(ws, ruler, judge, store, gate)
     leaks = find_leaks(cases, {r.case_id: list(r.answer["questions"]) for r in rows if r.answer and "questions" in r.answer})
-    if leaks:
+    previous = store.experiment(experiment_id)
+    if previous is not None and previous.method == REFERENCE_METHOD:
+        verdict, decision = "reference", "a reference run beside the study (parity analyze ceiling): never a candidate for the running best"
+    elif leaks:
         verdict, decision = "invalid", leak_decision(leaks)
     else:
         verdict, decision = decide(ws, ruler, judge, store, gate, experiment_id, result)
     tokens = {"prompt_tokens": sum(r.prompt_tokens for r in rows), "completion_tokens": sum(r.completion_tokens for r in rows)}
-    previous = store.experiment(experiment_id)
     store.update_experiment(
         experiment_id,
         status="done",

@@ -110,7 +110,19 @@ def training_record(ws: Workspace, store: Store) -> str:
     out += _training_sections(store, rows)
     out += _cost_section(by_gate)
     out += ["## Findings", ""] + _findings(ws, by_gate, gains)
+    out += _analyses_section(store)
     return "\n".join(out)
+
+
+def _analyses_section(store: Store) -> list[str]:
+    analyses = store.analyses()
+    if not analyses:
+        return []
+    out = ["## Analyses", ""]
+    for a in analyses:
+        out += [f"### #{a.id} {a.kind}", ""] + [f"- {finding}" for finding in a.findings] + [""]
+        out += _table([str(c) for c in a.columns], [[_f(v) if isinstance(v, float) else ("–" if v is None else v) for v in row] for row in a.rows])
+    return out
 
 
 def _training_sections(store: Store, rows: list[ExperimentRow]) -> list[str]:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, create_engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -42,7 +42,7 @@ class ExperimentRow(Base):
     model_identity: Mapped[str] = mapped_column(String(200))
     hypothesis: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | crashed | stopped
-    verdict: Mapped[str | None] = mapped_column(String(16))  # kept | discarded | invalid | crashed
+    verdict: Mapped[str | None] = mapped_column(String(16))  # kept | discarded | invalid | crashed | reference (parity analyze ceiling)
     decision: Mapped[str | None] = mapped_column(Text)  # why that verdict, in words
     quality: Mapped[float | None] = mapped_column(Float)
     ci_low: Mapped[float | None] = mapped_column(Float)
@@ -175,6 +175,22 @@ class AdapterRow(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # tokens/s, steps, final loss ...
 
 
+class AnalysisRow(Base):
+    """One `parity analyze` result: its table, the findings computed from it, and its plot."""
+
+    __tablename__ = "analyses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    kind: Mapped[str] = mapped_column(String(32))  # blind | factors | noise | ceiling | probe | critic
+    ruler_fingerprint: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    columns: Mapped[list[str]] = mapped_column(JSON)
+    rows: Mapped[list[list[Any]]] = mapped_column(JSON)
+    findings: Mapped[list[str]] = mapped_column(JSON)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    svg: Mapped[str] = mapped_column(Text)
+
+
 def store_url(ws: Workspace) -> str:
     return os.environ.get("PARITY_DB") or ws.config.store.url or f"sqlite:///{ws.state_dir / 'parity.db'}"
 
@@ -305,6 +321,16 @@ class Store:
     def save_dataset(self, row: DatasetRow) -> None:
         with self.session() as s, s.begin():
             s.add(row)
+
+    def save_analysis(self, row: AnalysisRow) -> int:
+        with self.session() as s, s.begin():
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def analyses(self) -> list[AnalysisRow]:
+        with self.session() as s:
+            return list(s.scalars(select(AnalysisRow).order_by(AnalysisRow.id)))
 
     def datasets(self) -> list[DatasetRow]:
         with self.session() as s:

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from parity.analysis.stored import experiment_of_ruler, judge_stored, stored_cases
 from parity.errors import ParityError
-from parity.experiment import failed_judgment
 from parity.judge import Judge, Judgment
 from parity.metrics import summarize
 from parity.ruler import Ruler
 from parity.store import Store
-from parity.task import Answer, Workspace
+from parity.task import Workspace
 
 
 @dataclass
@@ -33,27 +33,18 @@ class NoiseReport:
 
 
 def rejudge(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_id: int, times: int, on_step: Callable[[], None] | None = None) -> NoiseReport:
-    row = store.experiment(experiment_id)
-    if row is None:
-        raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
-    if row.ruler_fingerprint != ruler.fingerprint:
-        raise ParityError(f"experiment #{experiment_id} ran on another ruler ({row.ruler_fingerprint[:12]})", ws.shown(ws.lock_path), "re-judge experiments of the current ruler only")
+    row = experiment_of_ruler(ws, ruler, store, experiment_id)
     if times < 2:
         raise ParityError("--times must be at least 2 to measure a spread", None, "e.g. --times 3")
-    cases = {case.id: case for case in ruler.cases}
-    rows = [r for r in store.case_rows(experiment_id) if r.case_id in cases]
-    summaries, per_case = [], {r.case_id: [] for r in rows}
+    pairs = stored_cases(ruler, store, experiment_id)
+    summaries, per_case = [], {r.case_id: [] for _, r in pairs}
     for repeat in range(1, times + 1):
         judgments: list[Judgment] = []
-        for r in rows:
-            case = cases[r.case_id]
-            if r.answer is None:
-                judgments.append(failed_judgment(case, r.answer_error or "no answer", ws))
-            else:
-                judgments.append(judge.judge(case, Answer(r.answer["title"], tuple(r.answer["questions"])), repeat=repeat))
+        for case, r in pairs:
+            judgments.append(judge_stored(ws, judge, case, r, repeat))
             if on_step:
                 on_step()
-        result = summarize([cases[r.case_id] for r in rows], judgments, ws.config.rubric, ws.config.metric)
+        result = summarize([case for case, _ in pairs], judgments, ws.config.rubric, ws.config.metric)
         summaries.append(result)
         for case_id, quality in result.per_case.items():
             per_case[case_id].append(quality)
@@ -67,3 +58,47 @@ def rejudge(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_
     )
     store.update_experiment(experiment_id, judge_noise={"times": times, "quality_sd": report.quality_sd, "dimensions_sd": dims, "qualities": qualities})
     return report
+
+
+def noise_analysis(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_id: int, times: int, on_step: Callable[[], None] | None = None):
+    """`parity analyze noise`: the spread of re-judged quality, and every kept experiment on the
+    same gate whose gain over its predecessor (the running best before it) is within that noise
+    (at most 2 SD of re-judged quality)."""
+    from parity.analysis.record import Analysis
+
+    report = rejudge(ws, ruler, store, judge, experiment_id, times, on_step)
+    gate = store.experiment(experiment_id).gate
+    band = 2 * report.quality_sd if np.isfinite(report.quality_sd) else 0.0
+    rows, best = [], None
+    for row in store.experiments():
+        if row.ruler_fingerprint != ruler.fingerprint or row.gate != gate or row.verdict != "kept" or row.quality is None:
+            continue
+        gain = row.quality - best.quality if best is not None else None
+        rows.append([row.id, row.agent_name, row.quality, gain, "–" if gain is None else ("yes" if gain <= band else "no")])
+        best = row if best is None or row.quality > best.quality else best
+    flagged = [f"#{r[0]}" for r in rows if r[4] == "yes"]
+    findings = [
+        f"{times} re-judgments of #{experiment_id}'s identical answers: quality SD {report.quality_sd:.4f} (logged {report.logged_quality:.3f}; re-judged {', '.join(f'{q:.3f}' for q in report.qualities if q is not None)})",
+        f"kept experiments on {gate} whose gain is within 2 SD ({band:.4f}): {', '.join(flagged) if flagged else 'none'}",
+    ]
+    return Analysis(
+        "noise", ruler.fingerprint, {"experiment": experiment_id, "times": times, "quality_sd": report.quality_sd, "dimensions_sd": report.dimensions_sd},
+        ["kept experiment", "agent", "quality", "gain over predecessor", "within noise"], rows, findings, _plot(report),
+    )
+
+
+def _plot(report: NoiseReport):
+    from parity.analysis.record import new_figure
+
+    figure = new_figure()
+    ax = figure.add_subplot()
+    repeats = [i + 1 for i, q in enumerate(report.qualities) if q is not None]
+    ax.plot(repeats, [q for q in report.qualities if q is not None], "o", color="#4575b4", label="re-judged quality")
+    if report.logged_quality is not None:
+        ax.axhline(report.logged_quality, color="#d73027", linestyle="--", label=f"logged {report.logged_quality:.3f}")
+    ax.set_xticks(repeats)
+    ax.set_xlabel("re-judgment")
+    ax.set_ylabel("experiment quality")
+    ax.set_title(f"#{report.experiment_id}: {report.times} re-judgments, SD {report.quality_sd:.4f}")
+    ax.legend()
+    return figure

@@ -5,24 +5,26 @@ from __future__ import annotations
 from parity.judge.base import VERDICT_SCORE, Judgment, Verdict
 from parity.judge.llm import LLMJudge
 from parity.judge.reference import ReferenceJudge
-from parity.task import Workspace
+from parity.task import RubricSpec, Workspace
 
 __all__ = ["Judge", "Judgment", "Verdict", "VERDICT_SCORE", "LLMJudge", "ReferenceJudge", "make_judge"]
 
 Judge = ReferenceJudge | LLMJudge
 
 
-def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = None) -> Judge:
-    """The workspace's judge; `model_spec` swaps in another judge ("reference" or a model spec) for calibration."""
+def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = None, rubric: RubricSpec | None = None) -> Judge:
+    """The workspace's judge; `model_spec` swaps in another judge ("reference" or a model spec) for
+    calibration, `rubric` another rubric (a blinded one, for `parity analyze blind`)."""
     spec = ws.config.judge
+    rubric = rubric or ws.config.rubric
     kind = "reference" if model_spec == "reference" else ("llm" if model_spec else spec.kind)
     if kind == "reference":
         from parity.models.embedder import get_embedder
 
-        return ReferenceJudge(ws.config.rubric, get_embedder(spec.embedder), spec.tie_margin)
+        return ReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)
     from parity.models import open_model, parse_spec
 
     text = model_spec or spec.model or ""
     cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
     model = open_model(parse_spec(text, "parity.toml [judge] model"), ws.root, cache_dir, spec.backend, where="parity.toml [judge]")
-    return LLMJudge(model, ws.task, ws.config.rubric, spec.temperature, spec.seed, spec.max_tokens)
+    return LLMJudge(model, ws.task, rubric, spec.temperature, spec.seed, spec.max_tokens)

@@ -48,6 +48,10 @@ def create_app(ws: Workspace, store: Store) -> FastAPI:
     def training():
         return guarded(lambda: pages.training_page(ws, store))
 
+    @app.get("/analyses.html", response_class=HTMLResponse)
+    def analyses():
+        return guarded(lambda: pages.analyses_page(ws, store))
+
     @app.get("/plotly.min.js")
     def plotly() -> FileResponse:
         return FileResponse(pages.plotly_js(), media_type="application/javascript")

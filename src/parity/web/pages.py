@@ -75,3 +75,7 @@ def compare_page(ws: Workspace, store: Store, ruler: Ruler | None, a: int, b: in
 
 def training_page(ws: Workspace, store: Store) -> str:
     return _render(ws, "training.html", data=views.training_view(store))
+
+
+def analyses_page(ws: Workspace, store: Store) -> str:
+    return _render(ws, "analyses.html", data=views.analyses_view(store))

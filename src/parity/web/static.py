@@ -25,7 +25,8 @@ def export_html(ws: Workspace, store: Store, ruler: Ruler | None, out: Path) -> 
         raise ParityError(f"{out} holds other files", "--html", "pass an empty folder or an earlier export")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = store.experiments()
-    files: dict[str, str] = {"index.html": pages.overview_page(ws, store, live=False), "training.html": pages.training_page(ws, store)}
+    files: dict[str, str] = {"index.html": pages.overview_page(ws, store, live=False), "training.html": pages.training_page(ws, store),
+                             "analyses.html": pages.analyses_page(ws, store)}
     with Progress(transient=True) as progress:
         task = progress.add_task("rendering experiments", total=len(rows))
         for row in rows:

@@ -14,7 +14,7 @@ from parity.ruler import Case, Ruler
 from parity.store import CaseRow, ExperimentRow, Store
 from parity.task import Workspace
 
-VERDICT_COLOURS = {"kept": "#1a9850", "discarded": "#f46d43", "invalid": "#7b3294", "crashed": "#d73027", None: "#999999"}
+VERDICT_COLOURS = {"kept": "#1a9850", "discarded": "#f46d43", "invalid": "#7b3294", "crashed": "#d73027", "reference": "#4575b4", None: "#999999"}
 LEVER_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon", "triangle-down", "pentagon"]
 
 
@@ -169,3 +169,12 @@ def training_view(store: Store) -> dict[str, Any]:
             "used_by": used_by,
         })
     return {"adapters": adapters}
+
+
+def analyses_view(store: Store) -> dict[str, Any]:
+    """Newest first: each `parity analyze` result with its findings, table and SVG plot."""
+    return {"analyses": [
+        {"id": a.id, "kind": a.kind, "created_at": a.created_at.strftime("%Y-%m-%d %H:%M") if a.created_at else "", "params": a.params,
+         "columns": a.columns, "rows": a.rows, "findings": a.findings, "svg": a.svg}
+        for a in reversed(store.analyses())
+    ]}
