@@ -103,8 +103,8 @@ def pipeline_svg(config: AgentConfig, n_questions: int, python_code: str | None 
     for kind, label in LEGEND.items():
         fill, stroke = COLOURS[kind]
         parts.append(f'<rect x="{lx}" y="{legend_y + 8}" width="12" height="12" fill="{fill}" stroke="{stroke}"/>')
-        parts.append(f'<text x="{lx + 16}" y="{legend_y + 18}" font-size="11">{escape(label)}</text>')
-        lx += 20 + 6 * len(label) + 10
+        parts.append(f'<text x="{lx + 16}" y="{legend_y + 18}" font-size="10">{escape(label)}</text>')
+        lx += 16 + 6 * len(label) + 8  # 10-px text is under 6 px a character: the five entries fit the 480-px width
     parts.append("</svg>")
     return "\n".join(parts)
 
