@@ -168,3 +168,15 @@ def test_report_numbers_match_show_json(studied: Path, tmp_path: Path) -> None:
         assert row[6].strip() == ("–" if best is None else f"{e['quality'] - best:+.3f}")
         if e["verdict"] == "kept":
             best = e["quality"] if best is None else max(best, e["quality"])
+
+
+def test_dashboard_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    ws_dir = write_example("discovery", tmp_path / "ws")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_parity("dashboard", "--port", str(port), cwd=ws_dir, timeout=60)
+    assert result.returncode == 2 and f"cannot serve on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

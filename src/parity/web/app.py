@@ -60,6 +60,13 @@ def create_app(ws: Workspace, store: Store) -> FastAPI:
 
 
 def serve(ws: Workspace, store: Store, host: str, port: int) -> None:
+    import socket
+
     import uvicorn
 
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:  # uvicorn would log a traceback-like error and exit 3; say it in one line instead
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ParityError(f"cannot serve on {host}:{port} ({exc.strerror})", "--port/--host", "choose a free port, e.g. --port 8766") from None
     uvicorn.run(create_app(ws, store), host=host, port=port, log_level="warning")
