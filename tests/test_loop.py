@@ -142,7 +142,10 @@ def test_weights_proposals_are_recorded_as_training_requests(ws_dir: Path) -> No
 
 @pytest.mark.slow
 def test_allow_training_trains_the_requested_adapter_and_evaluates_it(ws_dir: Path) -> None:
-    space = '[loop.space]\n"train.recipe" = { choice = ["sft", "orpo"] }\n"train.max_steps" = { choice = [1] }\n"train.batch_size" = { choice = [2] }\n"train.grad_accum" = { choice = [1] }\n'
+    space = (
+        '[loop.space]\n"train.recipe" = { choice = ["sft", "orpo"] }\n"train.max_steps" = { choice = [1] }\n'
+        '"train.batch_size" = { choice = [2] }\n"train.grad_accum" = { choice = [1] }\n"train.pairs" = { choice = [4] }\n'
+    )
     ws_dir = loop_workspace(ws_dir, space)
     result = run_parity("loop", "--proposer", "grid", "--allow-training", cwd=ws_dir)
     assert result.returncode == 0, result.stderr
@@ -153,7 +156,11 @@ def test_allow_training_trains_the_requested_adapter_and_evaluates_it(ws_dir: Pa
     assert adapter is not None and adapter.status == "done" and adapter.summary["steps"] == 1
     screen = _store(ws_dir).experiment(sft.screen_experiment_id)
     assert screen.agent_config["adapter"] == sft.config["adapter"] and screen.status == "done"
-    assert orpo.verdict == "training_request" and "not available yet" in orpo.reason
+    # ORPO needs pairs: the loop drafts them with the trial's own agent, then trains and evaluates
+    assert orpo.status == "done" and orpo.verdict != "crashed", (orpo.verdict, orpo.reason)
+    orpo_adapter = _store(ws_dir).adapter(orpo.config["adapter"])
+    pairs = _store(ws_dir).dataset(orpo_adapter.dataset_fingerprint)
+    assert pairs.name == f"loop{orpo.id}-pairs" and pairs.kind == "pairs-onpolicy" and pairs.n_rows <= 4
 
 
 @pytest.mark.slow

@@ -27,8 +27,9 @@ from parity.ruler import Ruler
 from parity.store import Store, TrialRow, _now
 from parity.task import Workspace
 from parity.train.base import serving_spec
-from parity.train.recipes import LoraOptions, TrainOptions
-from parity.train.run import AVAILABLE_RECIPES, train_from_corpus
+from parity.train.pairs import onpolicy_pairs
+from parity.train.recipes import LoraOptions, TrainOptions, register_dataset
+from parity.train.run import AVAILABLE_RECIPES, PAIR_RECIPES, train_from_corpus
 
 MAX_REFUSALS = 3  # proposals refused in a row (invalid or repeated) before the loop gives up
 STALE_AFTER = timedelta(minutes=15)  # a running trial on another host with no progress for this long is adopted
@@ -187,18 +188,38 @@ TRAIN_OPTIONS = {
 }
 
 
+RL_DEFAULT_STEPS = 20  # GRPO and GAD sample every step: an epoch over the corpus would take hours on a CPU
+PAIRS_DEFAULT = 160  # corpus inputs drafted for DPO/ORPO pairs unless the proposal sets train.pairs
+
+
 def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow, recipe: str, say: Say) -> dict:
     """Train the requested adapter on the corpus (resuming an interrupted run), then return the agent
-    config that evaluates it: the trial's config served through transformers with the adapter on top."""
+    config that evaluates it: the trial's config served through transformers with the adapter on top.
+    DPO and ORPO first get on-policy pairs: the trial's own agent drafts, the teacher is chosen."""
     name = f"loop{trial.id}-{recipe}"
     existing = store.adapter(name)
     if existing is None or existing.status != "done":
-        options = TrainOptions(**{field: trial.patch[key] for key, field in TRAIN_OPTIONS.items() if key in trial.patch})
+        fields = {field: trial.patch[key] for key, field in TRAIN_OPTIONS.items() if key in trial.patch}
+        if recipe in ("grpo", "gad"):
+            fields.setdefault("max_steps", RL_DEFAULT_STEPS)
         lora = LoraOptions(rank=int(trial.patch.get("train.rank", LoraOptions.rank)))
         base = parse_spec(trial.config["model"]).target
+        pairs = _pairs_for_trial(ws, ruler, store, trial, say) if recipe in PAIR_RECIPES else None
         say(f"trial {trial.id}: training adapter {name} ({recipe} on {base})")
-        train_from_corpus(ws, ruler, store, recipe, name, base, lora=lora, options=options, resume=existing is not None)
+        train_from_corpus(ws, ruler, store, recipe, name, base, lora=lora, options=TrainOptions(**fields), resume=existing is not None, pairs=pairs)
     return apply_patch(trial.config, {"model": serving_spec(trial.config["model"]), "adapter": name})
+
+
+def _pairs_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow, say: Say) -> str:
+    name = f"loop{trial.id}-pairs"
+    if any(d.name == name for d in store.datasets()):
+        return name  # built before the loop was interrupted
+    limit = int(trial.patch.get("train.pairs", PAIRS_DEFAULT))
+    say(f"trial {trial.id}: drafting {limit} corpus inputs for on-policy pairs")
+    agent = build_agent(ws, AgentConfig.model_validate(trial.config), parse_spec(trial.config["model"]), ws.agents_dir / f"loop-{trial.id}.yaml", use_cache=True)
+    data = onpolicy_pairs(ws, ruler, agent, name, limit)
+    register_dataset(store, data, ws.state_dir / "datasets")
+    return name
 
 
 def _verdict(store: Store, trial_id: int) -> str:
