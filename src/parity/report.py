@@ -12,7 +12,7 @@ from typing import Any
 from parity.experiment import experiment_row_summary
 from parity.store import ExperimentRow, Store
 from parity.task import Workspace
-from parity.web.views import trial_levers, lever_of
+from parity.web.views import experiments_using, lever_of, trial_levers
 
 STILL = 0.05  # a dimension whose mean moved less than this across all experiments (1–5 scale) "never moved"
 
@@ -132,8 +132,7 @@ def _training_sections(store: Store, rows: list[ExperimentRow]) -> list[str]:
     for a in adapters:
         train, lora, curves = (a.options or {}).get("train", {}), (a.options or {}).get("lora", {}), a.curves or {}
         last = {k: curves[k][-1][1] for k in ("loss", "reward", "kl", "auc") if curves.get(k)}
-        exports = [str(p) for p in (a.summary or {}).get("exports", {}).values()]
-        used = [f"#{r.id}" for r in rows if (r.agent_config or {}).get("adapter") == a.name or any(p in str((r.agent_config or {}).get("model", "")) for p in exports)]
+        used = [f"#{r.id}" for r in experiments_using(a, rows)]
         body.append([a.name, a.recipe, a.base, (a.dataset_fingerprint or "–")[:12], (a.summary or {}).get("steps", "–"), _f(a.train_s, 0),
                      _f((a.summary or {}).get("tokens_per_s"), 0), f"r {lora.get('rank')} α {lora.get('alpha')}", train.get("learning_rate", "–"),
                      ", ".join(f"{k} {_f(v)}" for k, v in last.items()) or "–", " ".join(used) or "–"])

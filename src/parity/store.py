@@ -257,6 +257,11 @@ class Store:
         with self.session() as s:
             return list(s.scalars(select(CaseRow).where(CaseRow.experiment_id == experiment_id).order_by(CaseRow.id)))
 
+    def scored_case_rows(self, fingerprint: str) -> list[CaseRow]:
+        """Every scored judgment on a ruler, across experiments (the analyses' raw material)."""
+        with self.session() as s:
+            return list(s.scalars(select(CaseRow).where(CaseRow.ruler_fingerprint == fingerprint, CaseRow.judgment_status == "scored").order_by(CaseRow.id)))
+
     def running_best(self, fingerprint: str, gate: str, exclude: int | None = None) -> ExperimentRow | None:
         with self.session() as s:
             query = (

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from parity.analysis.record import Analysis, new_figure
-from parity.analysis.stored import experiment_of_ruler, judge_stored, stored_cases
+from parity.analysis.stored import check_dimension, experiment_of_ruler, judge_stored, stored_cases
 from parity.errors import ParityError
 from parity.judge import make_judge
 from parity.metrics import summarize
@@ -21,9 +21,8 @@ FLOAT_SLACK = 1e-6  # what a stored float may differ by when the judge is determ
 
 
 def blinded_rubric(ws: Workspace, dimension: str):
+    check_dimension(ws, dimension)
     rubric = ws.config.rubric
-    if dimension not in rubric.dimensions:
-        raise ParityError(f"the rubric has no dimension '{dimension}'", "--dimension", f"use one of: {', '.join(rubric.dimensions)}")
     if len(rubric.dimensions) < 2:
         raise ParityError("the rubric has one dimension: nothing is left when it is removed", "--dimension", "blind a rubric of two or more dimensions")
     return rubric.model_copy(update={"dimensions": {k: v for k, v in rubric.dimensions.items() if k != dimension}})

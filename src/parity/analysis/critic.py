@@ -6,14 +6,12 @@ never seen (folds grouped by case)."""
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select
-
 from parity.analysis.record import Analysis, new_figure
-from parity.analysis.stored import answer_text
+from parity.analysis.stored import answer_text, check_dimension
 from parity.errors import ParityError
 from parity.models.embedder import get_embedder
 from parity.ruler import Ruler
-from parity.store import CaseRow, Store
+from parity.store import Store
 from parity.task import Workspace
 
 
@@ -29,11 +27,8 @@ def critic(ws: Workspace, ruler: Ruler, store: Store, dimension: str, folds: int
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 
-    if dimension not in ws.config.rubric.dimensions:
-        raise ParityError(f"the rubric has no dimension '{dimension}'", "--dimension", f"use one of: {', '.join(ws.config.rubric.dimensions)}")
-    with store.session() as s:
-        rows = [r for r in s.scalars(select(CaseRow).where(CaseRow.ruler_fingerprint == ruler.fingerprint, CaseRow.judgment_status == "scored"))
-                if r.answer is not None and dimension in (r.scores or {})]
+    check_dimension(ws, dimension)
+    rows = [r for r in store.scored_case_rows(ruler.fingerprint) if r.answer is not None and dimension in (r.scores or {})]
     groups = np.array([r.case_id for r in rows])
     k = min(folds, len(set(groups)))
     if len(rows) < 4 or k < 2:

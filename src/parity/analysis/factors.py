@@ -5,19 +5,16 @@ their correlation matrix: its share of the variance and each dimension's loading
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select
-
 from parity.analysis.record import Analysis, new_figure
 from parity.errors import ParityError
 from parity.ruler import Ruler
-from parity.store import CaseRow, Store
+from parity.store import Store
 from parity.task import Workspace
 
 
 def judgment_matrix(store: Store, fingerprint: str, dimensions: list[str]) -> np.ndarray:
     """One row per scored judgment of a real answer (failed answers score the floor everywhere and would inflate agreement)."""
-    with store.session() as s:
-        rows = list(s.scalars(select(CaseRow).where(CaseRow.ruler_fingerprint == fingerprint, CaseRow.judgment_status == "scored", CaseRow.agent_failed.is_(False))))
+    rows = [r for r in store.scored_case_rows(fingerprint) if not r.agent_failed]
     return np.array([[r.scores[d] for d in dimensions] for r in rows if all(d in (r.scores or {}) for d in dimensions)], dtype=float)
 
 

@@ -36,6 +36,11 @@ def answer_text(answer: dict | Answer) -> str:
     return "\n".join([data["title"], *data["questions"]])
 
 
+def check_dimension(ws: Workspace, dimension: str) -> None:
+    if dimension not in ws.config.rubric.dimensions:
+        raise ParityError(f"the rubric has no dimension '{dimension}'", "--dimension", f"use one of: {', '.join(ws.config.rubric.dimensions)}")
+
+
 def judge_stored(ws: Workspace, judge: Judge, case: Case, row: CaseRow, repeat: int = 0, rubric: RubricSpec | None = None) -> Judgment:
     """The stored answer judged again; a case the agent failed stays failed, on whichever rubric is in use."""
     answer = answer_of(row)

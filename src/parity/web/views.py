@@ -151,15 +151,20 @@ def compare_view(ws: Workspace, store: Store, ruler: Ruler | None, a: int, b: in
     }
 
 
+def experiments_using(adapter, experiments: list[ExperimentRow]) -> list[ExperimentRow]:
+    """Experiments that ran the adapter on its base (`adapter: NAME`) or as one of its GGUF exports."""
+    exports = [str(p) for p in (adapter.summary or {}).get("exports", {}).values()]
+    return [
+        r for r in experiments
+        if (r.agent_config or {}).get("adapter") == adapter.name or any(path in str((r.agent_config or {}).get("model", "")) for path in exports)
+    ]
+
+
 def training_view(store: Store) -> dict[str, Any]:
     experiments = store.experiments()
     adapters = []
     for a in store.adapters():
-        exports = [str(p) for p in (a.summary or {}).get("exports", {}).values()]
-        used_by = [
-            experiment_row_summary(r) for r in experiments
-            if (r.agent_config or {}).get("adapter") == a.name or any(path in str((r.agent_config or {}).get("model", "")) for path in exports)
-        ]
+        used_by = [experiment_row_summary(r) for r in experiments_using(a, experiments)]
         dataset = store.dataset(a.dataset_fingerprint) if a.dataset_fingerprint else None
         adapters.append({
             "name": a.name, "recipe": a.recipe, "base": a.base, "base_identity": a.base_identity, "status": a.status,
