@@ -13,6 +13,14 @@ from parity.task import Workspace, load_workspace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# Under xdist every worker runs models at once: give each an equal share of the cores, or llama.cpp's
+# spinning threads and torch's intra-op pool oversubscribe them (seen: the whole suite 1.8x slower).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+if _WORKERS > 1:
+    _share = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    os.environ.setdefault("PARITY_LLAMA_THREADS", _share)
+    os.environ.setdefault("OMP_NUM_THREADS", _share)
+
 
 @pytest.fixture
 def ws_dir(tmp_path: Path) -> Path:
@@ -28,6 +36,7 @@ def ws(ws_dir: Path) -> Workspace:
 # Small gates for end-to-end tests, so a model run takes seconds rather than minutes.
 TINY_GATE = ["travel-easy", "career-medium"]
 SMALL_GATE = ["travel-easy", "career-medium", "home-hard", "health-easy"]
+SIX_CASES = [*SMALL_GATE, "finance-medium", "events-hard"]  # long enough to kill a run midway
 
 
 def add_gates(ws_dir: Path, **gates: list[str]) -> Path:

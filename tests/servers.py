@@ -4,6 +4,7 @@ bundled SmolLM2 file, and a tiny scripted HTTP server for rate-limit behaviour."
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -53,7 +54,7 @@ class LlamaServer:
         model = embedded_model_path("smollm2-135m")
         log = open(self.log_dir / f"llama-server-{self.port}.log", "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", "2"],
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", os.environ.get("PARITY_LLAMA_THREADS") or str(os.cpu_count() or 1)],
             stdout=log, stderr=subprocess.STDOUT,
         )
         wait_for_http(f"{self.base_url}/models", self.process, timeout, f"llama_cpp.server (log {log.name})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -68,7 +69,7 @@ def test_same_output_as_llama_cpp_python_itself(ws) -> None:
 
     agent = load_agent(ws, "baseline", use_cache=False)
     request = agent.request("organise a picnic for my book club")
-    raw = Llama(model_path=str(agent.model.path), n_ctx=4096, n_threads=2, seed=0, verbose=False)
+    raw = Llama(model_path=str(agent.model.path), n_ctx=4096, n_threads=int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1), seed=0, verbose=False)
     try:
         out = raw.create_chat_completion(messages=list(request.messages), temperature=0.0, max_tokens=512, seed=0, response_format={"type": "json_object", "schema": agent.schema})
     finally:

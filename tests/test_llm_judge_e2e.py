@@ -1,5 +1,5 @@
 """The LLM judge end to end, served by a real llama.cpp server on 127.0.0.1 (SmolLM2 is a weak judge:
-this tests the machinery, not taste), then re-judged for noise and calibrated against the reference."""
+this tests the machinery, not taste; a small max_tokens keeps its rambling judgments short), then re-judged for noise and calibrated against the reference."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_llm_judge_run_rejudge_calibrate(ws_dir: Path, tmp_path: Path) -> None:
     with LlamaServer(tmp_path) as server:
         config = ws_dir / "parity.toml"
         text = config.read_text()
-        text = text.replace('kind = "reference"', f'kind = "llm"\nmodel = "openai:smollm2@{server.base_url}"\ntemperature = 0.7')
+        text = text.replace('kind = "reference"', f'kind = "llm"\nmodel = "openai:smollm2@{server.base_url}"\ntemperature = 0.7\nmax_tokens = 200')
         text = text.replace('full = "all"', 'full = "all"\ntiny = ["travel-easy", "home-easy"]')
         config.write_text(text)
         refused = run_parity("run", "baseline", "--gate", "tiny", cwd=ws_dir)

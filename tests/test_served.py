@@ -15,12 +15,11 @@ from parity.models import Request
 from parity.models.resilience import BackendError, BackendOptions
 from parity.models.served import OpenAIModel
 from parity.models.spec import parse_spec
-from tests.conftest import SMALL_GATE, add_gates, run_parity, show_json, write_agent
+from tests.conftest import SIX_CASES, SMALL_GATE, add_gates, run_parity, show_json, write_agent
 from tests.servers import LlamaServer, ScriptedServer
 
 pytestmark = pytest.mark.slow
 
-SIX_CASES = [*SMALL_GATE, "finance-medium", "events-hard"]  # long enough to kill the server midway
 
 FAKE_KEY = "sk-parity-test-7f3a9c2e1b5d4f60aa11"
 
@@ -72,8 +71,9 @@ def test_litellm_end_to_end_with_price_data(ws_dir: Path, server: LlamaServer) -
 
 def test_budget_stops_before_exceeding_then_resumes(ws_dir: Path, server: LlamaServer) -> None:
     write_agent(ws_dir, "remote", f"litellm:openai/gpt-4o-mini@{server.base_url}")
-    # Enough for the prompts of all 10 cases, but not for 10 worst-case answers.
-    stopped = run_parity("run", "remote", "--gate", "dev", "--budget-usd", "0.0005", cwd=ws_dir)
+    add_gates(ws_dir, small=SMALL_GATE)
+    # Enough for the prompts of all 4 cases, but not for 4 worst-case answers.
+    stopped = run_parity("run", "remote", "--gate", "small", "--budget-usd", "0.0005", cwd=ws_dir)
     assert stopped.returncode == 2 and "stopped before exceeding --budget-usd" in stopped.stderr, stopped.stderr
     row = show_json(ws_dir, 1)
     assert row["status"] == "stopped"
@@ -81,7 +81,7 @@ def test_budget_stops_before_exceeding_then_resumes(ws_dir: Path, server: LlamaS
     assert 0 < spent <= 0.0005
     resumed = run_parity("run", "--resume", "1", cwd=ws_dir)
     assert resumed.returncode == 0, resumed.stderr
-    assert len({case for case, _ in _rows(ws_dir, 1)}) == len(_rows(ws_dir, 1)) == 10
+    assert len({case for case, _ in _rows(ws_dir, 1)}) == len(_rows(ws_dir, 1)) == 4
 
 
 def test_server_killed_mid_experiment_then_resumed(ws_dir: Path, tmp_path: Path) -> None:
