@@ -149,10 +149,10 @@ def test_vote_clusters_recurring_questions() -> None:
 def test_pipeline_diagram_is_valid_svg_with_one_box_per_stage(ws: Workspace, name: str) -> None:
     agent = load_agent(ws, name)
     code = agent.python.code if agent.python else None
-    svg = pipeline_svg(agent.config, 7, code, f"agents/{name}.py")
+    svg = pipeline_svg(agent.config, ws.task, code, f"agents/{name}.py")
     root = ET.fromstring(svg)
     boxes = [el for el in root.iter("{http://www.w3.org/2000/svg}rect") if "node" in (el.get("class") or "")]
-    assert len(boxes) == len(pipeline_nodes(agent.config, 7, code))
+    assert len(boxes) == len(pipeline_nodes(agent.config, ws.task, code))
     kinds = {el.get("class").split()[1] for el in boxes}
     assert "call" in kinds and "io" in kinds
     if agent.config.fewshot or name == "retrieve_prune":

@@ -409,9 +409,12 @@ def _print_summary(row, decision: str) -> None:
     for name, value in summary.get("dimensions", {}).items():
         table.add_row(f"  {name}", f"{value:.2f}")
     for group in ("categories", "difficulties"):
-        cells = ", ".join(f"{k} {v['quality']:.2f}" for k, v in summary.get(group, {}).items())
+        cells = ", ".join(f"{k} {v['quality']:.2f} (n {v['n']})" for k, v in summary.get(group, {}).items())
         if cells:
             table.add_row(group, cells)
+    if summary.get("detectors"):  # the ruler declares critical-failure detectors
+        found = summary.get("critical_failures", {})
+        table.add_row("critical failures", f"{sum(found.values())} of {summary.get('n_cases', 0)} cases" + (f"  ({', '.join(f'{k} {v}' for k, v in found.items())})" if found else ""))
     table.add_row("verdict", f"{row.verdict or row.status}: {decision}")
     for leak in summary.get("leaks", [])[:5]:
         table.add_row(f"  leak {leak['case']}", " | ".join(leak["shared"]))

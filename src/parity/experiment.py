@@ -88,7 +88,7 @@ def start_experiment(
         hypothesis=hypothesis,
         method=method,
         config_diff={"against": best.id, "changes": config_diff(best.agent_config, config)} if best else None,
-        pipeline_svg=pipeline_svg(agent.config, ws.task.n_questions, code, ws.shown(agent.source)),
+        pipeline_svg=pipeline_svg(agent.config, ws.task, code, ws.shown(agent.source)),
         git_commit=git_commit(ws.root),
         screened_by=screened_by,
     )
@@ -280,7 +280,7 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
     cases = ruler.gate(gate)
     result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
     ceiling = ensure_ceiling(ws, ruler, judge, store, gate)
-    leaks = find_leaks(cases, {r.case_id: list(r.answer["questions"]) for r in rows if r.answer and "questions" in r.answer})
+    leaks = find_leaks(cases, {r.case_id: Answer.from_dict(r.answer).units() for r in rows if r.answer})
     previous = store.experiment(experiment_id)
     if previous is not None and previous.method == REFERENCE_METHOD:
         verdict, decision = "reference", "a reference run beside the study (parity analyze ceiling): never a candidate for the running best"
@@ -298,7 +298,10 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
         ci_low=result.ci_low,
         ci_high=result.ci_high,
         ceiling=ceiling.quality if ceiling else None,
-        summary={**result.to_dict(), **_position_consistency(rows), **tokens, "leaks": [leak.to_dict() for leak in leaks]},
+        summary={
+            **result.to_dict(), **_position_consistency(rows), **tokens, "leaks": [leak.to_dict() for leak in leaks],
+            **({"detectors": list(ws.config.detectors)} if ws.config.detectors else {}),
+        },
         cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
         wall_s=(previous.wall_s or 0.0) + wall_s if previous else wall_s,
         finished_at=_now(),
@@ -383,7 +386,7 @@ def rejudged_qualities(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, 
         if row.answer is None:
             qualities[row.case_id] = row.quality  # an agent failure scores the same every time
             continue
-        judgment = judge.judge(cases[row.case_id], Answer(row.answer["title"], tuple(row.answer["questions"])), repeat=1)
+        judgment = judge.judge(cases[row.case_id], Answer.from_dict(row.answer), repeat=1)
         quality = case_quality(judgment, ws.config.rubric, ws.config.metric)
         if quality is not None:
             qualities[row.case_id] = quality
@@ -417,6 +420,10 @@ def experiment_row_summary(row: ExperimentRow) -> dict[str, object]:
         "completion_tokens": summary.get("completion_tokens"),
         "wall_s": row.wall_s,
         "leaks": summary.get("leaks", []),
+        "categories": summary.get("categories", {}),
+        "difficulties": summary.get("difficulties", {}),
+        "critical_failures": summary.get("critical_failures", {}),
+        "n_critical": sum(summary.get("critical_failures", {}).values()),
         "config_diff": row.config_diff,
         "git_commit": row.git_commit,
         "screened_by": row.screened_by,

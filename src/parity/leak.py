@@ -29,7 +29,7 @@ def normalize_question(text: str) -> str:
 def find_leak(case: Case, questions: list[str]) -> Leak | None:
     golds = [case.gold] + ([case.gold_alt] if case.gold_alt is not None else [])
     for gold in golds:
-        reference = {normalize_question(q) for q in gold.questions}
+        reference = {normalize_question(q) for q in gold.units()}
         shared = [q for q in dict.fromkeys(questions) if normalize_question(q) in reference]
         if len(shared) >= LEAK_THRESHOLD:
             return Leak(case.id, shared)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from parity.judge.base import VERDICT_SCORE, Judgment
+from parity.judge.detectors import critical_name
 from parity.ruler import Case
 from parity.task import MetricSpec, RubricSpec
 
@@ -74,6 +75,11 @@ class Result:
     wtl: dict[str, int]
     unscored_reasons: dict[str, int] = field(default_factory=dict)
     per_case: dict[str, float] = field(default_factory=dict)
+    critical_failures: dict[str, int] = field(default_factory=dict)  # detector -> cases it failed
+
+    @property
+    def n_critical(self) -> int:
+        return sum(self.critical_failures.values())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +92,7 @@ def summarize(cases: list[Case], judgments: list[Judgment], rubric: RubricSpec, 
     groups: dict[str, dict[str, list[float]]] = {"category": defaultdict(list), "difficulty": defaultdict(list)}
     wtl = Counter({"win": 0, "tie": 0, "loss": 0})
     unscored: Counter[str] = Counter()
+    critical: Counter[str] = Counter()
     failed = 0
     for judgment in judgments:
         quality = case_quality(judgment, rubric, metric)
@@ -95,6 +102,8 @@ def summarize(cases: list[Case], judgments: list[Judgment], rubric: RubricSpec, 
         case = by_id[judgment.case_id]
         qualities[case.id] = quality
         failed += judgment.agent_failed
+        if (detector := critical_name(judgment.reason)) is not None:
+            critical[detector] += 1
         wtl[judgment.verdict] += 1
         for name, score in judgment.scores.items():
             dims[name].append(score)
@@ -116,6 +125,7 @@ def summarize(cases: list[Case], judgments: list[Judgment], rubric: RubricSpec, 
         wtl=dict(wtl),
         unscored_reasons=dict(unscored),
         per_case=qualities,
+        critical_failures=dict(sorted(critical.items())),
     )
 
 

@@ -57,12 +57,26 @@ def progression(rows: list[ExperimentRow], levers: dict[int, str]) -> tuple[list
 
 
 def _group_tables(rows: list[ExperimentRow], key: str) -> list[str]:
-    shown = [r for r in rows if r.verdict == "kept" and (r.summary or {}).get(key)][-8:]
+    shown = [r for r in rows if r.status == "done" and (r.summary or {}).get(key)][-8:]
     if not shown:
         return []
     names = sorted({name for r in shown for name in r.summary[key]})
     body = [[name, *[_f(r.summary[key].get(name, {}).get("quality")) for r in shown], str(shown[-1].summary[key].get(name, {}).get("n", ""))] for name in names]
     return _table([{"categories": "category", "difficulties": "difficulty"}[key], *[f"#{r.id} {r.agent_name}" for r in shown], "n"], body)
+
+
+def _critical_section(ws: Workspace, by_gate: dict[str, list[ExperimentRow]]) -> list[str]:
+    """Cases failed by each detector, per finished experiment: a count the quality average can hide."""
+    names = list(ws.config.detectors)
+    out = ["## Critical failures", "", "Cases an answer failed outright by matching a detector in parity.toml, whatever the judge said.", ""]
+    body = []
+    for gate, rows in by_gate.items():
+        for r in rows:
+            if r.status != "done":
+                continue
+            found = (r.summary or {}).get("critical_failures", {})
+            body.append([f"#{r.id}", r.agent_name, gate, *[found.get(name, 0) for name in names], sum(found.values()), (r.summary or {}).get("n_cases", 0)])
+    return out + _table(["#", "agent", "gate", *names, "total", "cases"], body)
 
 
 def _findings(ws: Workspace, by_gate: dict[str, list[ExperimentRow]], gains: dict[str, list]) -> list[str]:
@@ -102,11 +116,13 @@ def training_record(ws: Workspace, store: Store) -> str:
         table, gains[gate] = progression(gate_rows, levers)
         out += [f"### {gate} gate", ""]
         out += _table(["#", "agent", "lever", "quality [95% CI]", "parity", "Δ vs best before", "verdict", "hypothesis"], table)
-    out += ["## Categories and difficulties (kept experiments)", ""]
+    out += ["## Categories and difficulties (the last 8 finished experiments per gate)", ""]
     for gate, gate_rows in by_gate.items():
         for key in ("categories", "difficulties"):
             tables = _group_tables(gate_rows, key)
             out += ([f"### {key} on {gate}", ""] + tables) if tables else []
+    if ws.config.detectors:
+        out += _critical_section(ws, by_gate)
     out += _training_sections(store, rows)
     out += _cost_section(by_gate)
     out += ["## Findings", ""] + _findings(ws, by_gate, gains)

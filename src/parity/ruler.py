@@ -95,21 +95,28 @@ def _sha(obj: Any) -> str:
 def compute_parts(ws: Workspace, cases: list[Case], gates: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Hash each frozen part separately; the fingerprint is the hash of these hashes."""
     cfg = ws.config
-    return {
+    # Unset optional fields are left out, so adding one to parity never changes an existing fingerprint.
+    parts = {
         "cases": _sha([_case_record(case) for case in cases]),
-        "task": _sha(cfg.task.model_dump()),
-        "rubric": _sha(cfg.rubric.model_dump()),
+        "task": _sha(cfg.task.model_dump(exclude_none=True)),
+        "rubric": _sha(cfg.rubric.model_dump(exclude_none=True)),
         "judge": _sha(judge_identity(ws)),
         "metric": _sha(cfg.metric.model_dump()),
         "gates": _sha({name: list(members) for name, members in gates.items()}),
     }
+    if cfg.detectors:  # they decide which cases fail, so they are part of the ruler
+        parts["detectors"] = _sha({name: spec.model_dump() for name, spec in cfg.detectors.items()})
+    return parts
 
 
 def judge_identity(ws: Workspace) -> dict[str, Any]:
     """What determines the judge's verdicts (not how it is reached: retries and concurrency are not here)."""
     spec = ws.config.judge
     if spec.kind == "reference":
-        from parity.judge.reference import identity
+        if ws.task.free_text:
+            from parity.judge.reference_text import identity
+        else:
+            from parity.judge.reference import identity
 
         return {"kind": "reference", "embedder": spec.embedder, "tie_margin": spec.tie_margin, "formulas": identity()}
     from parity.judge.prompts import template_hash

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -21,17 +22,32 @@ class _Strict(BaseModel):
 
 
 class TaskSpec(_Strict):
+    """What an answer is. "questions": a restated title and exactly n_questions questions, as JSON;
+    "free_text": one reply in prose, with no fixed shape (a persona's answer, say)."""
+
     name: str
     description: str
-    kind: Literal["questions"] = "questions"
+    kind: Literal["questions", "free_text"] = "questions"
     n_questions: int = Field(7, ge=1, le=50)
     max_question_chars: int = Field(200, ge=20)
     max_title_chars: int = Field(100, ge=10)
+    max_answer_chars: int | None = Field(None, ge=20)  # free_text: longer answers are refused (unset: no limit)
+
+    @property
+    def free_text(self) -> bool:
+        return self.kind == "free_text"
+
+    def answer_shape(self) -> str:
+        """The answer's shape in a few words, for diagrams and messages."""
+        return "free text" if self.free_text else f"title + {self.n_questions} questions"
 
 
 class Dimension(_Strict):
     weight: float = Field(gt=0)
     description: str
+    # Which of the reference judge's signals scores this dimension (unset: the dimension's own name);
+    # the signals are listed in docs/reference-judge.md. LLM judges read the description instead.
+    signal: str | None = None
 
 
 class RubricSpec(_Strict):
@@ -138,11 +154,31 @@ class LoopSpec(_Strict):
     space: dict[str, ParamSpec] = Field(default_factory=dict)
 
 
+class DetectorSpec(_Strict):
+    """A critical failure: an answer matching any of these regular expressions fails its case
+    whatever the judge says (a character break, an anachronism)."""
+
+    description: str = ""
+    patterns: list[str] = Field(min_length=1)
+    ignore_case: bool = True
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from None
+        return patterns
+
+
 class WorkspaceConfig(_Strict):
     task: TaskSpec
     rubric: RubricSpec
     metric: MetricSpec = MetricSpec()
     judge: JudgeSpec = JudgeSpec()
+    detectors: dict[str, DetectorSpec] = Field(default_factory=dict)
     gates: dict[str, list[str] | Literal["all"]]
     store: StoreSpec = StoreSpec()
     loop: LoopSpec = LoopSpec()
@@ -245,18 +281,51 @@ def _line_of_key(text: str, keys: list[str]) -> int | None:
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer in the task's output format: a restated title and the questions."""
+    """One answer in the task's output format: a restated title and the questions, or (free-text
+    tasks) the reply's text."""
 
-    title: str
-    questions: tuple[str, ...]
+    title: str = ""
+    questions: tuple[str, ...] = ()
+    text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        if self.text is not None:
+            return {"text": self.text}
         return {"title": self.title, "questions": list(self.questions)}
 
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> "Answer":
+        """An answer as the store keeps it (`to_dict`)."""
+        if "text" in obj:
+            return cls(text=obj["text"])
+        return cls(obj["title"], tuple(obj["questions"]))
 
-def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, Any]:
+    def as_output(self) -> str:
+        """Exactly what a model should write to give this answer (training targets, pairs)."""
+        return self.text if self.text is not None else json.dumps(self.to_dict(), ensure_ascii=False)
+
+    def render(self) -> str:
+        """For embeddings, text features and detectors: the text, or the title and one question per line."""
+        if self.text is not None:
+            return self.text
+        return "\n".join([self.title, *self.questions])
+
+    def units(self) -> list[str]:
+        """What the answer is made of: its questions, or the sentences of its text."""
+        if self.text is not None:
+            return [part for part in _SENTENCE_END.split(self.text.strip()) if part.strip()]
+        return list(self.questions)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, Any] | None:
     """The JSON schema every answer must satisfy; backends use it to constrain generation.
-    `n_questions` overrides the task's count (over-generation asks for more, then prunes)."""
+    `n_questions` overrides the task's count (over-generation asks for more, then prunes).
+    A free-text answer has no schema: the model writes prose."""
+    if task.free_text:
+        return None
     n = n_questions or task.n_questions
     question = {"type": "string", "minLength": 1, "maxLength": task.max_question_chars}
     return {
@@ -275,8 +344,15 @@ def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, A
     }
 
 
+def answer_from_text(text: str, task: TaskSpec, n_questions: int | None = None) -> Answer:
+    """A model's raw output as an answer: JSON for question tasks, the text itself for free text."""
+    return parse_answer(text if task.free_text else json.loads(text), task, n_questions=n_questions)
+
+
 def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: int | None = None) -> Answer:
     """Validate an object against the task's output format; raise ValueError naming the problem."""
+    if task.free_text:
+        return _parse_free_text(obj, task, what)
     if not isinstance(obj, dict):
         raise ValueError(f"{what} must be an object with 'title' and 'questions'")
     for key in ("title", "questions"):
@@ -295,3 +371,14 @@ def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: in
         asker = "the task requires" if n_questions is None else "the pipeline asked for"
         raise ValueError(f"{what} has {len(questions)} questions, {asker} {n}")
     return Answer(title=title.strip(), questions=tuple(q.strip() for q in questions))
+
+
+def _parse_free_text(obj: Any, task: TaskSpec, what: str) -> Answer:
+    if isinstance(obj, dict) and set(obj) == {"text"}:
+        obj = obj["text"]
+    if not isinstance(obj, str) or not obj.strip():
+        raise ValueError(f"{what} must be a non-empty string (this task's answers are free text)")
+    text = obj.strip()
+    if task.max_answer_chars is not None and len(text) > task.max_answer_chars:
+        raise ValueError(f"{what} has {len(text)} characters, the task allows {task.max_answer_chars}")
+    return Answer(text=text)

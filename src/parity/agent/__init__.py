@@ -11,7 +11,7 @@ from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_pa
 from parity.agent.context import AgentContext, AgentFailure, Step
 from parity.agent.corpus import Corpus
 from parity.agent.pyagent import AgentCodeError, PythonAgent, load_python_agent, read_python_agent, user_frame
-from parity.agent.strategies import run_strategy
+from parity.agent.strategies import QUESTION_STRATEGIES, run_strategy
 from parity.errors import ParityError
 from parity.models import Completion, Model, Request, open_model
 from parity.models.spec import ModelSpec, parse_spec
@@ -114,7 +114,7 @@ class Agent:
                 "fix the agent and run it again (--resume would rerun the recorded code)",
             ) from None
         if isinstance(result, Answer):
-            return ctx.finish(result.title, result.questions)
+            result = result.to_dict()
         if result is None:
             raise AgentFailure(ctx.trace[-1].error if ctx.trace and ctx.trace[-1].error else "answer() returned None")
         try:
@@ -147,6 +147,11 @@ def agent_from_record(ws: Workspace, record: dict, source: str, use_cache: bool 
 
 def build_agent(ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path, use_cache: bool, python: PythonAgent | None = None) -> Agent:
     shown = ws.shown(path)
+    if ws.task.free_text and config.strategy.kind in QUESTION_STRATEGIES:
+        raise ParityError(
+            f"strategy '{config.strategy.kind}' combines lists of questions; this task's answers are free text", shown,
+            "use single, best_of_n or critique_revise",
+        )
     m = getattr(config.strategy, "m", None)
     if m is not None and m <= ws.task.n_questions:
         raise ParityError(f"strategy.m is {m}; over-generation needs more than the task's {ws.task.n_questions} questions", shown, f"set strategy.m above {ws.task.n_questions}")

@@ -6,7 +6,7 @@ multi-call pipeline leaves a full trace in the experiment record.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,7 +16,13 @@ from parity.agent.config import AgentConfig
 from parity.agent.corpus import Corpus, Demo
 from parity.agent.prompting import build_messages
 from parity.models import Completion, Model, Request
-from parity.task import Answer, TaskSpec, answer_schema, parse_answer
+from parity.task import Answer, TaskSpec, answer_from_text, answer_schema, parse_answer
+
+
+def whole_sentences(text: str) -> str:
+    """The text up to its last sentence end ('.', '!' or '?', optionally closed by a quote or bracket)."""
+    match = re.search(r"^.*[.!?][\"')\]]?", text.strip(), re.DOTALL)
+    return match.group(0) if match else ""
 
 
 class AgentFailure(Exception):
@@ -108,7 +114,8 @@ class AgentContext:
         repeat: int = 0,
         step: str = "answer",
     ) -> Answer | None:
-        """A structured answer with `n_questions` questions, or None (the reason is on the trace)."""
+        """An answer in the task's format (`n_questions` questions, or free text), or None (the reason
+        is on the trace)."""
         n = n_questions or self.task.n_questions
         if messages is None:
             if demos is None:
@@ -116,11 +123,16 @@ class AgentContext:
             messages = self.messages(case_input or self._case_input, n, demos)
         completion = self.generate(messages, schema=answer_schema(self.task, n), temperature=temperature, repeat=repeat, step=step)
         if completion.finish_reason == "length":
+            if self.task.free_text and (kept := whole_sentences(completion.text)):
+                # Prose cut off mid-sentence still says something: keep its complete sentences (the
+                # trace keeps the cut); a cut JSON answer has no usable part.
+                self.trace[-1].detail["truncated"] = f"hit max_tokens={self.decoding.max_tokens}; kept {len(kept)} of {len(completion.text)} characters"
+                return Answer(text=kept)
             self.trace[-1].error = f"truncated: output hit max_tokens={self.decoding.max_tokens}"
             return None
         try:
-            return parse_answer(json.loads(completion.text), self.task, n_questions=n)
-        except (json.JSONDecodeError, ValueError) as exc:
+            return answer_from_text(completion.text, self.task, n_questions=n)
+        except ValueError as exc:  # a JSONDecodeError is one
             self.trace[-1].error = f"parse: {exc}"
             return None
 

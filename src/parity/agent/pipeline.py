@@ -10,6 +10,7 @@ from html import escape
 from parity.agent.config import AgentConfig
 from parity.agent.pyagent import calls_used
 from parity.agent.strategies import TOP_UP_TEMPERATURE, TOP_UPS
+from parity.task import TaskSpec
 
 COLOURS = {
     "io": ("#eceff1", "#607d8b"),
@@ -30,7 +31,7 @@ class Node:
     copies: int = 1  # > 1: drawn as a stack, e.g. n samples
 
 
-def pipeline_nodes(config: AgentConfig, n_questions: int, python_code: str | None = None, python_name: str = "") -> list[Node]:
+def pipeline_nodes(config: AgentConfig, task: TaskSpec, python_code: str | None = None, python_name: str = "") -> list[Node]:
     model = config.model + (f" + adapter {config.adapter}" if config.adapter else "")
     decoding = "greedy" if config.decoding.temperature == 0 else f"T={config.decoding.temperature:g}, top_p={config.decoding.top_p:g}"
     nodes = [Node("io", "case input", "the one-line task")]
@@ -43,8 +44,8 @@ def pipeline_nodes(config: AgentConfig, n_questions: int, python_code: str | Non
         nodes.append(Node("python", f"{python_name} answer(input, ctx)", used))
         nodes.append(Node("call", f"model: {model}", f"{decoding}; whatever answer() asks for"))
     else:
-        nodes.extend(_strategy_nodes(config, model, decoding, n_questions))
-    nodes.append(Node("io", "answer", f"title + {n_questions} questions"))
+        nodes.extend(_strategy_nodes(config, model, decoding, task.n_questions))
+    nodes.append(Node("io", "answer", task.answer_shape()))
     return nodes
 
 
@@ -76,8 +77,8 @@ def _strategy_nodes(config: AgentConfig, model: str, decoding: str, n: int) -> l
     return [Node("call", model, f"{decoding}; {schema}")]
 
 
-def pipeline_svg(config: AgentConfig, n_questions: int, python_code: str | None = None, python_name: str = "") -> str:
-    nodes = pipeline_nodes(config, n_questions, python_code, python_name)
+def pipeline_svg(config: AgentConfig, task: TaskSpec, python_code: str | None = None, python_name: str = "") -> str:
+    nodes = pipeline_nodes(config, task, python_code, python_name)
     legend_y = TOP + len(nodes) * (BOX_H + GAP)
     height = legend_y + 40
     x = (WIDTH - BOX_W) // 2

@@ -12,6 +12,7 @@ from parity.agent.context import AgentContext, AgentFailure
 from parity.agent.corpus import mmr
 from parity.task import Answer
 
+QUESTION_STRATEGIES = ("overgenerate_prune", "vote")  # they take questions apart: no use for free text
 TOP_UPS = 3  # overgenerate_prune: sampled extra answers when the draft repeats itself
 TOP_UP_TEMPERATURE = 0.8
 
@@ -73,11 +74,11 @@ def best_of_n(ctx: AgentContext, case_input: str, cfg: BestOfN) -> Answer:
     if len(pool) == 1:
         return pool[0]
     if cfg.selector == "centrality":
-        centres = np.stack([_unit(ctx.embed(list(a.questions)).mean(axis=0)) for a in pool])
+        centres = np.stack([_unit(ctx.embed(a.units()).mean(axis=0)) for a in pool])
         support = (centres @ centres.T).sum(axis=1)
     else:
-        # How many of its questions some other sample also asked, summed over the other samples.
-        vectors = [ctx.embed(list(a.questions)) for a in pool]
+        # How many of its questions (sentences) some other sample also asked, summed over the others.
+        vectors = [ctx.embed(a.units()) for a in pool]
         support = np.array([
             sum(int(np.sum((v @ other.T).max(axis=1) >= cfg.match_threshold)) for j, other in enumerate(vectors) if j != i)
             for i, v in enumerate(vectors)
@@ -88,7 +89,7 @@ def best_of_n(ctx: AgentContext, case_input: str, cfg: BestOfN) -> Answer:
 def critique_revise(ctx: AgentContext, case_input: str, cfg: CritiqueRevise) -> Answer:
     answer = _require(ctx.ask(case_input, step="draft"), ctx)
     for round_ in range(1, cfg.rounds + 1):
-        draft = "\n".join(f"{i}. {q}" for i, q in enumerate(answer.questions, start=1))
+        draft = answer.text if answer.text is not None else "\n".join(f"{i}. {q}" for i, q in enumerate(answer.questions, start=1))
         critique_prompt = cfg.critique_prompt.format(input=case_input, draft=draft)
         critique = ctx.generate(
             _with_system(ctx, critique_prompt), max_tokens=cfg.critique_max_tokens, step=f"critique:{round_}"

@@ -57,7 +57,7 @@ def calibrate(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, against: 
             key = (r.case_id, str(r.answer))
             if r.answer is not None and r.case_id in cases and key not in seen:
                 seen.add(key)
-                items.append((cases[r.case_id], Answer(r.answer["title"], tuple(r.answer["questions"]))))
+                items.append((cases[r.case_id], Answer.from_dict(r.answer)))
     items = items[:limit] if limit else items
     pairs = []
     for case, answer in items:

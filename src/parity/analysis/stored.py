@@ -27,13 +27,13 @@ def stored_cases(ruler: Ruler, store: Store, experiment_id: int) -> list[tuple[C
 
 
 def answer_of(row: CaseRow) -> Answer | None:
-    return Answer(row.answer["title"], tuple(row.answer["questions"])) if row.answer is not None else None
+    return Answer.from_dict(row.answer) if row.answer is not None else None
 
 
 def answer_text(answer: dict | Answer) -> str:
-    """One string per answer, for embeddings and text features: the title, then one question per line."""
-    data = answer if isinstance(answer, dict) else answer.to_dict()
-    return "\n".join([data["title"], *data["questions"]])
+    """One string per answer, for embeddings and text features: the title, then one question per line
+    (or a free-text answer's text)."""
+    return (Answer.from_dict(answer) if isinstance(answer, dict) else answer).render()
 
 
 def check_dimension(ws: Workspace, dimension: str) -> None:

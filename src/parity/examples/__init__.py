@@ -8,7 +8,7 @@ from pathlib import Path
 
 from parity.errors import ParityError
 
-EXAMPLES = ("discovery",)
+EXAMPLES = ("discovery", "persona")
 
 
 def write_example(name: str, target: Path) -> Path:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from parity.errors import ParityError
 from parity.judge.base import VERDICT_SCORE, Judgment, Verdict
+from parity.judge.detectors import DetectingJudge
 from parity.judge.llm import LLMJudge
 from parity.judge.reference import ReferenceJudge
 from parity.task import RubricSpec, Workspace
 
 __all__ = ["Judge", "Judgment", "Verdict", "VERDICT_SCORE", "LLMJudge", "ReferenceJudge", "make_judge"]
 
-Judge = ReferenceJudge | LLMJudge
+Judge = ReferenceJudge | LLMJudge | DetectingJudge
 
 
 def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = None, rubric: RubricSpec | None = None) -> Judge:
@@ -18,13 +20,33 @@ def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = N
     spec = ws.config.judge
     rubric = rubric or ws.config.rubric
     kind = "reference" if model_spec == "reference" else ("llm" if model_spec else spec.kind)
+    judge: Judge
     if kind == "reference":
-        from parity.models.embedder import get_embedder
+        judge = _reference_judge(ws, rubric)
+    else:
+        from parity.models import open_model, parse_spec
 
+        text = model_spec or spec.model or ""
+        cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
+        model = open_model(parse_spec(text, "parity.toml [judge] model"), ws.root, cache_dir, spec.backend, where="parity.toml [judge]")
+        judge = LLMJudge(model, ws.task, rubric, spec.temperature, spec.seed, spec.max_tokens)
+    if ws.config.detectors:
+        return DetectingJudge(judge, ws.config.detectors, rubric)
+    return judge
+
+
+def _reference_judge(ws: Workspace, rubric: RubricSpec) -> ReferenceJudge:
+    from parity.models.embedder import get_embedder
+
+    spec = ws.config.judge
+    if not ws.task.free_text:
         return ReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)
-    from parity.models import open_model, parse_spec
+    from parity.judge.reference_text import SIGNALS, FreeTextReferenceJudge
 
-    text = model_spec or spec.model or ""
-    cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
-    model = open_model(parse_spec(text, "parity.toml [judge] model"), ws.root, cache_dir, spec.backend, where="parity.toml [judge]")
-    return LLMJudge(model, ws.task, rubric, spec.temperature, spec.seed, spec.max_tokens)
+    for name, dim in rubric.dimensions.items():
+        if (dim.signal or name) not in SIGNALS:
+            raise ParityError(
+                f"the reference judge has no signal '{dim.signal or name}' for dimension '{name}'", "parity.toml [rubric]",
+                f"set signal = one of {', '.join(SIGNALS)} on [rubric.dimensions.{name}], or use an LLM judge",
+            )
+    return FreeTextReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)

@@ -37,7 +37,7 @@ def onpolicy_pairs(ws: Workspace, ruler: Ruler, agent: Agent, name: str, limit: 
             if output.answer is None:
                 skipped["failed"] += 1
                 continue
-            draft = json.dumps({"title": output.answer.title, "questions": list(output.answer.questions)}, ensure_ascii=False)
+            draft = output.answer.as_output()
             if draft == demo.answer_text():
                 skipped["same_as_teacher"] += 1
                 continue

@@ -16,7 +16,7 @@ import numpy as np
 from parity.judge import Judge
 from parity.metrics import case_quality
 from parity.ruler import Case
-from parity.task import Answer, TaskSpec, Workspace, parse_answer
+from parity.task import Answer, TaskSpec, Workspace, answer_from_text
 
 
 def completion_text(completion: Any) -> str:
@@ -28,7 +28,7 @@ def completion_text(completion: Any) -> str:
 
 def parsed(text: str, task: TaskSpec) -> Answer | None:
     try:
-        return parse_answer(json.loads(text), task)
+        return answer_from_text(text, task)
     except (ValueError, TypeError):
         return None
 
@@ -38,7 +38,7 @@ def lenient(text: str, task: TaskSpec) -> Answer | None:
     while the served agent's grammar takes care of the format. Questions are the lines ending in
     '?', the title the first other line; a draft without questions earns nothing."""
     strict = parsed(text, task)
-    if strict is not None:
+    if strict is not None or task.free_text:
         return strict
     try:
         obj = json.loads(text)

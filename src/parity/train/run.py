@@ -62,8 +62,6 @@ def judge_reward(ws: Workspace, judge_spec: str | None = None):
 
 def discriminator_reward(agent, dataset, n_first: int = 48):
     """GAD's discriminator, first fit on teacher answers vs the agent's own drafts for corpus inputs."""
-    import json
-
     from parity.train.rewards import DiscriminatorReward
 
     rows = dataset.rows[:n_first]
@@ -71,6 +69,6 @@ def discriminator_reward(agent, dataset, n_first: int = 48):
     for row in rows:
         output = agent.answer(row["input"])
         if output.answer is not None:
-            drafts.append(json.dumps({"title": output.answer.title, "questions": list(output.answer.questions)}, ensure_ascii=False))
+            drafts.append(output.answer.as_output())
     teacher = [row["teacher"] for row in dataset.rows]
     return DiscriminatorReward(agent.corpus.embed, teacher, drafts)

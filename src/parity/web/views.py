@@ -73,6 +73,7 @@ def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str =
         points.append({
             "id": r.id, "agent": r.agent_name, "verdict": r.verdict or r.status, "lever": lever_of(r, levers), "value": value,
             "quality": r.quality, "ci_low": r.ci_low, "ci_high": r.ci_high, "hypothesis": r.hypothesis or "",
+            "critical": sum((r.summary or {}).get("critical_failures", {}).values()) if (r.summary or {}).get("detectors") else None,
         })
         best_line.append({"id": r.id, "value": best})
     ceilings = [r.ceiling for r in on_gate if r.ceiling is not None]
@@ -80,6 +81,7 @@ def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str =
         "gate": gate, "gates": gates, "metric": metric, "metrics": metrics, "points": points, "running_best": best_line,
         "ceiling": ceilings[-1] if ceilings and metric == "quality" else None,
         "levers": sorted({p["lever"] for p in points}), "n_running": sum(1 for r in rows if r.status == "running"),
+        "detectors": bool(ws.config.detectors),
     }
 
 
@@ -123,6 +125,7 @@ def experiment_view(ws: Workspace, store: Store, ruler: Ruler | None, experiment
         "summary": experiment_row_summary(row),
         "categories": summary.get("categories", {}),
         "difficulties": summary.get("difficulties", {}),
+        "detectors": summary.get("detectors", []),
         "pipeline_svg": row.pipeline_svg,
         "agent_code": row.agent_code,
         "judge_noise": row.judge_noise,

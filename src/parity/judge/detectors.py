@@ -1,0 +1,70 @@
+"""Critical-failure detectors (`[detectors.NAME]` in parity.toml): an answer that matches one fails
+its case whatever the judge thought of it, the way a character break fails a persona outright.
+The judge still runs, so its own view stays on the record beside the failure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from parity.judge.base import Judgment
+from parity.task import Answer, DetectorSpec, RubricSpec
+
+CRITICAL = "critical"  # the reason prefix of a case failed by a detector: "critical: NAME"
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_spec(cls, name: str, spec: DetectorSpec) -> "Detector":
+        flags = re.IGNORECASE if spec.ignore_case else 0
+        return cls(name, tuple(re.compile(p, flags | re.MULTILINE) for p in spec.patterns))
+
+    def find(self, text: str) -> str | None:
+        """The first matching text, or None."""
+        for pattern in self.patterns:
+            if (match := pattern.search(text)) is not None:
+                return match.group(0)
+        return None
+
+
+def critical_name(reason: str | None) -> str | None:
+    """The detector that failed a case, from its stored reason."""
+    if reason and reason.startswith(f"{CRITICAL}:"):
+        return reason.split(":", 1)[1].strip()
+    return None
+
+
+class DetectingJudge:
+    """Wraps any judge: the inner judgment, overridden to the worst outcome when a detector fires."""
+
+    def __init__(self, inner, detectors: dict[str, DetectorSpec], rubric: RubricSpec):
+        self.inner = inner
+        self.detectors = [Detector.from_spec(name, spec) for name, spec in detectors.items()]
+        self.rubric = rubric
+
+    @property
+    def thread_safe(self) -> bool:
+        return self.inner.thread_safe
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def judge(self, case, answer: Answer, repeat: int = 0) -> Judgment:
+        judgment = self.inner.judge(case, answer, repeat)
+        text = answer.render()
+        for detector in self.detectors:
+            found = detector.find(text)
+            if found is None:
+                continue
+            worst = float(self.rubric.scale_min)
+            notes = {**judgment.notes, CRITICAL: f"{detector.name}: matched “{found}”"}
+            extra = {**judgment.extra, "judge_said": {"status": judgment.status, "scores": judgment.scores, "verdict": judgment.verdict}}
+            return replace(
+                judgment, status="scored", scores={name: worst for name in self.rubric.dimensions}, overall=worst,
+                verdict="loss", notes=notes, reason=f"{CRITICAL}: {detector.name}", extra=extra,
+            )
+        return judgment
