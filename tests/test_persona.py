@@ -159,6 +159,7 @@ def test_a_persona_run_reports_categories_difficulties_and_critical_failures(tmp
     result = run_parity("run", "scripted", "--gate", "tiny", cwd=ws_dir)
     assert result.returncode == 0, result.stderr
     assert "critical failures" in result.stdout and "character_break 1" in result.stdout
+    assert "by category" in result.stdout and "by difficulty" in result.stdout and "position discrimination" in result.stdout
     row = show_json(ws_dir, 1)
     assert row["n_critical"] == 1 and row["critical_failures"] == {"character_break": 1}
     assert set(row["categories"]) == {"anachronism trap", "position discrimination"} and set(row["difficulties"]) == {"easy", "medium"}

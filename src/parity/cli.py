@@ -408,10 +408,6 @@ def _print_summary(row, decision: str) -> None:
     table.add_row("model", f"{(row.agent_config or {}).get('model')}  cost ${row.cost_usd or 0:.4f}")
     for name, value in summary.get("dimensions", {}).items():
         table.add_row(f"  {name}", f"{value:.2f}")
-    for group in ("categories", "difficulties"):
-        cells = ", ".join(f"{k} {v['quality']:.2f} (n {v['n']})" for k, v in summary.get(group, {}).items())
-        if cells:
-            table.add_row(group, cells)
     if summary.get("detectors"):  # the ruler declares critical-failure detectors
         found = summary.get("critical_failures", {})
         table.add_row("critical failures", f"{sum(found.values())} of {summary.get('n_cases', 0)} cases" + (f"  ({', '.join(f'{k} {v}' for k, v in found.items())})" if found else ""))
@@ -434,6 +430,21 @@ def _print_summary(row, decision: str) -> None:
         table.add_row("wall time", f"{row.wall_s:.1f} s")
     table.add_row("ruler", row.ruler_fingerprint)
     console.print(table)
+    _print_groups(summary)
+
+
+def _print_groups(summary: dict) -> None:
+    """Quality per category and per difficulty, when the cases declare more than one."""
+    for group, label in (("categories", "category"), ("difficulties", "difficulty")):
+        rows = summary.get(group, {})
+        if len(rows) < 2:
+            continue
+        table = Table(title=f"by {label}")
+        for column in (label, "quality", "n"):
+            table.add_column(column, justify="left" if column == label else "right")
+        for name, value in rows.items():
+            table.add_row(name, f"{value['quality']:.3f}", str(value["n"]))
+        console.print(table)
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """`parity analyze probe`: what tells the model's answers from the teacher's? Two discriminators
 with cross-validation on the same answers: one sees only style features (lengths, question
-forms, punctuation), the other only content (MiniLM embeddings). Teacher answers are the golds
+forms, punctuation; for free text, voice and structure), the other only content (MiniLM embeddings). Teacher answers are the golds
 of the cases the experiments answered."""
 
 from __future__ import annotations
@@ -45,6 +45,22 @@ def style_features(title: str, questions: list[str]) -> list[float]:
     ]
 
 
+TEXT_STYLE_FEATURES = [
+    "words per sentence", "long-word share", "first-person rate", "register words", "contractions",
+    "semicolons and colons", "enumerators", "subordinators", "words (/300)",
+]
+
+
+def answer_style(answer: dict) -> list[float]:
+    """Style features of a stored answer: question forms for question tasks, voice and structure for free text."""
+    if "text" in answer:
+        from parity.judge.reference_text import rhetoric_features, voice_features
+
+        text = answer["text"]
+        return [*voice_features(text), *rhetoric_features(text), len(text.split()) / 300]
+    return style_features(answer["title"], list(answer["questions"]))
+
+
 def probe(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], folds: int = 5, seed: int = 0) -> Analysis:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -65,7 +81,7 @@ def probe(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], 
     if k < 2:
         raise ParityError(f"{len(teacher)} teacher and {len(model)} model answers: too few to cross-validate", "parity analyze probe", "probe experiments with at least two answered cases")
     splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    style = np.array([style_features(a["title"], list(a["questions"])) for a in answers])
+    style = np.array([answer_style(a) for a in answers])
     content = get_embedder(ws.config.judge.embedder).encode([answer_text(a) for a in answers])
     results, curves = [], {}
     for name, x in (("style features only", style), ("content embeddings only", content)):
@@ -79,7 +95,7 @@ def probe(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], 
     gap = results[0][2] - results[1][2]
     findings.append(f"style AUC − content AUC = {gap:+.3f}")
     return Analysis(
-        "probe", ruler.fingerprint, {"experiments": experiment_ids, "folds": k, "style_features": STYLE_FEATURES},
+        "probe", ruler.fingerprint, {"experiments": experiment_ids, "folds": k, "style_features": TEXT_STYLE_FEATURES if ws.task.free_text else STYLE_FEATURES},
         ["probe", "features", "AUC (out-of-fold)", "mean fold AUC", "SD fold AUC"], results, findings, _plot(curves),
     )
 
