@@ -170,3 +170,22 @@ def test_different_content_gets_a_different_nonce() -> None:
     a = rubric_messages(TASK, RUBRIC, CASE.input, GOLD.to_dict(), CANDIDATE.to_dict())[1]["content"]
     b = rubric_messages(TASK, RUBRIC, CASE.input, GOLD.to_dict(), GOLD.to_dict())[1]["content"]
     assert re.findall(r"<data-candidate-(\w+)>", a) != re.findall(r"<data-candidate-(\w+)>", b)
+
+
+def test_free_text_answers_reach_the_judge_as_text_and_a_detector_overrides_its_verdict() -> None:
+    from parity.judge.detectors import DetectingJudge
+    from parity.task import DetectorSpec
+
+    task = TaskSpec(name="persona", description="Answer as James Madison.", kind="free_text")
+    gold = Answer(text="I confess, sir, that the bank troubled me.")
+    case = Case("position-1", "position discrimination", "easy", "Was the bank constitutional?", gold, None)
+    model = ScriptedModel([GOOD_RUBRIC, '{"winner": "A", "reason": "x"}', '{"winner": "B", "reason": "y"}'] * 2)
+    judge = LLMJudge(model, task, RUBRIC, temperature=0.0, seed=0, max_tokens=256)
+    answer = Answer(text="The bank was, in my judgment, beyond the powers granted to Congress.")
+    judgment = judge.judge(case, answer)
+    assert judgment.status == "scored" and judgment.verdict == "win"
+    assert '"text": "The bank was, in my judgment' in model.requests[0].messages[1]["content"]
+    detecting = DetectingJudge(judge, {"character_break": DetectorSpec(patterns=[r"\bas an ai\b"])}, RUBRIC)
+    broken = detecting.judge(case, Answer(text="As an AI, I think the bank was fine."))
+    assert broken.verdict == "loss" and broken.reason == "critical: character_break" and set(broken.scores.values()) == {1.0}
+    assert broken.extra["judge_said"]["verdict"] == "win" and len(broken.extra["calls"]) == 3
