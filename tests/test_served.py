@@ -39,11 +39,12 @@ def _rows(ws_dir: Path, experiment_id: int) -> list[tuple]:
 
 
 def test_openai_server_end_to_end_and_no_key_on_disk(ws_dir: Path, server: LlamaServer) -> None:
+    add_gates(ws_dir, small=SMALL_GATE)
     write_agent(ws_dir, "served", f"openai:smollm2@{server.base_url}")
-    result = run_parity("run", "served", "--gate", "dev", "--hypothesis", "llama.cpp server", cwd=ws_dir, env={"OPENAI_API_KEY": FAKE_KEY})
+    result = run_parity("run", "served", "--gate", "small", "--hypothesis", "llama.cpp server", cwd=ws_dir, env={"OPENAI_API_KEY": FAKE_KEY})
     assert result.returncode == 0, result.stderr
     shown = show_json(ws_dir, 1)
-    assert shown["n_cases"] == 10 and shown["n_unscored"] == 0 and shown["quality"] is not None
+    assert shown["n_cases"] == 4 and shown["n_unscored"] == 0 and shown["quality"] is not None
     assert shown["model"] == f"openai:smollm2@{server.base_url}"
     # The key was in the environment of the run; it must be nowhere in what parity keeps.
     for path in (ws_dir / ".parity").rglob("*"):
@@ -54,8 +55,9 @@ def test_openai_server_end_to_end_and_no_key_on_disk(ws_dir: Path, server: Llama
 
 def test_litellm_end_to_end_with_price_data(ws_dir: Path, server: LlamaServer) -> None:
     # The server answers whatever model name it is asked for; LiteLLM prices the call as gpt-4o-mini.
+    add_gates(ws_dir, tiny=SMALL_GATE[:2])
     write_agent(ws_dir, "remote", f"litellm:openai/gpt-4o-mini@{server.base_url}")
-    result = run_parity("run", "remote", "--gate", "dev", "--budget-usd", "1", cwd=ws_dir, env={"OPENAI_API_KEY": FAKE_KEY})
+    result = run_parity("run", "remote", "--gate", "tiny", "--budget-usd", "1", cwd=ws_dir, env={"OPENAI_API_KEY": FAKE_KEY})
     assert result.returncode == 0, result.stderr
     assert "estimated cost $" in result.stdout
     shown = show_json(ws_dir, 1)
