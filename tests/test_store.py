@@ -67,3 +67,21 @@ def test_the_screen_bar_is_the_running_best_own_screen(tmp_path) -> None:
     experiment("full", 0.349, "discarded", screened_by=lucky_screen)
     assert store.screen_bar("f" * 64, "dev", "full").id == first_screen
     assert store.running_best("f" * 64, "dev").id == lucky_screen  # what the bar used to be
+
+
+def test_an_experiment_on_an_adapter_or_its_export_pulled_the_weights_lever(tmp_path) -> None:
+    from parity.store import AdapterRow
+    from parity.web.views import experiments_using, trial_levers
+
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    exported = str(tmp_path / ".parity" / "exports" / "madison-orpo-f16.gguf")
+    store.save_adapter(AdapterRow(name="madison-orpo", recipe="orpo", base="smollm2-135m", base_identity="b", options={}, path="p", summary={"exports": {"f16": exported}}))
+
+    def experiment(model: str, adapter: str | None = None) -> int:
+        return store.create_experiment(ruler_fingerprint="f" * 64, gate="full", agent_name="a", agent_config={"model": model, "adapter": adapter}, model_identity="m", hypothesis="h")
+
+    relative, absolute = experiment("llamacpp:.parity/exports/madison-orpo-f16.gguf"), experiment(f"llamacpp:{exported}")
+    on_base, other = experiment("hf:smollm2-135m", "madison-orpo"), experiment("llamacpp:.parity/exports/madison-orpo-2-f16.gguf")
+    baseline = experiment("llamacpp:smollm2-135m")
+    assert [r.id for r in experiments_using(store.adapter("madison-orpo"), store.experiments())] == [relative, absolute, on_base]
+    assert trial_levers(store) == {relative: "weights", absolute: "weights", on_base: "weights"} and baseline not in trial_levers(store) and other

@@ -5,6 +5,7 @@ Nothing here computes a new number: every quality, CI and paired statistic is th
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from parity.analysis.compare import compare
@@ -28,6 +29,8 @@ def lever_of(row: ExperimentRow, trial_levers: dict[int, str]) -> str:
 
 
 def trial_levers(store: Store) -> dict[int, str]:
+    """Experiment id -> lever, where the config diff alone would not say it: the loop's trials carry
+    their own, and an experiment that ran a trained adapter (on its base or exported) pulled weights."""
     from sqlalchemy import select
 
     from parity.store import TrialRow
@@ -39,6 +42,10 @@ def trial_levers(store: Store) -> dict[int, str]:
         for experiment_id in (t.screen_experiment_id, t.decide_experiment_id):
             if experiment_id is not None:
                 levers[experiment_id] = t.lever
+    experiments = store.experiments()
+    for adapter in store.adapters():
+        for row in experiments_using(adapter, experiments):
+            levers.setdefault(row.id, "weights")
     return levers
 
 
@@ -155,11 +162,13 @@ def compare_view(ws: Workspace, store: Store, ruler: Ruler | None, a: int, b: in
 
 
 def experiments_using(adapter, experiments: list[ExperimentRow]) -> list[ExperimentRow]:
-    """Experiments that ran the adapter on its base (`adapter: NAME`) or as one of its GGUF exports."""
-    exports = [str(p) for p in (adapter.summary or {}).get("exports", {}).values()]
+    """Experiments that ran the adapter on its base (`adapter: NAME`) or as one of its GGUF exports
+    (matched by file name: an agent may name the export by a relative or an absolute path)."""
+    exports = {Path(p).name for p in (adapter.summary or {}).get("exports", {}).values()}
     return [
         r for r in experiments
-        if (r.agent_config or {}).get("adapter") == adapter.name or any(path in str((r.agent_config or {}).get("model", "")) for path in exports)
+        if (r.agent_config or {}).get("adapter") == adapter.name
+        or Path(str((r.agent_config or {}).get("model", "")).split(":", 1)[-1]).name in exports
     ]
 
 
