@@ -105,6 +105,9 @@ def test_question_only_strategies_are_refused_for_free_text(persona: Path, tmp_p
     (ws_dir / "agents" / "vote.yaml").write_text("model: llamacpp:smollm2-135m\nstrategy:\n  kind: vote\n")
     with pytest.raises(ParityError, match="strategy 'vote' combines lists of questions"):
         load_agent(load_workspace(ws_dir), "vote")
+    (ws_dir / "agents" / "revise.yaml").write_text("model: llamacpp:smollm2-135m\nstrategy:\n  kind: critique_revise\n")
+    with pytest.raises(ParityError, match="default prompts critique clarifying questions"):
+        load_agent(load_workspace(ws_dir), "revise")
 
 
 def test_a_bad_detector_pattern_is_a_one_line_error_at_its_line(tmp_path: Path) -> None:

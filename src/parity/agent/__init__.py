@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
+from parity.agent.config import CRITIQUE_PROMPT, REVISE_PROMPT, AgentConfig, load_agent_config, resolve_agent_path
 from parity.agent.context import AgentContext, AgentFailure, Step
 from parity.agent.corpus import Corpus
 from parity.agent.pyagent import AgentCodeError, PythonAgent, load_python_agent, read_python_agent, user_frame
@@ -151,6 +151,11 @@ def build_agent(ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path,
         raise ParityError(
             f"strategy '{config.strategy.kind}' combines lists of questions; this task's answers are free text", shown,
             "use single, best_of_n or critique_revise",
+        )
+    if ws.task.free_text and config.strategy.kind == "critique_revise" and (config.strategy.critique_prompt == CRITIQUE_PROMPT or config.strategy.revise_prompt == REVISE_PROMPT):
+        raise ParityError(
+            "critique_revise's default prompts critique clarifying questions; this task's answers are free text", shown,
+            "write strategy.critique_prompt and strategy.revise_prompt for this task (variables: {input}, {draft}, {critique})",
         )
     m = getattr(config.strategy, "m", None)
     if m is not None and m <= ws.task.n_questions:

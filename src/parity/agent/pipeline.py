@@ -34,7 +34,7 @@ class Node:
 def pipeline_nodes(config: AgentConfig, task: TaskSpec, python_code: str | None = None, python_name: str = "") -> list[Node]:
     model = config.model + (f" + adapter {config.adapter}" if config.adapter else "")
     decoding = "greedy" if config.decoding.temperature == 0 else f"T={config.decoding.temperature:g}, top_p={config.decoding.top_p:g}"
-    nodes = [Node("io", "case input", "the one-line task")]
+    nodes = [Node("io", "case input", "the user's message" if task.free_text else "the one-line task")]
     shot = config.fewshot
     if shot is not None:
         how = f"MMR λ={shot.mmr_lambda:g}" if shot.retrieval == "mmr" else shot.retrieval
@@ -44,14 +44,15 @@ def pipeline_nodes(config: AgentConfig, task: TaskSpec, python_code: str | None 
         nodes.append(Node("python", f"{python_name} answer(input, ctx)", used))
         nodes.append(Node("call", f"model: {model}", f"{decoding}; whatever answer() asks for"))
     else:
-        nodes.extend(_strategy_nodes(config, model, decoding, task.n_questions))
+        nodes.extend(_strategy_nodes(config, model, decoding, task))
     nodes.append(Node("io", "answer", task.answer_shape()))
     return nodes
 
 
-def _strategy_nodes(config: AgentConfig, model: str, decoding: str, n: int) -> list[Node]:
+def _strategy_nodes(config: AgentConfig, model: str, decoding: str, task: TaskSpec) -> list[Node]:
     s = config.strategy
-    schema = f"JSON schema: title + {n} questions"
+    n = task.n_questions
+    schema = "free text, no schema" if task.free_text else f"JSON schema: title + {n} questions"
     if s.kind == "overgenerate_prune":
         how = {"redundancy": "drop the most similar pair's later question", "mmr": f"MMR on relevance to the input, λ={s.mmr_lambda:g}", "topic_bank": f"grounding in {s.topics} corpus topics, MMR λ={s.mmr_lambda:g}"}[s.prune]
         return [
@@ -61,7 +62,8 @@ def _strategy_nodes(config: AgentConfig, model: str, decoding: str, n: int) -> l
         ]
     if s.kind == "best_of_n":
         temps = ", ".join(f"{t:g}" for t in s.temperatures)
-        how = "most central in embedding space" if s.selector == "centrality" else f"most questions echoed by other samples (cos ≥ {s.match_threshold:g})"
+        units = "sentences" if task.free_text else "questions"
+        how = "most central in embedding space" if s.selector == "centrality" else f"most {units} echoed by other samples (cos ≥ {s.match_threshold:g})"
         return [Node("call", f"{model} × {len(s.temperatures)}", f"T = {temps}; {schema}", len(s.temperatures)), Node("post", f"select one by {s.selector}", how)]
     if s.kind == "critique_revise":
         nodes = [Node("call", f"draft: {model}", f"{decoding}; {schema}")]
