@@ -1,5 +1,6 @@
-"""The leak detector: an answer that repeats its own case's gold questions verbatim was not produced
-honestly (gold smuggled into a prompt, a Python agent reading the ruler, a corpus copy of a case)."""
+"""The leak detector: an answer that repeats its own case's gold questions (for free text: its
+sentences) verbatim was not produced honestly (gold smuggled into a prompt, a Python agent
+reading the ruler, a corpus copy of a case)."""
 
 from __future__ import annotations
 
