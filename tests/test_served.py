@@ -61,7 +61,7 @@ def test_litellm_end_to_end_with_price_data(ws_dir: Path, server: LlamaServer) -
     assert result.returncode == 0, result.stderr
     assert "estimated cost $" in result.stdout
     shown = show_json(ws_dir, 1)
-    assert shown["n_cases"] == 10 and shown["quality"] is not None
+    assert shown["n_cases"] == 2 and shown["quality"] is not None
     rows = _rows(ws_dir, 1)
     assert all(cost > 0 for _, cost in rows)
     assert shown["cost_usd"] == pytest.approx(sum(cost for _, cost in rows))
