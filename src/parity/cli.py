@@ -24,7 +24,7 @@ app.add_typer(ruler_app, name="ruler")
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create.")],
-    example: Annotated[str, typer.Option("--example", help="Bundled example to start from.")] = "discovery",
+    example: Annotated[str, typer.Option("--example", help="Bundled example to start from: discovery (questions) or persona (free text).")] = "discovery",
 ) -> None:
     """Write a workspace from a bundled example."""
     from parity.examples import write_example
