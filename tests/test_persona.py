@@ -17,7 +17,6 @@ from parity.agent.context import whole_sentences
 from parity.errors import ParityError
 from parity.examples import write_example
 from parity.judge import make_judge
-from parity.judge.base import Judgment
 from parity.metrics import case_quality, summarize
 from parity.ruler import load_ruler
 from parity.task import Answer, TaskSpec, answer_from_text, load_workspace, parse_answer
