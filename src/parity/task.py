@@ -313,11 +313,16 @@ class Answer:
     def units(self) -> list[str]:
         """What the answer is made of: its questions, or the sentences of its text."""
         if self.text is not None:
-            return [part for part in _SENTENCE_END.split(self.text.strip()) if part.strip()]
+            return split_sentences(self.text)
         return list(self.questions)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of prose, split after '.', '!' or '?'."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part.strip()]
 
 
 def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, Any] | None:

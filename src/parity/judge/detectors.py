@@ -46,11 +46,7 @@ class DetectingJudge:
         self.detectors = [Detector.from_spec(name, spec) for name, spec in detectors.items()]
         self.rubric = rubric
 
-    @property
-    def thread_safe(self) -> bool:
-        return self.inner.thread_safe
-
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str):  # thread_safe, weights, model …: the inner judge's
         return getattr(self.inner, name)
 
     def judge(self, case, answer: Answer, repeat: int = 0) -> Judgment:

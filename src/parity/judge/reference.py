@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,8 +143,11 @@ class ReferenceJudge:
         self.embedder = embedder
         self.tie_margin = tie_margin
         self.weights = rubric.normalized_weights()
-        self._generic = embedder.encode(list(GENERIC_QUESTIONS))
         self._gold_reference: dict[str, float] = {}
+
+    @cached_property
+    def _generic(self) -> np.ndarray:
+        return self.embedder.encode(list(GENERIC_QUESTIONS))
 
     def _score(self, case: Case, answer: Answer, reference: Answer | None) -> _Scored:
         questions = list(answer.questions)

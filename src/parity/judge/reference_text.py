@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from parity.judge.reference import ReferenceJudge, _ramp, _Scored
-from parity.task import Answer, RubricSpec
+from parity.task import Answer, RubricSpec, split_sentences
 
 if TYPE_CHECKING:
     from parity.models.embedder import Embedder
@@ -37,7 +37,6 @@ RELEVANCE_LO, RELEVANCE_HI = 0.10, 0.50
 BREAK_PENALTY = 0.34  # per distinct out-of-character marker found
 
 _WORD = re.compile(r"[A-Za-z']+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _FIRST_PERSON = {"i", "me", "my", "mine", "myself"}
 _REGISTER = {"shall", "upon", "whilst", "thus", "hence", "therefore", "indeed", "doubtless", "sir", "madam", "wherein", "whereby", "whence", "ought", "owing", "confess", "esteem"}
 _CONTRACTION = re.compile(r"\b\w+(?:n't|'re|'ll|'ve|'m|'d)\b", re.IGNORECASE)
@@ -64,7 +63,7 @@ def identity() -> dict[str, Any]:
 
 
 def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.split(text.strip()) if s.strip()] or [text]
+    return split_sentences(text) or [text]
 
 
 def voice_features(text: str) -> np.ndarray:
@@ -108,12 +107,8 @@ class FreeTextReferenceJudge(ReferenceJudge):
     """The questions judge's pairwise rule and scale mapping, with free-text signals."""
 
     def __init__(self, rubric: RubricSpec, embedder: Embedder, tie_margin: float):
-        self.rubric = rubric
-        self.embedder = embedder
-        self.tie_margin = tie_margin
-        self.weights = rubric.normalized_weights()
+        super().__init__(rubric, embedder, tie_margin)
         self.signals = {name: dim.signal or name for name, dim in rubric.dimensions.items()}
-        self._gold_reference: dict[str, float] = {}
 
     def _score(self, case: Case, answer: Answer, reference: Answer | None) -> _Scored:
         text = answer.text or answer.render()

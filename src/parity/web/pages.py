@@ -59,7 +59,7 @@ def all_overviews(ws: Workspace, store: Store) -> dict[str, dict[str, Any]]:
 def overview_page(ws: Workspace, store: Store, live: bool) -> str:
     data = views.overview(ws, store)
     return _render(
-        ws, "overview.html", data=data, live=live, detectors=bool(ws.config.detectors),
+        ws, "overview.html", data=data, live=live,
         all_json=json.dumps(all_overviews(ws, store)).replace("</", "<\\/"),  # no "</script>" inside the script
         colours_json=json.dumps({k: v for k, v in views.VERDICT_COLOURS.items() if k}), symbols_json=json.dumps(views.LEVER_SYMBOLS),
     )
