@@ -20,14 +20,16 @@ GOOD_PARIS = (
 )
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+@pytest.fixture(scope="module", params=["reference-v1", "reference"])
+def setup(request, tmp_path_factory):
+    """Every ordering must hold for v1's formulas and for the bundled workspace's own judge (v2, fit to
+    frontier labels)."""
     from parity.examples import write_example
     from parity.task import load_workspace
 
     ws: Workspace = load_workspace(write_example("discovery", tmp_path_factory.mktemp("j") / "ws"))
     ruler = build_ruler(ws)
-    return make_judge(ws), {case.id: case for case in ruler.cases}
+    return make_judge(ws, model_spec=request.param), {case.id: case for case in ruler.cases}
 
 
 def _judge(setup, case_id: str, questions) -> dict:

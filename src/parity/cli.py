@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import click
 from sqlalchemy.exc import SQLAlchemyError
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from parity.errors import ParityError
@@ -211,38 +212,120 @@ def compare(
 
 @app.command()
 def calibrate(
-    judge: Annotated[str, typer.Option("--judge", help="Judge to calibrate: 'reference' or a model spec.")],
-    against: Annotated[str, typer.Option("--against", help="Judge to compare with: 'reference' or a model spec.")],
-    experiment: Annotated[Optional[list[int]], typer.Option("--experiment", help="Experiments whose answers are scored (default: all on this ruler).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Score at most this many answers.")] = None,
+    labels: Annotated[Optional[Path], typer.Option("--labels", help="A frontier-labelled set (calibration/labels.jsonl): measure a judge against it.")] = None,
+    judge: Annotated[str, typer.Option("--judge", help="Judge to calibrate: 'reference' or a model spec (default: the workspace's judge).")] = "",
+    against: Annotated[Optional[str], typer.Option("--against", help="Without --labels: a second judge ('reference' or a model spec) to compare with on stored answers.")] = None,
+    split: Annotated[str, typer.Option("--split", help="With --labels: heldout (tasks never used to fit a judge), fit, all, or ruler (the tasks that are this workspace's ruler cases).")] = "heldout",
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="With --labels: a source (e.g. agent:baseline) every other source is paired against, under the judge and under the labels.")] = None,
+    fit: Annotated[Optional[Path], typer.Option("--fit", help="With --labels: fit reference judge v2 on the fitting tasks, write its parameters here, and check it on the held-out tasks.")] = None,
+    experiment: Annotated[Optional[list[int]], typer.Option("--experiment", help="Without --labels: experiments whose answers are scored (default: all on this ruler).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Without --labels: score at most this many answers.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Score stored answers with two judges: per-dimension Spearman, pairwise agreement, Cohen's kappa."""
-    from parity.analysis.calibration import calibrate as run_calibrate
+    """How far to trust a judge: against frontier labels (--labels), or against a second judge on stored answers."""
     from parity.judge import make_judge
+
+    ws = _workspace(workspace)
+    if labels is not None:
+        if fit is not None:
+            _fit_judge(ws, labels, fit, as_json)
+            return
+        _calibrate_labels(ws, labels, judge or None, split, as_json, baseline)
+        return
+    if fit is not None:
+        raise ParityError("--fit needs the labels to fit on", None, "pass --labels calibration/labels.jsonl")
+    if against is None:
+        raise ParityError("say what to calibrate against", None, "pass --labels calibration/labels.jsonl, or --against reference|SPEC")
+    from parity.analysis.calibration import calibrate as run_calibrate
     from parity.ruler import load_ruler
     from parity.store import Store
 
-    ws = _workspace(workspace)
     ruler = load_ruler(ws)
     store = Store.for_workspace(ws)
     ids = experiment or [r.id for r in store.experiments() if r.ruler_fingerprint == ruler.fingerprint]
     if not ids:
         raise ParityError("no experiments with stored answers on this ruler", store.url, "run one first: parity run baseline")
-    first, second = make_judge(ws, model_spec=judge), make_judge(ws, model_spec=against)
+    first, second = make_judge(ws, model_spec=judge or None), make_judge(ws, model_spec=against)
     with _progress("judging twice") as (progress, bar):
         result = run_calibrate(ws, ruler, store, first, second, ids, limit, lambda: progress.advance(bar))
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    table = _kv_table(f"{judge} vs {against}: {result.n_both_scored} of {result.n_answers} answers scored by both")
+    table = _kv_table(f"{judge or 'workspace judge'} vs {against}: {result.n_both_scored} of {result.n_answers} answers scored by both")
     for name, rho in result.spearman.items():
         table.add_row(f"Spearman {name}", _fmt(rho) if rho is not None else "n/a (a judge gave one constant score)")
     table.add_row("Spearman quality", _fmt(result.quality_spearman))
     table.add_row("pairwise agreement", _fmt(result.pairwise_agreement))
     table.add_row("Cohen's kappa", _fmt(result.cohen_kappa))
     console.print(table)
+
+
+def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
+    """Fit v2 on the fitting tasks only, then measure it on the held-out tasks and keep that with it."""
+    from parity.analysis.calibration import agree_with_labels
+    from parity.judge.fitted import FittedReferenceJudge, fit, save_params
+    from parity.labels import Split, load_labels
+    from parity.models.embedder import get_embedder
+
+    label_set = load_labels(path, ws)
+    embedder = get_embedder(ws.config.judge.embedder)
+    with _progress("fitting on the fitting tasks") as (progress, bar):
+        params = fit(label_set.where(Split.FIT), ws.config.rubric, embedder, str(path), label_set.fingerprint, free_text=ws.task.free_text)
+    heldout = label_set.where(Split.HELDOUT)
+    if heldout:
+        judge = FittedReferenceJudge(ws.config.rubric, embedder, params)
+        with _progress("checking on the held-out tasks") as (progress, bar):
+            progress.update(bar, total=len(heldout))
+            result = agree_with_labels(ws, judge, label_set, Split.HELDOUT, lambda: progress.advance(bar))
+        params.agreement = {
+            "split": "heldout", "n_items": result.n_scored, "n_tasks": len({i.case.id for i in heldout}),
+            "quality_spearman": result.quality_spearman, "quality_spearman_generated": result.quality_spearman_generated, "system_spearman": result.system_spearman,
+            "system_pairs_same_order": result.system_pairs_same_order, "max_ratio_error": result.max_ratio_error,
+            "verdict_accuracy": result.verdict_accuracy, "labels_fingerprint": label_set.fingerprint,
+        }
+    save_params(params, out)
+    if as_json:
+        print(json.dumps(params.model_dump(), indent=2))
+        return
+    console.print(f"fitted reference judge v2 on {params.fit.n_items} answers over {params.fit.n_tasks} fitting tasks → {out}")
+    if heldout:
+        from parity.present import label_agreement_tables
+
+        for table in label_agreement_tables(result, "fitted v2"):
+            console.print(table)
+    console.print(f"Use it: set fitted = \"{out}\" under [judge] in parity.toml (relative to the workspace), then parity ruler lock")
+
+
+def _calibrate_labels(ws, path: Path, judge_spec: str | None, split: str, as_json: bool, baseline: str | None) -> None:
+    from parity.analysis.calibration import agree_with_labels
+    from parity.judge import make_judge
+    from parity.labels import Split, load_labels
+
+    splits = {"heldout": Split.HELDOUT, "fit": Split.FIT, "all": None, "ruler": None}
+    if split not in splits:
+        raise ParityError(f"unknown split '{split}'", "--split", "use heldout, fit, all or ruler")
+    label_set = load_labels(path, ws)
+    if split == "ruler":
+        from parity.ruler import load_cases
+
+        label_set = label_set.on_tasks({case.id for case in load_cases(ws)})
+    if baseline is not None and baseline not in {i.source for i in label_set.items}:
+        raise ParityError(f"no source '{baseline}' in the label set", str(path), f"use one of: {', '.join(sorted({i.source for i in label_set.items}))}")
+    if not label_set.where(splits[split]):
+        raise ParityError(f"no labelled answers in split '{split}'", str(path), "use --split all, or label held-out tasks")
+    judge = make_judge(ws, model_spec=judge_spec)
+    with _progress("judging labelled answers") as (progress, bar):
+        progress.update(bar, total=len(label_set.where(splits[split])))
+        result = agree_with_labels(ws, judge, label_set, splits[split], lambda: progress.advance(bar), baseline)
+    result.split = split
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    from parity.present import label_agreement_tables
+
+    for table in label_agreement_tables(result, judge_spec or ws.config.judge.kind):
+        console.print(table)
 
 
 @ruler_app.command("verify")
@@ -401,6 +484,8 @@ def _print_summary(row, decision: str) -> None:
     table.add_row("ceiling", f"{_fmt(row.ceiling)}  (gold_alt scored as a candidate)")
     table.add_row("parity", f"{_fmt(ratio, 2)}  (quality / ceiling)")
     table.add_row("vs gold W/T/L", f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}")
+    if summary.get("judge_agreement"):
+        table.add_row("judge", escape(summary["judge_agreement"]["text"]))
     if "position_consistency" in summary:
         table.add_row("position consistency", f"{summary['position_consistency']:.0%} of pairwise verdicts agree in both orders")
     reasons = ", ".join(f"{k} {v}" for k, v in summary.get("unscored_reasons", {}).items())

@@ -16,6 +16,7 @@ from parity.agent.pipeline import pipeline_svg
 from parity.agent.pyagent import AgentCodeError
 from parity.errors import ParityError
 from parity.judge import Judge, Judgment
+from parity.judge.agreement import judge_agreement
 from parity.leak import LEAK_THRESHOLD, find_leaks
 from parity.metrics import Result, case_quality, paired_comparison, summarize
 from parity.models.cost import Budget, estimate
@@ -288,6 +289,7 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
         verdict, decision = "invalid", leak_decision(leaks)
     else:
         verdict, decision = decide(ws, ruler, judge, store, gate, experiment_id, result)
+        decision = f"{decision} [judge: {judge_agreement(ws)['text']}]"
     tokens = {"prompt_tokens": sum(r.prompt_tokens for r in rows), "completion_tokens": sum(r.completion_tokens for r in rows)}
     store.update_experiment(
         experiment_id,
@@ -301,6 +303,7 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
         summary={
             **result.to_dict(), **_position_consistency(rows), **tokens, "leaks": [leak.to_dict() for leak in leaks],
             **({"detectors": list(ws.config.detectors)} if ws.config.detectors else {}),
+            "judge_agreement": judge_agreement(ws),
         },
         cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
         wall_s=(previous.wall_s or 0.0) + wall_s if previous else wall_s,
@@ -420,6 +423,7 @@ def experiment_row_summary(row: ExperimentRow) -> dict[str, object]:
         "completion_tokens": summary.get("completion_tokens"),
         "wall_s": row.wall_s,
         "leaks": summary.get("leaks", []),
+        "judge_agreement": summary.get("judge_agreement"),
         "categories": summary.get("categories", {}),
         "difficulties": summary.get("difficulties", {}),
         "critical_failures": summary.get("critical_failures", {}),

@@ -11,6 +11,7 @@ from typing import Any
 
 from parity.experiment import experiment_row_summary
 from parity.store import ExperimentRow, Store
+from parity.judge.agreement import judge_agreement
 from parity.task import Workspace
 from parity.web.views import experiments_using, lever_of, trial_levers
 
@@ -108,7 +109,8 @@ def training_record(ws: Workspace, store: Store) -> str:
     levers = trial_levers(store)
     fingerprints = sorted({r.ruler_fingerprint[:12] for r in rows})
     out = [f"# Training record: {ws.root.name}", "",
-           f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from the store ({len(rows)} experiments, ruler {', '.join(fingerprints) or '–'}).", ""]
+           f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from the store ({len(rows)} experiments, ruler {', '.join(fingerprints) or '–'}).", "",
+           f"Judge: {judge_agreement(ws)['text']}.", ""]
     by_gate = {gate: [r for r in rows if r.gate == gate] for gate in _gates(ws, rows)}
     gains = {}
     out += ["## Score progression", ""]

@@ -118,6 +118,10 @@ def judge_identity(ws: Workspace) -> dict[str, Any]:
         else:
             from parity.judge.reference import identity
 
+        if spec.fitted:
+            from parity.judge.fitted import identity as fitted_identity, load_params
+
+            return {"kind": "reference", "embedder": spec.embedder, "fitted": fitted_identity(load_params(ws.root / spec.fitted, spec.fitted))}
         return {"kind": "reference", "embedder": spec.embedder, "tie_margin": spec.tie_margin, "formulas": identity()}
     from parity.judge.prompts import template_hash
 

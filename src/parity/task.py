@@ -87,6 +87,8 @@ class JudgeSpec(_Strict):
     # reference judge
     embedder: str = "all-minilm-l6-v2"
     tie_margin: float = Field(0.05, ge=0, lt=1)
+    # reference judge v2: weights fit to frontier labels (a JSON file written by `parity calibrate --fit`)
+    fitted: str | None = None
     # LLM judge
     model: str | None = None
     temperature: float = Field(0.0, ge=0, le=2)

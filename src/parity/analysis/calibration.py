@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from parity.judge import Judge
+from parity.labels import GOLD_ALT_SOURCE, LabelledItem, LabelSet, Split, label_quality
+from parity.metrics import case_quality
 from parity.ruler import Ruler
 from parity.store import Store
 from parity.task import Answer, Workspace
@@ -48,8 +50,6 @@ def _spearman(x: list[float], y: list[float]) -> float | None:
 
 
 def calibrate(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, against: Judge, experiment_ids: list[int], limit: int | None, on_step: Callable[[], None] | None = None) -> Calibration:
-    from parity.metrics import case_quality
-
     cases = {case.id: case for case in ruler.cases}
     seen, items = set(), []
     for experiment_id in experiment_ids:
@@ -74,3 +74,168 @@ def calibrate(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, against: 
         pairwise_agreement=float(np.mean([a.verdict == b.verdict for a, b in both])) if both else None,
         cohen_kappa=cohen_kappa([a.verdict for a, _ in both], [b.verdict for _, b in both]),
     )
+
+
+@dataclass
+class SourceAgreement:
+    source: str
+    n: int
+    judge_quality: float
+    label_quality: float
+    judge_ratio: float | None  # quality / the set's ceiling (gold_alt), under each
+    label_ratio: float | None
+    judge_delta: list[float] | None = None  # paired against the baseline source: [Δ, CI low, CI high]
+    label_delta: list[float] | None = None
+
+
+@dataclass
+class LabelAgreement:
+    """One judge against a frontier-labelled set, beside the labels' own inter-judge agreement."""
+
+    labels: str
+    fingerprint: str
+    split: str
+    n_items: int
+    n_scored: int
+    n_model_answers: int
+    spearman: dict[str, float | None]  # per dimension, over model answers
+    quality_spearman: float | None  # per answer, model answers only (gold_alt excluded)
+    quality_spearman_all: float | None  # gold_alt included
+    quality_spearman_generated: float | None  # only answers a model generated (agent: and adapter: sources)
+    verdict_accuracy: float | None
+    cohen_kappa: float | None
+    system_spearman: float | None  # sources ordered by mean quality
+    system_pairs_same_order: float | None  # share of source pairs the two order the same way
+    system_pairs_clear: int  # source pairs whose label means differ by more than CLEAR_GAP
+    system_pairs_clear_wrong: list[str]  # ... and the ones the judge orders the other way
+    ceiling_judge: float | None
+    ceiling_labels: float | None
+    max_ratio_error: float | None  # max over sources of |judge ratio − label ratio|
+    sources: list[SourceAgreement]
+    inter_judge: dict[str, Any]  # the labels' own agreement on double-judged items
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+CLEAR_GAP = 0.03
+GENERATED_PREFIXES = ("agent:", "adapter:")  # a label gap larger than this between two sources must be ordered the same way
+
+
+def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Split | None, on_step: Callable[[], None] | None = None, baseline: str | None = None) -> LabelAgreement:
+    rubric, metric = ws.config.rubric, ws.config.metric
+    items = labels.where(split)
+    rows = []  # (item, judgment, judge quality, label quality)
+    for item in items:
+        judgment = judge.judge(item.case, item.candidate)
+        quality = case_quality(judgment, rubric, metric)
+        if quality is not None:
+            rows.append((item, judgment, quality, label_quality(item, ws)))
+        if on_step:
+            on_step()
+    distinct = _distinct(rows)  # two sources with one answer count once per case, but in both sources
+    model = [r for r in distinct if r[0].is_model_answer]
+    generated = [r for r in model if r[0].source.startswith(GENERATED_PREFIXES)]
+    label_scores = {d: [sum(j.scores[d] for j in r[0].judgings) / len(r[0].judgings) for r in model] for d in rubric.dimensions}
+    first_verdicts = [r[0].judgings[0].verdict for r in distinct]
+    sources = _sources(rows)
+    ceiling_j = next((s.judge_quality for s in sources if s.source == GOLD_ALT_SOURCE), None)
+    ceiling_l = next((s.label_quality for s in sources if s.source == GOLD_ALT_SOURCE), None)
+    for s in sources:
+        s.judge_ratio = s.judge_quality / ceiling_j if ceiling_j else None
+        s.label_ratio = s.label_quality / ceiling_l if ceiling_l else None
+    if baseline is not None:
+        _paired_deltas(ws, rows, sources, baseline)
+    pairs, same, clear, wrong = _pairs(sources)
+    errors = [abs(s.judge_ratio - s.label_ratio) for s in sources if s.judge_ratio is not None and s.label_ratio is not None and s.source != GOLD_ALT_SOURCE]
+    return LabelAgreement(
+        labels=labels.path,
+        fingerprint=labels.fingerprint,
+        split=split.value if split else "all",
+        n_items=len(items),
+        n_scored=len(rows),
+        n_model_answers=len(model),
+        spearman={d: _spearman([r[1].scores[d] for r in model], label_scores[d]) for d in rubric.dimensions},
+        quality_spearman=_spearman([r[2] for r in model], [r[3] for r in model]),
+        quality_spearman_all=_spearman([r[2] for r in distinct], [r[3] for r in distinct]),
+        quality_spearman_generated=_spearman([r[2] for r in generated], [r[3] for r in generated]),
+        verdict_accuracy=float(np.mean([r[1].verdict == v for r, v in zip(distinct, first_verdicts)])) if distinct else None,
+        cohen_kappa=cohen_kappa([r[1].verdict for r in distinct], first_verdicts),
+        system_spearman=_spearman([s.judge_quality for s in sources], [s.label_quality for s in sources]),
+        system_pairs_same_order=same / pairs if pairs else None,
+        system_pairs_clear=clear,
+        system_pairs_clear_wrong=wrong,
+        ceiling_judge=ceiling_j,
+        ceiling_labels=ceiling_l,
+        max_ratio_error=max(errors) if errors else None,
+        sources=sources,
+        inter_judge=inter_judge_agreement(ws, items),
+    )
+
+
+def _distinct(rows: list[tuple]) -> list[tuple]:
+    seen, out = set(), []
+    for r in rows:
+        key = (r[0].case.id, r[0].candidate)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def _sources(rows: list[tuple]) -> list[SourceAgreement]:
+    grouped: dict[str, list[tuple]] = {}
+    for r in rows:
+        grouped.setdefault(r[0].source, []).append(r)
+    out = [SourceAgreement(name, len(rs), float(np.mean([r[2] for r in rs])), float(np.mean([r[3] for r in rs])), None, None) for name, rs in grouped.items()]
+    return sorted(out, key=lambda s: -s.label_quality)
+
+
+def _paired_deltas(ws: Workspace, rows: list[tuple], sources: list[SourceAgreement], baseline: str) -> None:
+    """Each source's gain over the baseline source on the tasks both answered, under the judge and the labels."""
+    from parity.metrics import paired_comparison
+
+    metric = ws.config.metric
+    by_source: dict[str, dict[str, tuple[float, float]]] = {}
+    for r in rows:
+        by_source.setdefault(r[0].source, {})[r[0].case.id] = (r[2], r[3])
+    base = by_source.get(baseline, {})
+    for s in sources:
+        own = by_source[s.source]
+        for index, target in ((0, "judge_delta"), (1, "label_delta")):
+            c = paired_comparison({k: v[index] for k, v in own.items()}, {k: v[index] for k, v in base.items()}, metric.confidence, metric.bootstrap_samples, metric.seed)
+            setattr(s, target, [c.mean_diff, c.ci_low, c.ci_high] if c.n else None)
+
+
+def _pairs(sources: list[SourceAgreement]) -> tuple[int, int, int, list[str]]:
+    """Source pairs: how many, how many ordered the same way, how many clearly apart, which of those are reversed."""
+    pairs = same = clear = 0
+    wrong: list[str] = []
+    for i, a in enumerate(sources):
+        for b in sources[i + 1 :]:
+            pairs += 1
+            label_gap, judge_gap = a.label_quality - b.label_quality, a.judge_quality - b.judge_quality
+            same += (label_gap * judge_gap) > 0 or (label_gap == 0 and judge_gap == 0)
+            if abs(label_gap) > CLEAR_GAP:
+                clear += 1
+                if label_gap * judge_gap <= 0:
+                    wrong.append(f"{a.source} > {b.source} by {label_gap:+.3f} (judge: {judge_gap:+.3f})")
+    return pairs, same, clear, wrong
+
+
+def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str, Any]:
+    """The frontier labels' own noise: items judged twice, first judging against second."""
+    rubric, metric = ws.config.rubric, ws.config.metric
+    twice = [r[0] for r in _distinct([(i,) for i in items]) if len(r[0].judgings) >= 2]
+    first = [case_quality(i.judgings[0], rubric, metric) for i in twice]
+    second = [case_quality(i.judgings[1], rubric, metric) for i in twice]
+    generated = [n for n, i in enumerate(twice) if i.source.startswith(GENERATED_PREFIXES)]
+    return {
+        "n_double_judged": len(twice),
+        "quality_spearman": _spearman([first[n] for n, i in enumerate(twice) if i.is_model_answer], [second[n] for n, i in enumerate(twice) if i.is_model_answer]),  # type: ignore[arg-type]
+        "quality_spearman_generated": _spearman([first[n] for n in generated], [second[n] for n in generated]),  # type: ignore[arg-type]
+        "verdict_agreement": float(np.mean([i.judgings[0].verdict == i.judgings[1].verdict for i in twice])) if twice else None,
+        "cohen_kappa": cohen_kappa([i.judgings[0].verdict for i in twice], [i.judgings[1].verdict for i in twice]),
+        "spearman": {d: _spearman([i.judgings[0].scores[d] for i in twice], [i.judgings[1].scores[d] for i in twice]) for d in rubric.dimensions},
+        "mean_abs_quality_diff": float(np.mean([abs(a - b) for a, b in zip(first, second)])) if twice else None,  # type: ignore[operator]
+    }

@@ -5,13 +5,17 @@ from __future__ import annotations
 from parity.errors import ParityError
 from parity.judge.base import VERDICT_SCORE, Judgment, Verdict
 from parity.judge.detectors import DetectingJudge
+from parity.judge.fitted import FittedReferenceJudge
 from parity.judge.llm import LLMJudge
 from parity.judge.reference import ReferenceJudge
 from parity.task import RubricSpec, Workspace
 
 __all__ = ["Judge", "Judgment", "Verdict", "VERDICT_SCORE", "LLMJudge", "ReferenceJudge", "make_judge"]
 
-Judge = ReferenceJudge | LLMJudge | DetectingJudge
+Judge = ReferenceJudge | FittedReferenceJudge | LLMJudge | DetectingJudge
+
+# What `--judge` may name besides a model spec: the workspace's own reference judge, or one version.
+REFERENCE_SPECS = {"reference": "reference", "reference-v1": "v1", "reference-v2": "v2"}
 
 
 def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = None, rubric: RubricSpec | None = None) -> Judge:
@@ -19,10 +23,11 @@ def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = N
     calibration, `rubric` another rubric (a blinded one, for `parity analyze blind`)."""
     spec = ws.config.judge
     rubric = rubric or ws.config.rubric
-    kind = "reference" if model_spec == "reference" else ("llm" if model_spec else spec.kind)
+    version = REFERENCE_SPECS.get(model_spec or "", None)
+    kind = "reference" if version is not None else ("llm" if model_spec else spec.kind)
     judge: Judge
     if kind == "reference":
-        judge = _reference_judge(ws, rubric)
+        judge = _reference_judge(ws, rubric, version or "reference")
     else:
         from parity.models import open_model, parse_spec
 
@@ -35,10 +40,19 @@ def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = N
     return judge
 
 
-def _reference_judge(ws: Workspace, rubric: RubricSpec) -> ReferenceJudge:
+def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str) -> ReferenceJudge | FittedReferenceJudge:
     from parity.models.embedder import get_embedder
 
     spec = ws.config.judge
+    if version == "v2" and not spec.fitted:
+        raise ParityError("this workspace has no fitted reference judge (v2)", "parity.toml [judge]", "fit one: parity calibrate --labels calibration/labels.jsonl --fit calibration/judge-fit.json, then set fitted = that file")
+    if spec.fitted and version != "v1":
+        from parity.judge.fitted import load_params
+
+        params = load_params(ws.root / spec.fitted, spec.fitted)
+        if (params.task_kind == "free_text") != ws.task.free_text:
+            raise ParityError(f"the fitted judge was fit on a {params.task_kind} task, this task is {ws.task.kind}", f"parity.toml [judge] fitted = {spec.fitted!r}", "fit it on this workspace's labels: parity calibrate --labels FILE --fit OUT")
+        return FittedReferenceJudge(rubric, get_embedder(spec.embedder), params)
     if not ws.task.free_text:
         return ReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)
     from parity.judge.reference_text import SIGNALS, FreeTextReferenceJudge
