@@ -264,6 +264,8 @@ def calibrate(
 def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
     """Fit v2 on the fitting tasks only, then measure it on the held-out tasks and keep that with it."""
     from parity.analysis.calibration import agree_with_labels
+    from parity.analysis.calibration import agreement_record
+    from parity.judge import with_detectors
     from parity.judge.fitted import FittedReferenceJudge, fit, save_params
     from parity.labels import Split, load_labels
     from parity.models.embedder import get_embedder
@@ -274,16 +276,11 @@ def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
         params = fit(label_set.where(Split.FIT), ws.config.rubric, embedder, str(path), label_set.fingerprint, free_text=ws.task.free_text)
     heldout = label_set.where(Split.HELDOUT)
     if heldout:
-        judge = FittedReferenceJudge(ws.config.rubric, embedder, params)
+        judge = with_detectors(ws, FittedReferenceJudge(ws.config.rubric, embedder, params))  # measured as it will judge
         with _progress("checking on the held-out tasks") as (progress, bar):
             progress.update(bar, total=len(heldout))
             result = agree_with_labels(ws, judge, label_set, Split.HELDOUT, lambda: progress.advance(bar))
-        params.agreement = {
-            "split": "heldout", "n_items": result.n_scored, "n_tasks": len({i.case.id for i in heldout}),
-            "quality_spearman": result.quality_spearman, "quality_spearman_generated": result.quality_spearman_generated, "system_spearman": result.system_spearman,
-            "system_pairs_same_order": result.system_pairs_same_order, "max_ratio_error": result.max_ratio_error,
-            "verdict_accuracy": result.verdict_accuracy, "labels_fingerprint": label_set.fingerprint,
-        }
+        params.agreement = agreement_record(result, len({i.case.id for i in heldout}))
     save_params(params, out)
     if as_json:
         print(json.dumps(params.model_dump(), indent=2))

@@ -239,3 +239,14 @@ def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str,
         "spearman": {d: _spearman([i.judgings[0].scores[d] for i in twice], [i.judgings[1].scores[d] for i in twice]) for d in rubric.dimensions},
         "mean_abs_quality_diff": float(np.mean([abs(a - b) for a, b in zip(first, second)])) if twice else None,  # type: ignore[operator]
     }
+
+
+def agreement_record(result: LabelAgreement, n_tasks: int) -> dict[str, Any]:
+    """What a fitted judge keeps of its held-out check, for every summary it judges to show."""
+    return {
+        "split": result.split, "n_items": result.n_scored, "n_tasks": n_tasks,
+        "quality_spearman": result.quality_spearman, "quality_spearman_generated": result.quality_spearman_generated,
+        "system_spearman": result.system_spearman, "system_pairs_same_order": result.system_pairs_same_order,
+        "system_pairs_clear_wrong": len(result.system_pairs_clear_wrong), "max_ratio_error": result.max_ratio_error,
+        "verdict_accuracy": result.verdict_accuracy, "labels_fingerprint": result.fingerprint,
+    }

@@ -35,8 +35,13 @@ def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = N
         cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
         model = open_model(parse_spec(text, "parity.toml [judge] model"), ws.root, cache_dir, spec.backend, where="parity.toml [judge]")
         judge = LLMJudge(model, ws.task, rubric, spec.temperature, spec.seed, spec.max_tokens)
+    return with_detectors(ws, judge, rubric)
+
+
+def with_detectors(ws: Workspace, judge: Judge, rubric: RubricSpec | None = None) -> Judge:
+    """The ruler's critical-failure detectors over any judge: they fail a case whatever it says."""
     if ws.config.detectors:
-        return DetectingJudge(judge, ws.config.detectors, rubric)
+        return DetectingJudge(judge, ws.config.detectors, rubric or ws.config.rubric)
     return judge
 
 
