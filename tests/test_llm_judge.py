@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from parity.judge.llm import LLMJudge, combine_orders
@@ -55,6 +55,7 @@ def test_parsers_never_raise_on_any_text(text: str) -> None:
 
 
 @settings(max_examples=200)
+@example({"atomicity": "0\x1f"})  # a control separator that re's \s matched and float() refused
 @given(st.dictionaries(st.sampled_from(DIMS + ["extra"]), st.one_of(st.integers(-3, 9), st.floats(allow_nan=False), st.text(max_size=5), st.none(), st.dictionaries(st.sampled_from(["score", "note"]), st.one_of(st.integers(-3, 9), st.text(max_size=5), st.none()))), max_size=6))
 def test_rubric_parser_accepts_only_in_range_whole_scores(dims: dict) -> None:
     parsed = parse_rubric(json.dumps({"dimensions": dims, "overall_note": "x"}), RUBRIC)

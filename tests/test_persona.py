@@ -94,7 +94,9 @@ def test_the_free_text_reference_judge_ranks_an_expert_answer_over_a_wrong_one_o
 def test_a_dimension_without_a_reference_signal_is_a_one_line_error(persona: Path, tmp_path: Path) -> None:
     ws_dir = write_example("persona", tmp_path / "ws")
     config = ws_dir / "parity.toml"
-    config.write_text(config.read_text().replace('signal = "stance"', 'signal = "truth"'))
+    # v1 reads the signals; the bundled v2 judge reads features instead, so drop its fit first.
+    text = config.read_text().replace('signal = "stance"', 'signal = "truth"')
+    config.write_text("\n".join(line for line in text.splitlines() if not line.startswith("fitted =")) + "\n")
     with pytest.raises(ParityError, match="no signal 'truth' for dimension 'position'"):
         make_judge(load_workspace(ws_dir))
 

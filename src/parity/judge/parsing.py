@@ -89,7 +89,8 @@ def _broken_after(text: str, complete: list[Any]) -> bool:
 def _score(value: Any, low: int, high: int) -> tuple[int | None, bool]:
     """(score, repaired) or (None, _) when the value is not a whole number in range."""
     repaired = False
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.0+)?\s*", value):
+    # ASCII blanks only: re's \s also matches separators like \x1f, which float() refuses.
+    if isinstance(value, str) and re.fullmatch(r"[ \t\r\n]*-?[0-9]+(\.0+)?[ \t\r\n]*", value):
         value, repaired = float(value), True
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None, repaired
