@@ -118,3 +118,11 @@ def test_init_refuses_a_non_empty_directory(tmp_path: Path, target: str) -> None
     result = run_parity("init", "--example", "discovery", str(folder), cwd=tmp_path)
     _assert_refused(result, "not empty")
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("args", [["bogus"], ["show", "abc"], ["run", "--nope"], ["run", "baseline", "--gate"], ["rejudge"]])
+def test_usage_errors_are_one_line_with_exit_2(ws_dir: Path, args: list[str]) -> None:
+    """typer bundles its own click: its usage errors must reach the same one-line boundary."""
+    result = run_parity(*args, cwd=ws_dir)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr

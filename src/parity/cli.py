@@ -602,21 +602,34 @@ def _add_sub_apps() -> None:
 _add_sub_apps()
 
 
+def _bundled(module: str, name: str) -> tuple[type, ...]:
+    """typer 0.2x bundles its own copy of click: its usage errors and aborts are not click's classes."""
+    try:
+        return (getattr(__import__(module, fromlist=[name]), name),)
+    except (ImportError, AttributeError):
+        return ()
+
+
+_USAGE_ERRORS = (click.exceptions.ClickException, *_bundled("typer._click.exceptions", "ClickException"))
+_ABORTS = (click.exceptions.Abort, *_bundled("typer.exceptions", "Abort"))
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)
     except ParityError as exc:
         print(f"error: {exc.line()}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)
-    except click.exceptions.Abort:
+    except _ABORTS:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except KeyboardInterrupt:
         print("interrupted; finished cases are recorded", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except _USAGE_ERRORS as exc:
+        message = " ".join(str(exc.format_message()).split())  # one line, whatever click wrapped
+        print(f"error: {message} — see parity --help", file=sys.stderr)
+        sys.exit(2)
     except SQLAlchemyError as exc:
         print(f"error: the store failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}) — check the database, or report a bug", file=sys.stderr)
         sys.exit(2)
