@@ -184,3 +184,28 @@ def test_bundled_agents_change_one_lever_each(ws_dir: Path) -> None:
     for name in ("fewshot_knn", "fewshot_mmr", "overgen_prune", "critique_revise"):
         other = yaml.safe_load((ws_dir / "agents" / f"{name}.yaml").read_text())
         assert other["prompt"] == base["prompt"], name
+
+
+class _RepeatingModel:
+    """Every reply is one question repeated: the case that makes over-generation top up."""
+
+    spec = identity = "repeating"
+
+    def __init__(self):
+        self.requests = []
+
+    def complete(self, request):
+        from parity.models.base import Completion
+
+        self.requests.append(request)
+        n = request.schema["properties"]["questions"]["minItems"] if request.schema else 7
+        return Completion(text=json.dumps({"title": "t", "questions": ["Which dates?"] * n}), finish_reason="stop", prompt_tokens=10, completion_tokens=10, cost_usd=0.0)
+
+
+@pytest.mark.parametrize("name", ["overgen_prune", "best_of_n", "vote", "critique_revise", "baseline"])
+def test_calls_per_case_covers_every_call_a_strategy_can_make(ws: Workspace, name: str) -> None:
+    """The budget reserves calls_per_case calls per case: a strategy must never make more."""
+    agent = load_agent(ws, name)
+    agent.model = _RepeatingModel()
+    agent.answer("plan a trip to Paris")  # over-generation fails here after its top-ups; the calls are what count
+    assert 1 <= len(agent.model.requests) <= agent.calls_per_case

@@ -81,6 +81,24 @@ def test_splits_are_by_task_and_a_reversed_judge_is_reported(ws: Workspace, tmp_
     assert len(result.system_pairs_clear_wrong) >= 1
 
 
+def test_the_rulers_detectors_fail_labelled_answers_as_they_fail_the_judges(ws: Workspace, tmp_path: Path) -> None:
+    """A frontier judge run by parity would have the same answers failed: the comparison is on what
+    the judges decide, and --no-detectors (the bare judge) still sees the raw labels."""
+    from parity.judge.detectors import DetectingJudge
+    from parity.task import DetectorSpec
+
+    rows = _set(tmp_path)
+    labels = load_labels(_write(tmp_path / "labels.jsonl", rows), ws)
+    detecting = DetectingJudge(EchoJudge(rows), {"strong_one": DetectorSpec(patterns=[r"^b0 question"])}, ws.config.rubric)
+    result = agree_with_labels(ws, detecting, labels, None)
+    bare = agree_with_labels(ws, EchoJudge(rows), labels, None)
+    assert result.n_failed == 1 and bare.n_failed == 0
+    strong, strong_bare = (next(s for s in r.sources if s.source == "agent:strong") for r in (result, bare))
+    assert strong.judge_quality == pytest.approx(strong.label_quality)  # both sides failed b0
+    assert strong.label_quality < strong_bare.label_quality
+    assert result.quality_spearman == pytest.approx(1.0) and result.verdict_accuracy == 1.0
+
+
 def test_inter_judge_agreement_is_measured_on_double_judged_items(ws: Workspace, tmp_path: Path) -> None:
     labels = load_labels(_write(tmp_path / "labels.jsonl", _set(tmp_path)), ws)
     inter = agree_with_labels(ws, EchoJudge(_set(tmp_path)), labels, None).inter_judge

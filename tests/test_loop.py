@@ -262,3 +262,18 @@ def test_optuna_loop_on_postgres(ws_dir: Path, pg_url: str) -> None:
     assert result.returncode == 0, result.stderr
     trials = [t for t in _trials(_store(ws_dir, env)) if t.loop.endswith(":optuna")]
     assert len(trials) >= 2 and all(t.status == "done" and t.verdict for t in trials)
+
+
+def test_a_screen_with_no_quality_is_screened_out_with_a_reason_not_a_crash() -> None:
+    from parity.loop.rules import screen
+
+    class Best:
+        id, quality = 4, 0.21
+
+    unscored = screen(None, Best())
+    assert not unscored.passes and "no quality" in unscored.reason and "#4" in unscored.reason
+    assert not screen(0.20, Best()).passes and screen(0.22, Best()).passes
+    assert screen(0.1, None).passes and "first" in screen(0.1, None).reason
+    best_unscored = Best()
+    best_unscored.quality = None
+    assert not screen(0.3, best_unscored).passes

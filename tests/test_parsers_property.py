@@ -67,3 +67,21 @@ def test_parse_spec_accepts_or_raises_parity_error(text) -> None:
         return
     assert spec.backend in BACKENDS and spec.target
     assert parse_spec(str(spec)) == spec  # a parsed spec prints back to itself
+
+
+@given(st.integers(0, 6), st.integers(1, 80), st.booleans())
+def test_parse_answer_holds_the_tasks_length_limits_as_the_schema_does(index: int, over: int, in_title: bool) -> None:
+    """Gold answers and Python agents' answers never pass the schema's maxLength, so the parser holds it too."""
+    task = TaskSpec(name="t", description="d", max_question_chars=40, max_title_chars=20)
+    title, questions = "Trip", [f"Question {i}?" for i in range(7)]
+    if in_title:
+        title = "T" * (20 + over)
+    else:
+        questions[index] = "Q" * (40 + over - 1) + "?"
+    try:
+        parse_answer({"title": title, "questions": questions}, task)
+    except ValueError as exc:
+        assert ("title" if in_title else f"question {index + 1}") in str(exc) and "characters" in str(exc)
+    else:
+        raise AssertionError("an over-long answer was accepted")
+    parse_answer({"title": "T" * 20, "questions": ["Q" * 39 + "?"] * 7}, task)  # at the limits: accepted

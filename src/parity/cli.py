@@ -75,14 +75,16 @@ def run(
     if not confirm:
         _run_gate(ws, ruler, loaded, gate, hypothesis, method, budget_usd)
         return
+    from parity.loop.rules import screen as screen_rule
+
     store = Store.for_workspace(ws)
     best = store.screen_bar(ruler.fingerprint, "dev", "full")
     screen = _run_gate(ws, ruler, loaded, "dev", hypothesis, method, budget_usd)
-    if best is not None and (screen.result.quality is None or best.quality is None or screen.result.quality <= best.quality):
-        console.print(f"screen: dev quality {_fmt(screen.result.quality)} does not beat the running best's {_fmt(best.quality)} (#{best.id}); the full gate is not run")
+    screened = screen_rule(screen.result.quality, best)
+    if not screened.passes:
+        console.print(f"screen: {escape(screened.reason)}; the full gate is not run")
         return
-    against = f"beats the running best's {_fmt(best.quality)} (#{best.id})" if best else "is the first on dev"
-    console.print(f"screen: dev quality {_fmt(screen.result.quality)} {against}; confirming on the full gate")
+    console.print(f"screen: {escape(screened.reason)}; confirming on the full gate")
     _run_gate(ws, ruler, loaded, "full", hypothesis, method, budget_usd, screened_by=screen.experiment_id)
 
 
@@ -218,6 +220,7 @@ def calibrate(
     split: Annotated[str, typer.Option("--split", help="With --labels: heldout (tasks never used to fit a judge), fit, all, or ruler (the tasks that are this workspace's ruler cases).")] = "heldout",
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="With --labels: a source (e.g. agent:baseline) every other source is paired against, under the judge and under the labels.")] = None,
     fit: Annotated[Optional[Path], typer.Option("--fit", help="With --labels: fit reference judge v2 on the fitting tasks, write its parameters here, and check it on the held-out tasks.")] = None,
+    no_detectors: Annotated[bool, typer.Option("--no-detectors", help="With --labels: the bare judge against the raw labels, without the ruler's critical-failure detectors on either side.")] = False,
     experiment: Annotated[Optional[list[int]], typer.Option("--experiment", help="Without --labels: experiments whose answers are scored (default: all on this ruler).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Without --labels: score at most this many answers.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -231,7 +234,7 @@ def calibrate(
         if fit is not None:
             _fit_judge(ws, labels, fit, as_json)
             return
-        _calibrate_labels(ws, labels, judge or None, split, as_json, baseline)
+        _calibrate_labels(ws, labels, judge or None, split, as_json, baseline, no_detectors)
         return
     if fit is not None:
         raise ParityError("--fit needs the labels to fit on", None, "pass --labels calibration/labels.jsonl")
@@ -266,14 +269,19 @@ def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
     from parity.analysis.calibration import agree_with_labels
     from parity.analysis.calibration import agreement_record
     from parity.judge import with_detectors
+    from parity.judge.detectors import DetectingJudge
     from parity.judge.fitted import FittedReferenceJudge, fit, save_params
     from parity.labels import Split, load_labels
     from parity.models.embedder import get_embedder
 
     label_set = load_labels(path, ws)
     embedder = get_embedder(ws.config.judge.embedder)
-    with _progress("fitting on the fitting tasks") as (progress, bar):
-        params = fit(label_set.where(Split.FIT), ws.config.rubric, embedder, str(path), label_set.fingerprint, free_text=ws.task.free_text)
+    items = label_set.where(Split.FIT)
+    detectors = DetectingJudge(None, ws.config.detectors, ws.config.rubric)
+    failed = {i.item for i in items if detectors.failing(i.candidate) is not None}
+    with _progress("fitting on the fitting tasks (features, then cross-validated trees)") as (progress, bar):
+        progress.update(bar, total=len(items))
+        params = fit(items, ws.config.rubric, embedder, str(path), label_set.fingerprint, free_text=ws.task.free_text, failed=failed, on_step=lambda: progress.advance(bar))
     heldout = label_set.where(Split.HELDOUT)
     if heldout:
         judge = with_detectors(ws, FittedReferenceJudge(ws.config.rubric, embedder, params))  # measured as it will judge
@@ -291,12 +299,13 @@ def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
 
         for table in label_agreement_tables(result, "fitted v2"):
             console.print(table)
-    console.print(f"Use it: set fitted = \"{out}\" under [judge] in parity.toml (relative to the workspace), then parity ruler lock")
+    console.print(f"Use it: set fitted = \"{escape(str(out))}\" under \\[judge] in parity.toml (relative to the workspace), then parity ruler lock")
 
 
-def _calibrate_labels(ws, path: Path, judge_spec: str | None, split: str, as_json: bool, baseline: str | None) -> None:
+def _calibrate_labels(ws, path: Path, judge_spec: str | None, split: str, as_json: bool, baseline: str | None, no_detectors: bool = False) -> None:
     from parity.analysis.calibration import agree_with_labels
     from parity.judge import make_judge
+    from parity.judge.detectors import DetectingJudge
     from parity.labels import Split, load_labels
 
     splits = {"heldout": Split.HELDOUT, "fit": Split.FIT, "all": None, "ruler": None}
@@ -312,6 +321,8 @@ def _calibrate_labels(ws, path: Path, judge_spec: str | None, split: str, as_jso
     if not label_set.where(splits[split]):
         raise ParityError(f"no labelled answers in split '{split}'", str(path), "use --split all, or label held-out tasks")
     judge = make_judge(ws, model_spec=judge_spec)
+    if no_detectors and isinstance(judge, DetectingJudge):
+        judge = judge.inner
     with _progress("judging labelled answers") as (progress, bar):
         progress.update(bar, total=len(label_set.where(splits[split])))
         result = agree_with_labels(ws, judge, label_set, splits[split], lambda: progress.advance(bar), baseline)

@@ -35,7 +35,10 @@ def label_agreement_tables(result: LabelAgreement, judge_name: str) -> list[Tabl
     wrong = len(result.system_pairs_clear_wrong)
     head.add_row("clearly apart pairs reversed", f"{wrong} of {result.system_pairs_clear}", "")
     head.add_row("ceiling (gold_alt quality)", f"{fmt(result.ceiling_judge)} vs {fmt(result.ceiling_labels)}", "")
-    head.add_row("max parity-ratio error", fmt(result.max_ratio_error), "")
+    head.add_row("max parity-ratio error, model sources", fmt(result.max_ratio_error_models), fmt(inter.get("max_ratio_error_models")))
+    head.add_row("max parity-ratio error, all sources", fmt(result.max_ratio_error), fmt(inter.get("max_ratio_error")))
+    if result.n_failed:
+        head.add_row("failed by the ruler's detectors (worst under both)", str(result.n_failed), "")
     head.add_row("double-judged items", "", str(inter["n_double_judged"]))
     head.caption = escape(f"labels {result.labels} · sha256 {result.fingerprint[:16]}")
 

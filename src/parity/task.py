@@ -377,7 +377,13 @@ def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: in
     if len(questions) != n:
         asker = "the task requires" if n_questions is None else "the pipeline asked for"
         raise ValueError(f"{what} has {len(questions)} questions, {asker} {n}")
-    return Answer(title=title.strip(), questions=tuple(q.strip() for q in questions))
+    title, questions = title.strip(), [q.strip() for q in questions]
+    if len(title) > task.max_title_chars:
+        raise ValueError(f"{what}.title has {len(title)} characters, the task allows {task.max_title_chars}")
+    for i, q in enumerate(questions, 1):
+        if len(q) > task.max_question_chars:
+            raise ValueError(f"{what} question {i} has {len(q)} characters, the task allows {task.max_question_chars}")
+    return Answer(title=title, questions=tuple(questions))
 
 
 def _parse_free_text(obj: Any, task: TaskSpec, what: str) -> Answer:

@@ -67,9 +67,12 @@ class Agent:
 
     @property
     def calls_per_case(self) -> int:
-        """Model calls one case takes (for cost estimates; a Python agent counts as one)."""
+        """The most model calls one case can take (the budget reserves this many; a Python agent counts as one)."""
+        from parity.agent.strategies import TOP_UPS
+
         strategy = self.config.strategy
         return {
+            "overgenerate_prune": 1 + TOP_UPS,  # the draft, then a sampled top-up each time it repeats itself
             "best_of_n": len(getattr(strategy, "temperatures", [])),
             "vote": getattr(strategy, "samples", 1),
             "critique_revise": 1 + 2 * getattr(strategy, "rounds", 1),

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from parity.judge import Judge
+from parity.judge.detectors import critical_name
 from parity.labels import GOLD_ALT_SOURCE, LabelledItem, LabelSet, Split, label_quality
 from parity.metrics import case_quality
 from parity.ruler import Ruler
@@ -111,6 +112,8 @@ class LabelAgreement:
     ceiling_judge: float | None
     ceiling_labels: float | None
     max_ratio_error: float | None  # max over sources of |judge ratio − label ratio|
+    max_ratio_error_models: float | None  # ... over the sources a model generated (agents, adapters)
+    n_failed: int  # answers the ruler's detectors fail: the worst outcome under the judge and the labels alike
     sources: list[SourceAgreement]
     inter_judge: dict[str, Any]  # the labels' own agreement on double-judged items
 
@@ -123,6 +126,8 @@ GENERATED_PREFIXES = ("agent:", "adapter:")  # a label gap larger than this betw
 
 
 def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Split | None, on_step: Callable[[], None] | None = None, baseline: str | None = None) -> LabelAgreement:
+    """`judge` against the labels. When it carries the ruler's detectors, the labels get them too: a
+    frontier judge run by parity would have its answers failed by the same patterns."""
     rubric, metric = ws.config.rubric, ws.config.metric
     items = labels.where(split)
     rows = []  # (item, judgment, judge quality, label quality)
@@ -130,15 +135,15 @@ def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Spli
         judgment = judge.judge(item.case, item.candidate)
         quality = case_quality(judgment, rubric, metric)
         if quality is not None:
-            rows.append((item, judgment, quality, label_quality(item, ws)))
+            rows.append((item, judgment, quality, 0.0 if _failed(judgment) else label_quality(item, ws)))
         if on_step:
             on_step()
     distinct = _distinct(rows)  # two sources with one answer count once per case, but in both sources
     model = [r for r in distinct if r[0].is_model_answer]
     generated = [r for r in model if r[0].source.startswith(GENERATED_PREFIXES)]
-    label_scores = {d: [sum(j.scores[d] for j in r[0].judgings) / len(r[0].judgings) for r in model] for d in rubric.dimensions}
-    first_verdicts = [r[0].judgings[0].verdict for r in distinct]
-    sources = _sources(rows)
+    label_scores = {d: [_label_score(r, d, rubric.scale_min) for r in model] for d in rubric.dimensions}
+    first_verdicts = ["loss" if _failed(r[1]) else r[0].judgings[0].verdict for r in distinct]
+    sources = source_agreements([(r[0].source, r[2], r[3]) for r in rows])
     ceiling_j = next((s.judge_quality for s in sources if s.source == GOLD_ALT_SOURCE), None)
     ceiling_l = next((s.label_quality for s in sources if s.source == GOLD_ALT_SOURCE), None)
     for s in sources:
@@ -146,8 +151,7 @@ def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Spli
         s.label_ratio = s.label_quality / ceiling_l if ceiling_l else None
     if baseline is not None:
         _paired_deltas(ws, rows, sources, baseline)
-    pairs, same, clear, wrong = _pairs(sources)
-    errors = [abs(s.judge_ratio - s.label_ratio) for s in sources if s.judge_ratio is not None and s.label_ratio is not None and s.source != GOLD_ALT_SOURCE]
+    pairs, same, clear, wrong = order_pairs(sources)
     return LabelAgreement(
         labels=labels.path,
         fingerprint=labels.fingerprint,
@@ -167,7 +171,9 @@ def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Spli
         system_pairs_clear_wrong=wrong,
         ceiling_judge=ceiling_j,
         ceiling_labels=ceiling_l,
-        max_ratio_error=max(errors) if errors else None,
+        max_ratio_error=max_ratio_error(sources),
+        max_ratio_error_models=max_ratio_error(sources, GENERATED_PREFIXES),
+        n_failed=sum(_failed(r[1]) for r in rows),
         sources=sources,
         inter_judge=inter_judge_agreement(ws, items),
     )
@@ -183,12 +189,37 @@ def _distinct(rows: list[tuple]) -> list[tuple]:
     return out
 
 
-def _sources(rows: list[tuple]) -> list[SourceAgreement]:
+def _failed(judgment) -> bool:
+    return critical_name(judgment.reason) is not None
+
+
+def _label_score(row: tuple, dimension: str, worst: float) -> float:
+    if _failed(row[1]):  # failed by a detector: the labels are overridden too
+        return worst
+    return sum(j.scores[dimension] for j in row[0].judgings) / len(row[0].judgings)
+
+
+def source_agreements(rows: list[tuple[str, float, float]]) -> list[SourceAgreement]:
+    """(source, judge quality, label quality) per answer → each source's means and parity ratios,
+    ordered by the labels' quality."""
     grouped: dict[str, list[tuple]] = {}
     for r in rows:
-        grouped.setdefault(r[0].source, []).append(r)
-    out = [SourceAgreement(name, len(rs), float(np.mean([r[2] for r in rs])), float(np.mean([r[3] for r in rs])), None, None) for name, rs in grouped.items()]
+        grouped.setdefault(r[0], []).append(r)
+    out = [SourceAgreement(name, len(rs), float(np.mean([r[1] for r in rs])), float(np.mean([r[2] for r in rs])), None, None) for name, rs in grouped.items()]
+    ceiling = next((s for s in out if s.source == GOLD_ALT_SOURCE), None)
+    for s in out:
+        s.judge_ratio = s.judge_quality / ceiling.judge_quality if ceiling and ceiling.judge_quality else None
+        s.label_ratio = s.label_quality / ceiling.label_quality if ceiling and ceiling.label_quality else None
     return sorted(out, key=lambda s: -s.label_quality)
+
+
+def max_ratio_error(sources: list[SourceAgreement], prefixes: tuple[str, ...] | None = None) -> float | None:
+    """Largest |judge ratio − label ratio| over the sources (only those named with `prefixes`, if given)."""
+    errors = [
+        abs(s.judge_ratio - s.label_ratio) for s in sources
+        if s.judge_ratio is not None and s.label_ratio is not None and s.source != GOLD_ALT_SOURCE and (prefixes is None or s.source.startswith(prefixes))
+    ]
+    return max(errors) if errors else None
 
 
 def _paired_deltas(ws: Workspace, rows: list[tuple], sources: list[SourceAgreement], baseline: str) -> None:
@@ -207,7 +238,7 @@ def _paired_deltas(ws: Workspace, rows: list[tuple], sources: list[SourceAgreeme
             setattr(s, target, [c.mean_diff, c.ci_low, c.ci_high] if c.n else None)
 
 
-def _pairs(sources: list[SourceAgreement]) -> tuple[int, int, int, list[str]]:
+def order_pairs(sources: list[SourceAgreement]) -> tuple[int, int, int, list[str]]:
     """Source pairs: how many, how many ordered the same way, how many clearly apart, which of those are reversed."""
     pairs = same = clear = 0
     wrong: list[str] = []
@@ -230,6 +261,7 @@ def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str,
     first = [case_quality(i.judgings[0], rubric, metric) for i in twice]
     second = [case_quality(i.judgings[1], rubric, metric) for i in twice]
     generated = [n for n, i in enumerate(twice) if i.source.startswith(GENERATED_PREFIXES)]
+    sources = source_agreements([(i.source, a or 0.0, b or 0.0) for i, a, b in zip(twice, first, second)])  # first judging as "judge"
     return {
         "n_double_judged": len(twice),
         "quality_spearman": _spearman([first[n] for n, i in enumerate(twice) if i.is_model_answer], [second[n] for n, i in enumerate(twice) if i.is_model_answer]),  # type: ignore[arg-type]
@@ -237,6 +269,8 @@ def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str,
         "verdict_agreement": float(np.mean([i.judgings[0].verdict == i.judgings[1].verdict for i in twice])) if twice else None,
         "cohen_kappa": cohen_kappa([i.judgings[0].verdict for i in twice], [i.judgings[1].verdict for i in twice]),
         "spearman": {d: _spearman([i.judgings[0].scores[d] for i in twice], [i.judgings[1].scores[d] for i in twice]) for d in rubric.dimensions},
+        "max_ratio_error_models": max_ratio_error(sources, GENERATED_PREFIXES),
+        "max_ratio_error": max_ratio_error(sources),
         "mean_abs_quality_diff": float(np.mean([abs(a - b) for a, b in zip(first, second)])) if twice else None,  # type: ignore[operator]
     }
 
@@ -248,5 +282,6 @@ def agreement_record(result: LabelAgreement, n_tasks: int) -> dict[str, Any]:
         "quality_spearman": result.quality_spearman, "quality_spearman_generated": result.quality_spearman_generated,
         "system_spearman": result.system_spearman, "system_pairs_same_order": result.system_pairs_same_order,
         "system_pairs_clear_wrong": len(result.system_pairs_clear_wrong), "max_ratio_error": result.max_ratio_error,
+        "max_ratio_error_models": result.max_ratio_error_models, "n_failed": result.n_failed,
         "verdict_accuracy": result.verdict_accuracy, "labels_fingerprint": result.fingerprint,
     }

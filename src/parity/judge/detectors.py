@@ -50,17 +50,28 @@ class DetectingJudge:
         return getattr(self.inner, name)
 
     def judge(self, case, answer: Answer, repeat: int = 0) -> Judgment:
-        judgment = self.inner.judge(case, answer, repeat)
+        return self.override(self.inner.judge(case, answer, repeat), answer)
+
+    def failing(self, answer: Answer) -> tuple[str, str] | None:
+        """(detector, matched text) of the first detector that fires on `answer`, or None."""
         text = answer.render()
         for detector in self.detectors:
             found = detector.find(text)
-            if found is None:
-                continue
-            worst = float(self.rubric.scale_min)
-            notes = {**judgment.notes, CRITICAL: f"{detector.name}: matched “{found}”"}
-            extra = {**judgment.extra, "judge_said": {"status": judgment.status, "scores": judgment.scores, "verdict": judgment.verdict}}
-            return replace(
-                judgment, status="scored", scores={name: worst for name in self.rubric.dimensions}, overall=worst,
-                verdict="loss", notes=notes, reason=f"{CRITICAL}: {detector.name}", extra=extra,
-            )
-        return judgment
+            if found is not None:
+                return detector.name, found
+        return None
+
+    def override(self, judgment: Judgment, answer: Answer) -> Judgment:
+        """`judgment` as the ruler counts it: the worst outcome when a detector fires on `answer`. Also
+        applied to frontier labels, so a calibration compares the two judges on what they decide."""
+        failed = self.failing(answer)
+        if failed is None:
+            return judgment
+        name, found = failed
+        worst = float(self.rubric.scale_min)
+        notes = {**judgment.notes, CRITICAL: f"{name}: matched “{found}”"}
+        extra = {**judgment.extra, "judge_said": {"status": judgment.status, "scores": judgment.scores, "verdict": judgment.verdict}}
+        return replace(
+            judgment, status="scored", scores={d: worst for d in self.rubric.dimensions}, overall=worst,
+            verdict="loss", notes=notes, reason=f"{CRITICAL}: {name}", extra=extra,
+        )

@@ -1,23 +1,27 @@
-"""Reference judge v2: v1's offline signals plus degenerate-set features, combined with weights fit to
-frontier labels (`parity calibrate --labels FILE --fit OUT`).
+"""Reference judge v2: v1's offline signals plus degenerate-answer features, combined by small models
+fit to frontier labels (`parity calibrate --labels FILE --fit OUT`).
 
-Each rubric dimension is a clipped linear function of the documented features in `features.py`; the
-pairwise verdict is a second linear function with two fitted thresholds (tie, win). The parameters
-live in a JSON file named by `[judge] fitted` in parity.toml; the whole file is hashed into the ruler
-fingerprint, so a refit is a new ruler. The file also records how well the fit agreed with the
-frontier labels on tasks it never saw, which every summary judged by it shows.
+Each rubric dimension is a gradient-boosted sum of shallow regression trees over the documented
+features in `features.py` (scikit-learn's GradientBoostingRegressor, exported to plain JSON); the
+pairwise verdict is one more such model with two fitted thresholds (tie, win). Trees, not a linear
+blend: a linear one compressed both ends of the scale, over-scoring the weakest model answers and
+under-scoring gold_alt, so parity ratios came out wrong even where answers were ranked well. The
+parameters live in a JSON file named by `[judge] fitted` in parity.toml; the whole file is hashed
+into the ruler fingerprint, so a refit is a new ruler. The file also records how well the fit agreed
+with the frontier labels on tasks it never saw, which every summary judged by it shows.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from parity.errors import ParityError
 from parity.io import atomic_write_text
@@ -31,13 +35,20 @@ if TYPE_CHECKING:
     from parity.ruler import Case
 
 VERSION = "reference-2"
-# Ridge strength on standardized features, and how much more an answer a model generated weighs than a
-# hand-made one: both chosen by cross-validation over folds of fitting *tasks* (never held-out ones).
-ALPHAS = (1.0, 3.0, 10.0, 30.0)
-GENERATED_WEIGHTS = (1.0, 3.0)
+# Tree depth and count are chosen by cross-validation over folds of fitting *tasks* (never held-out
+# ones); the rest are fixed. Subsampling with a fixed seed keeps a refit on the same labels identical.
+DEPTHS = (2, 3)
+N_TREES = (100, 300)
+LEARNING_RATE = 0.05
+SUBSAMPLE = 0.8
+SEED = 0
 CV_FOLDS = 5
+# The cross-validation score mirrors what a judge is asked to get right: rank answers (mean of the
+# Spearman on model answers and on generated ones), keep parity ratios (minus the largest ratio error
+# of a model source), and order sources (minus this much per clearly-apart pair it reverses).
+PAIR_PENALTY = 0.02
+THRESHOLD_CUTS = 61  # verdict cut points tried: quantiles of the verdict value
 GENERATED_PREFIXES = ("agent:", "adapter:")
-
 
 _METRIC = MetricSpec()  # the default blend (0.5 rubric, 0.5 pairwise) ranks answers while fitting
 
@@ -46,15 +57,46 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Linear(_Strict):
-    intercept: float
-    weights: dict[str, float]
+class Tree(_Strict):
+    """One regression tree as parallel node arrays; a leaf has left = right = -1."""
 
-    def __call__(self, x: dict[str, float]) -> float:
-        return self.intercept + sum(w * x[name] for name, w in self.weights.items())
+    feature: list[int]
+    threshold: list[float]
+    left: list[int]
+    right: list[int]
+    value: list[float]
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> "Tree":
+        n = len(self.feature)
+        if n == 0 or any(len(a) != n for a in (self.threshold, self.left, self.right, self.value)):
+            raise ValueError("a tree's node arrays must be non-empty and of one length")
+        for i, (lo, hi) in enumerate(zip(self.left, self.right)):
+            if (lo == -1) != (hi == -1) or (lo != -1 and not (i < lo < n and i < hi < n)):
+                raise ValueError(f"node {i}: children must both be -1 or later nodes of the tree")  # so a walk always ends
+        return self
 
 
-class VerdictModel(Linear):
+class Trees(_Strict):
+    """A boosted sum: base + learning_rate × the leaf each tree sends the features to."""
+
+    base: float
+    learning_rate: float
+    trees: list[Tree]
+    importance: dict[str, float]  # the fit's feature importances, for notes that say what mattered
+
+    def __call__(self, x: Sequence[float]) -> float:
+        x = np.asarray(x, dtype=np.float32).tolist()  # scikit-learn compares features as float32 with its thresholds
+        total = self.base
+        for tree in self.trees:
+            node = 0
+            while tree.left[node] != -1:
+                node = tree.left[node] if x[tree.feature[node]] <= tree.threshold[node] else tree.right[node]
+            total += self.learning_rate * tree.value[node]
+        return total
+
+
+class VerdictTrees(Trees):
     tie: float  # the verdict value at and above which the candidate ties gold ...
     win: float  # ... and beats it
 
@@ -64,9 +106,13 @@ class FitRecord(_Strict):
     labels_fingerprint: str
     n_items: int
     n_tasks: int
-    ridge_alpha: float
-    generated_weight: float
-    cv_score: float  # mean over folds of (quality Spearman on model answers + on generated answers) / 2
+    n_failed: int  # answers the ruler's detectors fail: their outcome is fixed, so they are not fit
+    depth: int
+    n_trees: int
+    learning_rate: float
+    subsample: float
+    cv_score: float
+    cv: dict[str, float]  # the chosen setting's cross-validated measures
     fitted_at: str
 
 
@@ -74,10 +120,17 @@ class FittedParams(_Strict):
     version: Literal["reference-2"] = VERSION
     task_kind: Literal["questions", "free_text"] = "questions"
     features: list[str]
-    dimensions: dict[str, Linear]
-    verdict: VerdictModel
+    dimensions: dict[str, Trees]
+    verdict: VerdictTrees
     fit: FitRecord
     agreement: dict[str, Any] = Field(default_factory=dict)  # held-out figures, for summaries
+
+    @model_validator(mode="after")
+    def _features_in_range(self) -> "FittedParams":
+        for name, model in [*self.dimensions.items(), ("verdict", self.verdict)]:
+            if any(not -1 <= f < len(self.features) for tree in model.trees for f in tree.feature):
+                raise ValueError(f"{name}: a tree splits on a feature index outside the feature list")
+        return self
 
 
 def load_params(path: Path, shown_as: str) -> FittedParams:
@@ -103,6 +156,23 @@ def identity(params: FittedParams) -> dict[str, Any]:
     return {"version": VERSION, "features": features, "params": params.model_dump(exclude={"agreement"})}
 
 
+class FeatureReader:
+    """The documented features of one answer, named as in `features.py`."""
+
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder
+
+    @cached_property
+    def _banks(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.embedder.encode(list(feat.GENERIC_QUESTIONS)), self.embedder.encode(list(feat.META_QUESTIONS))
+
+    def __call__(self, case: Case, answer: Answer) -> dict[str, float]:
+        if answer.text is not None:
+            return feat.text_features(self.embedder, case.input, case.gold.text or case.gold.render(), answer.text)
+        generic, meta = self._banks
+        return feat.question_features(self.embedder, case.input, list(case.gold.questions), list(answer.questions), generic, meta)
+
+
 class FittedReferenceJudge:
     thread_safe = False  # one embedder
 
@@ -114,135 +184,163 @@ class FittedReferenceJudge:
         self.embedder = embedder
         self.params = params
         self.weights = rubric.normalized_weights()
-
-    @cached_property
-    def _banks(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.embedder.encode(list(feat.GENERIC_QUESTIONS)), self.embedder.encode(list(feat.META_QUESTIONS))
-
-    def features(self, case: Case, answer: Answer) -> dict[str, float]:
-        if answer.text is not None:
-            return feat.text_features(self.embedder, case.input, case.gold.text or case.gold.render(), answer.text)
-        generic, meta = self._banks
-        return feat.question_features(self.embedder, case.input, list(case.gold.questions), list(answer.questions), generic, meta)
+        self.features = FeatureReader(embedder)
 
     def judge(self, case: Case, answer: Answer, repeat: int = 0) -> Judgment:  # deterministic: repeats agree
-        x = self.features(case, answer)
+        named = self.features(case, answer)
+        x = [named[n] for n in self.params.features]
         lo, hi = self.rubric.scale_min, self.rubric.scale_max
         scores = {d: round(float(np.clip(self.params.dimensions[d](x), lo, hi)), 4) for d in self.weights}
         value = self.params.verdict(x)
         verdict: Verdict = "win" if value >= self.params.verdict.win else "tie" if value >= self.params.verdict.tie else "loss"
-        notes = {d: _strongest(self.params.dimensions[d], x) for d in self.weights}
-        notes["pairwise"] = f"{verdict}: verdict value {value:.3f} (tie ≥ {self.params.verdict.tie:.3f}, win ≥ {self.params.verdict.win:.3f})"
+        notes = {d: _strongest(self.params.dimensions[d], named) for d in self.weights}
+        notes["pairwise"] = f"{verdict}: verdict value {value:.3f} (tie ≥ {self.params.verdict.tie:.3f}, win ≥ {self.params.verdict.win:.3f}); {_strongest(self.params.verdict, named)}"
         overall = round(sum(self.weights[d] * scores[d] for d in self.weights), 4)
-        return Judgment(case.id, "scored", scores=scores, overall=overall, verdict=verdict, notes=notes, extra={"features": {k: round(v, 4) for k, v in x.items()}})
+        return Judgment(case.id, "scored", scores=scores, overall=overall, verdict=verdict, notes=notes, extra={"features": {k: round(v, 4) for k, v in named.items()}})
 
 
-def _strongest(model: Linear, x: dict[str, float]) -> str:
-    """The feature that moved this score most, so a number can be traced to what the judge saw."""
-    name = max(model.weights, key=lambda f: abs(model.weights[f] * x[f]))
-    return f"mostly {name} = {x[name]:.2f} (weight {model.weights[name]:+.2f})"
+def _strongest(model: Trees, named: dict[str, float]) -> str:
+    """The two features this model leans on most, with this answer's values, so a score can be traced."""
+    top = sorted(model.importance, key=lambda f: -model.importance[f])[:2]
+    return "mostly " + ", ".join(f"{f} = {named[f]:.2f}" for f in top)
 
 
-def _ridge(X: np.ndarray, y: np.ndarray, alpha: float, sample_weight: np.ndarray) -> tuple[float, np.ndarray]:
-    """Weighted ridge on standardized columns, returned in the raw features' units (intercept, weights)."""
-    w = sample_weight / sample_weight.sum()
-    mean = w @ X
-    std = np.sqrt(w @ (X - mean) ** 2)
-    std[std < 1e-9] = 1.0
-    Z = (X - mean) / std
-    y_mean = float(w @ y)
-    coef = np.linalg.solve(Z.T @ (Z * w[:, None]) * len(y) + alpha * np.eye(Z.shape[1]), Z.T @ ((y - y_mean) * w) * len(y))
-    weights = coef / std
-    return y_mean - float(mean @ weights), weights
+# Fitting.
 
 
-def _thresholds(values: np.ndarray, verdicts: list[str]) -> tuple[float, float]:
+class _Targets:
+    """The labels as arrays: mean score per dimension, mean verdict value, first verdict, kinds of source."""
+
+    def __init__(self, items: list[LabelledItem], rubric: RubricSpec, failed: np.ndarray):
+        from parity.metrics import case_quality
+
+        self.scores = {d: np.array([np.mean([j.scores[d] for j in item.judgings]) for item in items]) for d in rubric.dimensions}
+        self.verdict = np.array([np.mean([VERDICT_SCORE[j.verdict] for j in item.judgings]) for item in items])
+        self.first = np.array([item.judgings[0].verdict for item in items])
+        quality = np.array([np.mean([case_quality(j, rubric, _METRIC) or 0.0 for j in item.judgings]) for item in items])
+        self.quality = np.where(failed, 0.0, quality)  # the ruler fails these whatever a judge says
+        self.failed = failed
+        self.source = np.array([item.source for item in items])
+        self.generated = np.array([item.source.startswith(GENERATED_PREFIXES) for item in items])
+        self.model = np.array([item.is_model_answer for item in items])
+
+
+
+def fit(
+    items: list[LabelledItem], rubric: RubricSpec, embedder: Embedder, labels_path: str, labels_fingerprint: str,
+    free_text: bool = False, failed: set[str] | None = None, on_step: Any = None,
+) -> FittedParams:
+    """Fit every dimension and the verdict to the labels of `items` (the fitting tasks only). `failed`:
+    the items the ruler's detectors fail; they are scored 0 on both sides and not fit."""
+    if len(items) < 20:
+        raise ParityError(f"only {len(items)} labelled answers to fit on", labels_path, "label at least 20 answers on the fitting tasks")
+    names = list(feat.TEXT_FEATURES if free_text else feat.FEATURES)
+    read = FeatureReader(embedder)
+    rows = []
+    for item in items:
+        rows.append(read(item.case, item.candidate))
+        if on_step:
+            on_step()
+    X = np.array([[row[n] for n in names] for row in rows])
+    data = _Targets(items, rubric, np.array([item.item in (failed or set()) for item in items]))
+    tasks = sorted({item.case.id for item in items})
+    fold_of = np.array([tasks.index(item.case.id) % CV_FOLDS for item in items])
+    folds = [fold_of == k for k in range(CV_FOLDS)]
+    results = {(depth, n): _cross_validate(X, data, rubric, depth, n, folds) for depth in DEPTHS for n in N_TREES}
+    depth, n_trees = max(results, key=lambda k: results[k]["score"])
+    dimensions, verdict = _export_models(_fit_models(X, data, rubric, depth, n_trees, ~data.failed), names, X[~data.failed])
+    chosen = results[(depth, n_trees)]
+    record = FitRecord(
+        labels=labels_path, labels_fingerprint=labels_fingerprint, n_items=len(items), n_tasks=len(tasks), n_failed=int(data.failed.sum()),
+        depth=depth, n_trees=n_trees, learning_rate=LEARNING_RATE, subsample=SUBSAMPLE, cv_score=chosen["score"],
+        cv={k: v for k, v in chosen.items() if k != "score"}, fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    return FittedParams(task_kind="free_text" if free_text else "questions", features=names, dimensions=dimensions, verdict=verdict, fit=record)
+
+
+def _boosted(depth: int, n_trees: int):
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    return GradientBoostingRegressor(max_depth=depth, n_estimators=n_trees, learning_rate=LEARNING_RATE, subsample=SUBSAMPLE, random_state=SEED)
+
+
+def _fit_models(X: np.ndarray, data: _Targets, rubric: RubricSpec, depth: int, n_trees: int, train: np.ndarray) -> tuple[dict, tuple]:
+    dimensions = {d: _boosted(depth, n_trees).fit(X[train], data.scores[d][train]) for d in rubric.dimensions}
+    verdict = _boosted(depth, n_trees).fit(X[train], data.verdict[train])
+    tie, win = _thresholds(verdict.predict(X[train]), data.first[train])
+    return dimensions, (verdict, tie, win)
+
+
+def _thresholds(values: np.ndarray, verdicts: np.ndarray) -> tuple[float, float]:
     """The (tie, win) cut points on the verdict value with the best Cohen's κ against the labels' verdicts:
     plain accuracy would rarely call a tie, since nearly every answer loses."""
-    cuts = np.unique(np.concatenate([np.quantile(values, np.linspace(0, 1, 101)), [values.max() + 1.0]]))  # percentiles are fine enough
-    truth = np.asarray(verdicts)
-    from parity.analysis.calibration import cohen_kappa
-
-    best, best_score = (float(cuts[-1]), float(cuts[-1])), -1.0
+    cuts = np.unique(np.concatenate([np.quantile(values, np.linspace(0, 1, THRESHOLD_CUTS)), [values.max() + 1.0]]))
+    truth = np.select([verdicts == "win", verdicts == "tie"], [2, 1], 0)
+    truth_share = np.bincount(truth, minlength=3) / len(truth)
+    best, best_score = (float(cuts[-1]), float(cuts[-1])), -np.inf
     for i, tie in enumerate(cuts):
         for win in cuts[i:]:
-            predicted = np.where(values >= win, "win", np.where(values >= tie, "tie", "loss"))
-            score = cohen_kappa(list(predicted), list(truth)) or 0.0
+            predicted = np.where(values >= win, 2, np.where(values >= tie, 1, 0))
+            expected = float(np.bincount(predicted, minlength=3) / len(predicted) @ truth_share)
+            score = (float(np.mean(predicted == truth)) - expected) / (1 - expected) if expected < 1 else 0.0
             if score > best_score:
                 best, best_score = (float(tie), float(win)), score
     return best
 
 
-def fit(items: list[LabelledItem], rubric: RubricSpec, embedder: Embedder, labels_path: str, labels_fingerprint: str, free_text: bool = False) -> FittedParams:
-    """Fit every dimension and the verdict to the labels of `items` (the fitting tasks only)."""
-    if len(items) < 20:
-        raise ParityError(f"only {len(items)} labelled answers to fit on", labels_path, "label at least 20 answers on the fitting tasks")
-    probe = FittedReferenceJudge.__new__(FittedReferenceJudge)
-    probe.embedder = embedder
-    names = list(feat.TEXT_FEATURES if free_text else feat.FEATURES)
-    X = np.array([[row[n] for n in names] for row in (probe.features(item.case, item.candidate) for item in items)])
-    data = _Targets.of(items, rubric)
-    tasks = sorted({item.case.id for item in items})
-    folds = [np.array([tasks.index(item.case.id) % CV_FOLDS == k for item in items]) for k in range(CV_FOLDS)]
-    scores = {(a, g): float(np.mean([_cv_score(X, data, rubric, a, g, fold) for fold in folds])) for a in ALPHAS for g in GENERATED_WEIGHTS}
-    alpha, generated_weight = max(scores, key=lambda k: scores[k])
-    dimensions, verdict = _fit_models(X, data, rubric, alpha, generated_weight, np.ones(len(items), dtype=bool), names)
-    record = FitRecord(
-        labels=labels_path, labels_fingerprint=labels_fingerprint, n_items=len(items), n_tasks=len(tasks), ridge_alpha=alpha,
-        generated_weight=generated_weight, cv_score=scores[(alpha, generated_weight)], fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-    return FittedParams(task_kind="free_text" if free_text else "questions", features=names, dimensions=dimensions, verdict=verdict, fit=record)
-
-
-class _Targets:
-    """The labels as arrays: mean score per dimension, mean verdict value, first verdict, kind of source."""
-
-    def __init__(self, scores: dict[str, np.ndarray], verdict: np.ndarray, first: list[str], generated: np.ndarray, model: np.ndarray, quality: np.ndarray):
-        self.scores, self.verdict, self.first, self.generated, self.model, self.quality = scores, verdict, first, generated, model, quality
-
-    @classmethod
-    def of(cls, items: list[LabelledItem], rubric: RubricSpec) -> "_Targets":
-        from parity.metrics import case_quality
-
-        scores = {d: np.array([np.mean([j.scores[d] for j in item.judgings]) for item in items]) for d in rubric.dimensions}
-        verdict = np.array([np.mean([VERDICT_SCORE[j.verdict] for j in item.judgings]) for item in items])
-        quality = np.array([np.mean([case_quality(j, rubric, _METRIC) or 0.0 for j in item.judgings]) for item in items])
-        generated = np.array([item.source.startswith(GENERATED_PREFIXES) for item in items])
-        model = np.array([item.is_model_answer for item in items])
-        return cls(scores, verdict, [item.judgings[0].verdict for item in items], generated, model, quality)
-
-
-def _fit_models(X: np.ndarray, data: _Targets, rubric: RubricSpec, alpha: float, generated_weight: float, train: np.ndarray, names: list[str]) -> tuple[dict[str, Linear], VerdictModel]:
-    weight = np.where(data.generated, generated_weight, 1.0)[train]
-    dimensions = {}
-    for d in rubric.dimensions:
-        intercept, weights = _ridge(X[train], data.scores[d][train], alpha, weight)
-        dimensions[d] = Linear(intercept=intercept, weights=dict(zip(names, map(float, weights))))
-    intercept, weights = _ridge(X[train], data.verdict[train], alpha, np.ones(int(train.sum())))
-    values = intercept + X[train] @ weights
-    tie, win = _thresholds(values, [v for v, t in zip(data.first, train) if t])
-    return dimensions, VerdictModel(intercept=intercept, weights=dict(zip(names, map(float, weights))), tie=tie, win=win)
-
-
-def _cv_score(X: np.ndarray, data: _Targets, rubric: RubricSpec, alpha: float, generated_weight: float, test: np.ndarray) -> float:
-    """Fit without one fold of tasks, then rank that fold's answers: Spearman on model and on generated answers."""
-    from scipy.stats import spearmanr
-
-    names = [str(i) for i in range(X.shape[1])]
-    dimensions, verdict = _fit_models(X, data, rubric, alpha, generated_weight, ~test, names)
+def _predicted_quality(models: tuple[dict, tuple], X: np.ndarray, rubric: RubricSpec) -> np.ndarray:
+    dimensions, (verdict, tie, win) = models
     lo, hi = rubric.scale_min, rubric.scale_max
     weights = rubric.normalized_weights()
-    rows = [dict(zip(names, x)) for x in X[test]]
-    rubric_part = np.array([(sum(weights[d] * np.clip(dimensions[d](r), lo, hi) for d in weights) - lo) / (hi - lo) for r in rows])
-    values = np.array([verdict(r) for r in rows])
-    pairwise = np.where(values >= verdict.win, 1.0, np.where(values >= verdict.tie, 0.5, 0.0))
-    predicted = _METRIC.rubric_weight * rubric_part + _METRIC.pairwise_weight * pairwise
-    parts = []
-    for mask in (data.model[test], data.generated[test]):
-        if mask.sum() >= 3 and len(set(predicted[mask])) > 1 and len(set(data.quality[test][mask])) > 1:
-            parts.append(float(spearmanr(predicted[mask], data.quality[test][mask]).statistic))
-    return float(np.mean(parts)) if parts else -1.0
+    rubric_part = (sum(weights[d] * np.clip(dimensions[d].predict(X), lo, hi) for d in weights) - lo) / (hi - lo)
+    value = verdict.predict(X)
+    pairwise = np.where(value >= win, 1.0, np.where(value >= tie, 0.5, 0.0))
+    return _METRIC.rubric_weight * rubric_part + _METRIC.pairwise_weight * pairwise
+
+
+def _cross_validate(X: np.ndarray, data: _Targets, rubric: RubricSpec, depth: int, n_trees: int, folds: list[np.ndarray]) -> dict[str, float]:
+    """Fit without one fold of tasks, then measure that fold as `parity calibrate` would; mean over folds."""
+    from scipy.stats import spearmanr
+
+    from parity.analysis.calibration import max_ratio_error, order_pairs, source_agreements
+
+    measures = []
+    for test in folds:
+        models = _fit_models(X, data, rubric, depth, n_trees, ~test & ~data.failed)
+        predicted = np.where(data.failed[test], 0.0, _predicted_quality(models, X[test], rubric))
+        truth, source = data.quality[test], data.source[test]
+        rho = [float(spearmanr(predicted[m], truth[m]).statistic) for m in (data.model[test], data.generated[test]) if m.sum() >= 3 and np.ptp(predicted[m]) > 0 and np.ptp(truth[m]) > 0]
+        sources = source_agreements([(s, p, t) for s, p, t in zip(source, predicted, truth)])
+        _, _, _, reversed_pairs = order_pairs(sources)
+        ratio_error = max_ratio_error(sources, GENERATED_PREFIXES) or 0.0
+        measures.append((float(np.mean(rho)) if rho else -1.0, ratio_error, len(reversed_pairs)))
+    rho, ratio_error, reversed_count = (float(v) for v in np.mean(measures, axis=0))
+    return {"score": rho - ratio_error - PAIR_PENALTY * reversed_count, "spearman": rho, "max_model_ratio_error": ratio_error, "clear_pairs_reversed": reversed_count}
+
+
+def _export_models(models: tuple[dict, tuple], names: list[str], X: np.ndarray) -> tuple[dict[str, Trees], VerdictTrees]:
+    dimensions, (verdict, tie, win) = models
+    exported = {d: Trees(**_export(m, names, X)) for d, m in dimensions.items()}
+    return exported, VerdictTrees(**_export(verdict, names, X), tie=tie, win=win)
+
+
+def _export(model, names: list[str], X: np.ndarray) -> dict[str, Any]:
+    """scikit-learn's fitted trees as plain arrays; checked to predict exactly what the model predicts."""
+    trees = []
+    for estimator in model.estimators_[:, 0]:
+        t = estimator.tree_
+        leaf = t.children_left == -1
+        trees.append(Tree(
+            feature=np.where(leaf, -1, t.feature).tolist(), threshold=np.where(leaf, 0.0, t.threshold).tolist(),
+            left=t.children_left.tolist(), right=t.children_right.tolist(), value=t.value[:, 0, 0].tolist(),
+        ))
+    base = float(model.predict(X[:1])[0] - model.learning_rate * sum(e.predict(X[:1])[0] for e in model.estimators_[:, 0]))
+    out = {"base": base, "learning_rate": float(model.learning_rate), "trees": trees, "importance": {n: round(float(v), 4) for n, v in zip(names, model.feature_importances_)}}
+    probe = Trees(**out)
+    if not np.allclose([probe(list(x)) for x in X[:50]], model.predict(X[:50]), atol=1e-9):
+        raise ParityError("exported judge trees disagree with the fitted model", "parity calibrate --fit", "report this: scikit-learn's tree layout may have changed")
+    return out
 
 
 def save_params(params: FittedParams, path: Path) -> None:
-    atomic_write_text(path, json.dumps(params.model_dump(), indent=1) + "\n")
+    atomic_write_text(path, json.dumps(params.model_dump()) + "\n")

@@ -22,6 +22,7 @@ from parity.judge import Judge
 from parity.loop.memory import build_memory
 from parity.loop.proposal import Proposal, apply_patch, config_hash
 from parity.loop.proposers import GridProposer, Proposer
+from parity.loop.rules import screen as screen_rule
 from parity.models.spec import parse_spec
 from parity.ruler import Ruler
 from parity.store import Store, TrialRow, _now
@@ -165,8 +166,9 @@ def _finish_trial(
             proposer.tell(proposal, None)
             return
         best = store.screen_bar(ruler.fingerprint, rule.screen_gate, rule.decide_gate, exclude=screen.id)
-        if best is not None and (screen.quality is None or best.quality is None or screen.quality <= best.quality):
-            _close(store, trial, "screened_out", f"{rule.screen_gate} quality {screen.quality:.3f} ≤ running best's {best.quality:.3f} (#{best.id})")
+        screened = screen_rule(screen.quality, best, rule.screen_gate)
+        if not screened.passes:
+            _close(store, trial, "screened_out", screened.reason)
         else:
             decided = _experiment(ws, ruler, judge, store, trial, "decide", rule.decide_gate, on_case, limits, screened_by=screen.id)
             _close(store, trial, decided.verdict or "crashed", decided.decision or "")
