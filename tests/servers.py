@@ -78,8 +78,9 @@ VALID_ANSWER = {"title": "Trip", "questions": [f"Which detail number {i} matters
 class ScriptedServer:
     """An OpenAI-style endpoint that answers the first `throttle` requests with 429 + Retry-After."""
 
-    def __init__(self, throttle: int, retry_after: str):
+    def __init__(self, throttle: int, retry_after: str, reject: int | None = None):
         self.throttle = throttle
+        self.reject = reject  # answer every request with this status and a body that echoes the request's headers
         self.retry_after = retry_after
         self.arrivals: list[float] = []
         self.bodies: list[dict] = []
@@ -93,7 +94,11 @@ class ScriptedServer:
                 length = int(self.headers.get("content-length", 0))
                 outer.bodies.append(json.loads(self.rfile.read(length) or b"{}"))
                 outer.arrivals.append(time.monotonic())
-                if len(outer.arrivals) <= outer.throttle:
+                if outer.reject is not None:
+                    echoed = {k: v for k, v in self.headers.items()}
+                    payload = json.dumps({"error": {"message": f"invalid credentials: Authorization: {self.headers.get('authorization')}", "request_headers": echoed}}).encode()
+                    self.send_response(outer.reject)
+                elif len(outer.arrivals) <= outer.throttle:
                     payload = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}}).encode()
                     self.send_response(429)
                     self.send_header("Retry-After", outer.retry_after)

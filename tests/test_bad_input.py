@@ -126,3 +126,41 @@ def test_usage_errors_are_one_line_with_exit_2(ws_dir: Path, args: list[str]) ->
     result = run_parity(*args, cwd=ws_dir)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_export_never_deletes_what_parity_did_not_write(ws_dir: Path, tmp_path: Path) -> None:
+    """The attack: a folder with an index.html and the user's own files must survive an export."""
+    site = tmp_path / "site"
+    (site / "photos").mkdir(parents=True)
+    (site / "index.html").write_text("x")
+    (site / "thesis.tex").write_text("keep")
+    _assert_refused(run_parity("export", "--html", str(site), cwd=ws_dir), "holds other files")
+    assert sorted(p.name for p in site.iterdir()) == ["index.html", "photos", "thesis.tex"]
+
+    ours = tmp_path / "ours"
+    assert run_parity("export", "--html", str(ours), cwd=ws_dir).returncode == 0
+    written = sorted(p.name for p in ours.iterdir())
+    assert "index.html" in written and ".parity-export" in written
+    assert run_parity("export", "--html", str(ours), cwd=ws_dir).returncode == 0  # an earlier export is replaced
+    assert sorted(p.name for p in ours.iterdir()) == written
+    (ours / "notes.md").write_text("mine")  # the user adds a file beside the export: no longer only ours
+    _assert_refused(run_parity("export", "--html", str(ours), cwd=ws_dir), "notes.md")
+    assert (ours / "notes.md").read_text() == "mine" and (ours / "index.html").exists()
+
+
+def test_stored_text_is_printed_as_data_never_as_markup(ws_dir: Path) -> None:
+    """A hypothesis like '[/red] x' used to crash every later `parity show`; a [link=…] became a hyperlink."""
+    from parity.store import Store
+    from parity.task import load_workspace
+
+    hostile = "[/red] x [link=file:///etc/passwd]click[/link] [bold]"
+    store = Store.for_workspace(load_workspace(ws_dir))
+    store.create_experiment(
+        ruler_fingerprint="f" * 64, gate="full", agent_name="[/] agent", agent_config={}, model_identity="m", hypothesis=hostile,
+        status="done", verdict="discarded", decision="[red]no", quality=0.2, ci_low=0.1, ci_high=0.3, summary={}, method="[/]",
+    )
+    listing = run_parity("show", cwd=ws_dir, env={"COLUMNS": "400"})
+    one = run_parity("show", "1", cwd=ws_dir, env={"COLUMNS": "400"})
+    for result in (listing, one):
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert hostile in one.stdout and "[/] agent" in one.stdout and "\x1b]8;" not in one.stdout  # no terminal hyperlink

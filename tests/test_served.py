@@ -134,3 +134,27 @@ def test_rate_limit_gives_up_with_a_clear_error() -> None:
             model.complete(Request(messages=({"role": "user", "content": "hi"},)))
         assert f"openai:scripted@{scripted.base_url}" in str(caught.value) and "HTTP 429" in str(caught.value)
         assert len(scripted.arrivals) == 3
+
+
+@pytest.mark.parametrize("status", [401, 400, 500])
+def test_a_server_that_echoes_the_key_never_gets_it_stored_or_printed(monkeypatch, status: int) -> None:
+    key = "sk-test-9f8e7d6c5b4a39281716"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with ScriptedServer(throttle=0, retry_after="0", reject=status) as scripted:
+        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_retries=1, backoff_base_s=0.01))
+        with pytest.raises(BackendError) as caught:
+            model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+    message = str(caught.value)
+    assert f"HTTP {status}" in message and key not in message and "9f8e7d6c5b4a" not in message, message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Authorization: Bearer abcdef123456789", "x-api-key=sk-ant-api03-AbCdEf0123456789", '{"api_key": "zz-secret-value-99"}', "key AKIAABCDEFGHIJKLMNOP here", "token=ghp_abcdefgh12345678"],
+)
+def test_key_like_strings_are_scrubbed(text: str) -> None:
+    from parity.models.secrets import scrub
+
+    cleaned = scrub(text)
+    assert "[redacted]" in cleaned
+    assert not any(secret in cleaned for secret in ("abcdef123456789", "AbCdEf0123456789", "zz-secret-value-99", "AKIAABCDEFGHIJKLMNOP", "ghp_abcdefgh12345678"))

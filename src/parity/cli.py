@@ -10,7 +10,6 @@ from typing import Annotated, Optional
 import click
 from sqlalchemy.exc import SQLAlchemyError
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from parity.errors import ParityError
@@ -31,7 +30,7 @@ def init(
     from parity.examples import write_example
 
     target = write_example(example, directory)
-    console.print(f"Wrote the [bold]{example}[/] workspace to {target}")
+    console.print(f"Wrote the {example} workspace to {target}")
     console.print(f"Next: cd {directory} && parity run baseline --gate dev --hypothesis \"stock model baseline\"")
 
 
@@ -82,9 +81,9 @@ def run(
     screen = _run_gate(ws, ruler, loaded, "dev", hypothesis, method, budget_usd)
     screened = screen_rule(screen.result.quality, best)
     if not screened.passes:
-        console.print(f"screen: {escape(screened.reason)}; the full gate is not run")
+        console.print(f"screen: {screened.reason}; the full gate is not run")
         return
-    console.print(f"screen: {escape(screened.reason)}; confirming on the full gate")
+    console.print(f"screen: {screened.reason}; confirming on the full gate")
     _run_gate(ws, ruler, loaded, "full", hypothesis, method, budget_usd, screened_by=screen.experiment_id)
 
 
@@ -96,7 +95,7 @@ def _run_gate(ws, ruler, agent, gate: str, hypothesis: str, method: str | None, 
     cases = ruler.gate(gate)
     note = check_budget(agent, cases, budget_usd)
     store = Store.for_workspace(ws)  # opened only after everything above validated: bad input writes nothing
-    console.print(f"Agent [bold]{agent.name}[/] ({agent.spec}) on gate [bold]{gate}[/]: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
+    console.print(f"Agent {agent.name} ({agent.spec}) on gate {gate}: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
     if note:
         console.print(note)
     judge = make_judge(ws)
@@ -299,7 +298,7 @@ def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
 
         for table in label_agreement_tables(result, "fitted v2"):
             console.print(table)
-    console.print(f"Use it: set fitted = \"{escape(str(out))}\" under \\[judge] in parity.toml (relative to the workspace), then parity ruler lock")
+    console.print(f"Use it: set fitted = \"{out}\" under [judge] in parity.toml (relative to the workspace), then parity ruler lock")
 
 
 def _calibrate_labels(ws, path: Path, judge_spec: str | None, split: str, as_json: bool, baseline: str | None, no_detectors: bool = False) -> None:
@@ -493,7 +492,7 @@ def _print_summary(row, decision: str) -> None:
     table.add_row("parity", f"{_fmt(ratio, 2)}  (quality / ceiling)")
     table.add_row("vs gold W/T/L", f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}")
     if summary.get("judge_agreement"):
-        table.add_row("judge", escape(summary["judge_agreement"]["text"]))
+        table.add_row("judge", summary["judge_agreement"]["text"])
     if "position_consistency" in summary:
         table.add_row("position consistency", f"{summary['position_consistency']:.0%} of pairwise verdicts agree in both orders")
     reasons = ", ".join(f"{k} {v}" for k, v in summary.get("unscored_reasons", {}).items())

@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from parity.task import CONFIG_NAME, Workspace, load_workspace
 
-console = Console()
-progress_console = Console(stderr=True)  # progress never mixes with what --json prints
+console = Console(markup=False)  # stored text (hypotheses, answers, names) is data: nothing printed is read as markup
+progress_console = Console(stderr=True, markup=False)  # progress never mixes with what --json prints
 
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")]
 
@@ -31,6 +31,6 @@ def find_workspace(path: Path | None) -> Workspace:
 @contextmanager
 def progress_bar(what: str = "answering + judging"):
     """A bar on stderr (never mixed with what --json prints); the caller sets its total."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=progress_console) as progress:
         yield progress, progress.add_task(what, total=None)

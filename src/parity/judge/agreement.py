@@ -21,9 +21,11 @@ def judge_agreement(ws: Workspace) -> dict[str, Any]:
         return {"judge": "reference-v2", "calibrated": False, "text": "reference judge v2, fit without held-out tasks: its agreement on unseen tasks is not measured"}
     text = (
         f"reference judge v2 vs frontier labels on {agreement['n_tasks']} unseen tasks: quality Spearman {_f(agreement['quality_spearman'])}, "
-        f"system order {_f(agreement['system_pairs_same_order'])} of source pairs, parity-ratio error ≤ {_f(agreement['max_ratio_error'])}"
+        f"system order {_f(agreement['system_pairs_same_order'])} of source pairs ({agreement['system_pairs_clear_wrong']} clearly apart reversed), "
+        f"parity-ratio error ≤ {_f(agreement.get('max_ratio_error_models'))} for model sources, ≤ {_f(agreement['max_ratio_error'])} for all"
     )
-    return {"judge": "reference-v2", "calibrated": True, "text": text, **{k: agreement[k] for k in ("quality_spearman", "system_spearman", "system_pairs_same_order", "max_ratio_error", "n_tasks")}}
+    keys = ("quality_spearman", "system_spearman", "system_pairs_same_order", "system_pairs_clear_wrong", "max_ratio_error", "max_ratio_error_models", "n_tasks")
+    return {"judge": "reference-v2", "calibrated": True, "text": text, **{k: agreement.get(k) for k in keys}}
 
 
 def _f(value: float | None) -> str:

@@ -10,6 +10,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from parity.models.secrets import scrub
+
 T = TypeVar("T")
 
 
@@ -29,6 +31,7 @@ class TransientError(Exception):
     """Worth retrying: a dropped connection, a timeout, a 429 or a 5xx."""
 
     def __init__(self, cause: str, retry_after: float | None = None, throttled: bool = False):
+        cause = scrub(cause)
         super().__init__(cause)
         self.cause = cause
         self.retry_after = retry_after
@@ -39,6 +42,7 @@ class BackendError(Exception):
     """A backend failed for good: after the last retry, or at once for a request it will never accept."""
 
     def __init__(self, backend: str, cause: str):
+        cause = scrub(cause)  # stored as the experiment's decision and printed: never a credential
         super().__init__(f"{backend}: {cause}")
         self.backend = backend
         self.cause = cause

@@ -36,7 +36,7 @@ class RecordCurves(TrainerCallback):
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[metrics]}"),
+            TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[metrics]}", markup=False),
             TimeElapsedColumn(), TimeRemainingColumn(),
         )
         self.progress.start()

@@ -1,9 +1,12 @@
 """`parity export --html DIR`: every dashboard page as a file that opens from disk.
 
-Written into a temporary folder beside DIR and renamed into place, so DIR is never half-written."""
+Written into a temporary folder beside DIR and renamed into place, so DIR is never half-written. DIR
+must be new, empty, or an earlier export: a marker file lists what parity wrote there, and an earlier
+export is replaced only while it holds nothing else, so no file parity did not write is ever deleted."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,12 +20,31 @@ from parity.task import Workspace
 from parity.web import pages
 
 
-def export_html(ws: Workspace, store: Store, ruler: Ruler | None, out: Path) -> int:
-    """Write the site; returns how many pages were written."""
+MARKER = ".parity-export"  # the names of the files parity wrote into an export
+
+
+def _earlier_export(out: Path) -> list[Path]:
+    """The files of an earlier export at `out` that may be replaced; refuses a folder holding anything else."""
     if out.exists() and not out.is_dir():
         raise ParityError(f"{out} is a file", "--html", "pass a folder (it is created, or replaced if it holds an earlier export)")
-    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").is_file():
-        raise ParityError(f"{out} holds other files", "--html", "pass an empty folder or an earlier export")
+    if not out.is_dir():
+        return []
+    entries = list(out.iterdir())
+    if not entries:
+        return []
+    try:
+        written = set(json.loads((out / MARKER).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        raise ParityError(f"{out} holds other files", "--html", "pass an empty folder or an earlier export (parity replaces only what it wrote)") from None
+    foreign = sorted(e.name for e in entries if e.name != MARKER and (e.name not in written or not e.is_file() or e.is_symlink()))
+    if foreign:
+        raise ParityError(f"{out} holds other files besides an earlier export: {', '.join(foreign[:5])}", "--html", "move them out, or pass another folder")
+    return entries
+
+
+def export_html(ws: Workspace, store: Store, ruler: Ruler | None, out: Path) -> int:
+    """Write the site; returns how many pages were written."""
+    earlier = _earlier_export(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = store.experiments()
     files: dict[str, str] = {"index.html": pages.overview_page(ws, store, live=False), "training.html": pages.training_page(ws, store),
@@ -44,8 +66,11 @@ def export_html(ws: Workspace, store: Store, ruler: Ruler | None, out: Path) -> 
         for name, html in files.items():
             (staging / name).write_text(html, encoding="utf-8")
         shutil.copyfile(pages.plotly_js(), staging / "plotly.min.js")
+        (staging / MARKER).write_text(json.dumps(sorted([*files, "plotly.min.js"])), encoding="utf-8")
+        for path in earlier:  # only what the last export wrote: checked above
+            path.unlink()
         if out.exists():
-            shutil.rmtree(out)
+            out.rmdir()
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
