@@ -107,6 +107,43 @@ def test_kill_9_halfway_then_resume_gives_one_answer_and_one_judgment_per_case(t
     assert final.status == "done" and final.summary["n_cases"] == 6
 
 
+def test_ctrl_c_halfway_says_how_to_resume_exits_130_and_resume_runs_each_case_once(tmp_path: Path) -> None:
+    ws_dir = add_gates(write_example("discovery", tmp_path / "ws"), six=SIX_CASES)
+    env = {**os.environ, "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parity", "run", "baseline", "--gate", "six", "--no-cache"],
+        cwd=ws_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    db = ws_dir / ".parity" / "parity.db"
+    deadline = time.time() + 600
+    recorded = 0
+    while time.time() < deadline and process.poll() is None and recorded < 2:
+        if db.exists():
+            try:
+                rows = _store(ws_dir).experiments()
+                recorded = len(_store(ws_dir).case_rows(rows[0].id)) if rows else 0
+            except Exception:
+                recorded = 0
+        time.sleep(0.2)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    lines = [line for line in stderr.splitlines() if line.strip() and "Warn" not in line]
+    assert lines[-1].startswith("interrupted: experiment #1 stopped") and "parity run --resume 1" in lines[-1], stderr
+    assert "Traceback" not in stderr
+
+    store = _store(ws_dir)
+    [row] = store.experiments()
+    before = len(store.case_rows(row.id))
+    assert 2 <= before < 6 and row.status == "stopped"
+    resumed = run_parity("run", "--resume", str(row.id), cwd=ws_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    cases = store.case_rows(row.id)
+    assert len(cases) == 6 and len({c.case_id for c in cases}) == 6
+    assert store.experiment(row.id).status == "done"
+
+
 def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(shared_ws: Path) -> None:
     from llama_cpp import Llama, LlamaGrammar
 

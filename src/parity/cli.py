@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import typer
 from rich.table import Table
 
-from parity.errors import ParityError
+from parity.errors import Interrupted, ParityError
 from parity.cli_common import WorkspaceOpt, console, find_workspace as _workspace, progress_bar as _progress
 from parity.task import CONFIG_NAME, load_workspace
 
@@ -626,12 +627,15 @@ _ABORTS = (click.exceptions.Abort, *_bundled("typer.exceptions", "Abort"))
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ParityError as exc:
         print(f"error: {exc.line()}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)
     except _ABORTS:
         print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Interrupted as exc:
+        print(f"interrupted: {exc}", file=sys.stderr)
         sys.exit(130)
     except KeyboardInterrupt:
         print("interrupted; finished cases are recorded", file=sys.stderr)
@@ -643,6 +647,31 @@ def main() -> None:
     except SQLAlchemyError as exc:
         print(f"error: the store failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}) — check the database, or report a bug", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:  # a bug: one line, and the whole traceback in a file for the report
+        log = _crash_log(exc)
+        first = (str(exc).splitlines() or [""])[0][:200]
+        print(f"error: unexpected {type(exc).__name__}: {first} — this is a bug in parity; the full traceback is in {log}", file=sys.stderr)
+        sys.exit(1)
+    if code == 130:  # typer turns a Ctrl-C outside an experiment into this exit code, silently
+        print("interrupted", file=sys.stderr)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _crash_log(exc: BaseException) -> str:
+    import tempfile
+    import traceback
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(tempfile.gettempdir()) / "parity-crashes"
+    try:
+        folder.mkdir(exist_ok=True)
+        path = folder / f"crash-{stamp}-{os.getpid()}.txt"
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        return str(path)
+    except OSError:
+        return "(no log: the temporary folder is not writable)"
 
 
 if __name__ == "__main__":

@@ -15,3 +15,12 @@ class ParityError(Exception):
     def line(self) -> str:
         text = f"{self.where}: {self.what}" if self.where else self.what
         return f"{text} — {self.fix}" if self.fix else text
+
+
+class Interrupted(Exception):
+    """Ctrl-C (or SIGINT) during an experiment: it is recorded as stopped and can be resumed. Not a
+    KeyboardInterrupt, which typer turns into a silent exit code before parity can say how to resume."""
+
+    def __init__(self, experiment_id: int):
+        self.experiment_id = experiment_id
+        super().__init__(f"experiment #{experiment_id} stopped; its finished cases are recorded — resume it with: parity run --resume {experiment_id}")

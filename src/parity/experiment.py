@@ -14,7 +14,7 @@ import numpy as np
 from parity.agent import Agent, AgentOutput, agent_from_record
 from parity.agent.pipeline import pipeline_svg
 from parity.agent.pyagent import AgentCodeError
-from parity.errors import ParityError
+from parity.errors import Interrupted, ParityError
 from parity.judge import Judge, Judgment
 from parity.judge.agreement import judge_agreement
 from parity.leak import LEAK_THRESHOLD, find_leaks
@@ -168,6 +168,9 @@ def _complete(
     except BudgetExceeded:
         _halt(store, experiment_id, "stopped", f"stopped before exceeding the budget (${budget.limit}); spent ${budget.spent:.4f}")
         raise ParityError(f"stopped before exceeding --budget-usd {budget.limit} (spent ${budget.spent:.4f})", f"experiment #{experiment_id}", f"resume with a larger budget: parity run --resume {experiment_id} --budget-usd X") from None
+    except KeyboardInterrupt:
+        _halt(store, experiment_id, "stopped", f"interrupted; resume with: parity run --resume {experiment_id}")
+        raise Interrupted(experiment_id) from None
     except BaseException as exc:
         _halt(store, experiment_id, "crashed", f"{type(exc).__name__}: {exc}")
         raise

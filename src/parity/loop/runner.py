@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from parity.agent import build_agent
 from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
 from parity.agent.pyagent import read_python_agent
-from parity.errors import ParityError
+from parity.errors import Interrupted, ParityError
 from parity.experiment import resume_experiment, run_experiment
 from parity.judge import Judge
 from parity.loop.memory import build_memory
@@ -174,7 +174,7 @@ def _finish_trial(
             _close(store, trial, decided.verdict or "crashed", decided.decision or "")
         proposer.tell(proposal, screen.quality)
         say(f"trial {trial.id}: {_verdict(store, trial.id)}")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         raise  # the trial stays "running": the next run of the loop adopts and resumes it
     except Exception as exc:  # one experiment's crash is recorded; the loop goes on
         reason = exc.line() if isinstance(exc, ParityError) else f"{type(exc).__name__}: {exc}"
