@@ -180,3 +180,59 @@ def test_an_unexpected_error_is_one_line_exit_1_with_the_traceback_in_a_file(mon
     assert len(lines) == 1 and lines[0].startswith("error: unexpected RuntimeError: boom — this is a bug in parity")
     log = Path(lines[0].rsplit(" ", 1)[1])
     assert "RuntimeError: boom" in log.read_text() and "Traceback" in log.read_text()
+
+
+def _toml(old: str, new: str):
+    def edit(ws_dir: Path) -> None:
+        config = ws_dir / "parity.toml"
+        text = config.read_text()
+        assert old in text, old
+        config.write_text(text.replace(old, new, 1))
+
+    return edit
+
+
+def _agent(text: str, name: str = "hostile.yaml", raw: bytes | None = None):
+    def edit(ws_dir: Path) -> None:
+        path = ws_dir / "agents" / name
+        path.write_bytes(raw) if raw is not None else path.write_text(text)
+
+    return edit
+
+
+def _case_line(line: str):
+    def edit(ws_dir: Path) -> None:
+        with (ws_dir / "ruler" / "cases.jsonl").open("a") as handle:
+            handle.write(line + "\n")
+
+    return edit
+
+
+HOSTILE = [
+    ("weight inf", _toml("weight = 0.3", "weight = inf"), ["ruler", "lock"], "should be a finite number"),
+    ("weight nan", _toml("weight = 0.3", "weight = nan"), ["ruler", "lock"], "should be a finite number"),
+    ("bootstrap 1e9", _toml("bootstrap_samples = 2000", "bootstrap_samples = 1000000000"), ["ruler", "lock"], "less than or equal to 100000"),
+    ("empty gate", _toml('full = "all"', 'full = "all"\nnightly = []'), ["ruler", "lock"], "gate 'nightly' is empty"),
+    ("duplicate gate id", _toml('full = "all"', 'full = "all"\ntwice = ["travel-easy", "travel-easy"]'), ["ruler", "lock"], "lists travel-easy more than once"),
+    ("deep JSON case", _case_line('{"id": ' + "[" * 50000 + "]" * 50000 + "}"), ["ruler", "verify"], "nested too deeply"),
+    ("lone surrogate", _case_line('{"id": "x\\ud800"}'), ["ruler", "verify"], "lone surrogate"),
+    ("non-UTF-8 cases", lambda ws: (ws / "ruler" / "cases.jsonl").write_bytes(b"\xff\xfe{}\n"), ["ruler", "verify"], "not UTF-8 text (byte 0xff at offset 0)"),
+    ("non-UTF-8 parity.toml", lambda ws: (ws / "parity.toml").write_bytes((ws / "parity.toml").read_bytes() + b"\n# \xe9\n"), ["ruler", "verify"], "parity.toml: not UTF-8"),
+    ("non-UTF-8 agent", _agent("", raw=b"model: \xff\n"), ["run", "hostile", "--gate", "dev"], "agents/hostile.yaml: not UTF-8"),
+    ("unknown conversion", _agent('prompt:\n  user: "{input!z}"\n'), ["run", "hostile", "--gate", "dev"], "Unknown conversion specifier z"),
+    ("format spec on text", _agent('prompt:\n  user: "{input:d}"\n'), ["run", "hostile", "--gate", "dev"], "template cannot be filled"),
+    ("attribute access", _agent('prompt:\n  user: "{input.__class__}"\n'), ["run", "hostile", "--gate", "dev"], "unknown template variable"),
+    ("lone brace", _agent('prompt:\n  user: "plan {input"\n'), ["run", "hostile", "--gate", "dev"], "malformed template"),
+    ("critique template", _agent('strategy:\n  kind: critique_revise\n  critique_prompt: "{draft!r:>{x}}"\n'), ["run", "hostile", "--gate", "dev"], "critique_prompt"),
+    ("budget nan", lambda ws: None, ["run", "baseline", "--gate", "dev", "--budget-usd", "nan"], "nan is not a budget"),
+    ("budget inf", lambda ws: None, ["loop", "--budget-usd", "inf"], "inf is not a budget"),
+    ("budget negative", lambda ws: None, ["run", "baseline", "--budget-usd", "-2"], "-2.0 is not a budget"),
+]
+
+
+@pytest.mark.parametrize("name, mutate, args, fragment", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_inputs_are_one_line_errors_and_write_nothing(ws_dir: Path, name: str, mutate, args: list[str], fragment: str) -> None:
+    mutate(ws_dir)
+    before = sorted(str(p.relative_to(ws_dir)) for p in ws_dir.rglob("*"))
+    _assert_refused(run_parity(*args, cwd=ws_dir), fragment)
+    assert sorted(str(p.relative_to(ws_dir)) for p in ws_dir.rglob("*")) == before  # nothing written, nothing deleted

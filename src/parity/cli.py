@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from parity.errors import Interrupted, ParityError
-from parity.cli_common import WorkspaceOpt, console, find_workspace as _workspace, progress_bar as _progress
+from parity.cli_common import WorkspaceOpt, budget_option, console, find_workspace as _workspace, progress_bar as _progress
 from parity.task import CONFIG_NAME, load_workspace
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
@@ -43,7 +43,7 @@ def run(
     method: Annotated[Optional[str], typer.Option("--method", help="How the hypothesis is tested, in free text (kept in the record).")] = None,
     confirm: Annotated[bool, typer.Option("--confirm", help="Screen on the dev gate; only if it beats the running best's dev score, run the full gate.")] = False,
     resume: Annotated[Optional[int], typer.Option("--resume", help="Finish experiment ID: only its missing cases run, with the agent it recorded.")] = None,
-    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Refuse to start above this estimated cost, and stop before exceeding it.")] = None,
+    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Refuse to start above this estimated cost, and stop before exceeding it.", callback=budget_option)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again instead of using cached answers.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -395,7 +395,7 @@ def loop(
     model: Annotated[Optional[str], typer.Option("--model", help="The LLM proposer's model spec (default: the bundled model).")] = None,
     max_experiments: Annotated[Optional[int], typer.Option("--max-experiments", help="Stop when this loop's log holds this many experiments.")] = None,
     hours: Annotated[Optional[float], typer.Option("--hours", help="Stop starting new experiments after this many hours.")] = None,
-    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.")] = None,
+    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.", callback=budget_option)] = None,
     allow_training: Annotated[bool, typer.Option("--allow-training", help="Train the adapters that weights proposals ask for, and evaluate them.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:

@@ -34,3 +34,12 @@ def progress_bar(what: str = "answering + judging"):
     columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=progress_console) as progress:
         yield progress, progress.add_task(what, total=None)
+
+
+def budget_option(value: float | None) -> float | None:
+    """--budget-usd: a finite amount above zero (nan and inf would make every comparison false)."""
+    import math
+
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise typer.BadParameter(f"{value} is not a budget: give a positive amount in US dollars, e.g. 0.50")
+    return value

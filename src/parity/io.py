@@ -12,23 +12,38 @@ from typing import Any
 from parity.errors import ParityError
 
 
+def read_text(path: Path, shown_as: str | None = None) -> str:
+    """A text file parity reads (config, agent, ruler): UTF-8, or one line naming the byte that is not."""
+    shown = shown_as or str(path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParityError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", shown, "save the file as UTF-8") from None
+
+
 def read_jsonl(path: Path, shown_as: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (where, object) per non-blank line; `where` is "file:line" for error messages."""
     shown = shown_as or str(path)
     if not path.is_file():
         raise ParityError("file not found", shown, "restore it or re-create the workspace with parity init")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{shown}:{number}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ParityError(f"invalid JSON ({exc.msg} at column {exc.colno})", where, "fix that line") from None
-            if not isinstance(obj, dict):
-                raise ParityError("each line must be a JSON object", where, "wrap the line in {…}")
-            yield where, obj
+    for number, line in enumerate(read_text(path, shown).split("\n"), start=1):  # not splitlines: U+2028 may sit inside a JSON string
+        if not line.strip():
+            continue
+        where = f"{shown}:{number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ParityError(f"invalid JSON ({exc.msg} at column {exc.colno})", where, "fix that line") from None
+        except RecursionError:
+            raise ParityError("JSON nested too deeply", where, "flatten that line") from None
+        if not isinstance(obj, dict):
+            raise ParityError("each line must be a JSON object", where, "wrap the line in {…}")
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape (\\udXXX): no text can hold it
+            raise ParityError("a string holds a lone surrogate escape (\\ud800–\\udfff), which is not text", where, "fix or remove that escape") from None
+        yield where, obj
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parity.errors import ParityError
-from parity.io import atomic_write_text, canonical_json, read_jsonl
+from parity.io import atomic_write_text, canonical_json, read_jsonl, read_text
 from parity.task import Answer, Workspace, parse_answer
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -157,7 +157,7 @@ def read_lock(ws: Workspace) -> dict[str, Any] | None:
         return None
     shown = ws.shown(ws.lock_path)
     try:
-        lock = json.loads(ws.lock_path.read_text(encoding="utf-8"))
+        lock = json.loads(read_text(ws.lock_path, shown))
         if not isinstance(lock, dict) or not isinstance(lock.get("fingerprint"), str):
             raise ValueError
     except ValueError:
@@ -192,7 +192,7 @@ RULER_FILES = ("parity.toml", "ruler/cases.jsonl", "ruler/LOCK")
 
 def ruler_files(ws: Workspace) -> dict[str, str]:
     """The files that make the ruler, as text, for the store's copy."""
-    return {name: (ws.root / name).read_text(encoding="utf-8") for name in RULER_FILES if (ws.root / name).is_file()}
+    return {name: read_text(ws.root / name, name) for name in RULER_FILES if (ws.root / name).is_file()}
 
 
 def restore_files(ws: Workspace, files: dict[str, str]) -> list[str]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from parity.errors import ParityError
 from parity.models.resilience import BackendOptions
+from parity.io import read_text
 
 CONFIG_NAME = "parity.toml"
 
@@ -43,7 +44,7 @@ class TaskSpec(_Strict):
 
 
 class Dimension(_Strict):
-    weight: float = Field(gt=0)
+    weight: float = Field(gt=0, allow_inf_nan=False)
     description: str
     # Which of the reference judge's signals scores this dimension (unset: the dimension's own name);
     # the signals are listed in docs/reference-judge.md. LLM judges read the description instead.
@@ -72,7 +73,7 @@ class MetricSpec(_Strict):
     rubric_weight: float = Field(0.5, ge=0, le=1)
     pairwise_weight: float = Field(0.5, ge=0, le=1)
     confidence: float = Field(0.95, gt=0.5, lt=1)
-    bootstrap_samples: int = Field(2000, ge=100)
+    bootstrap_samples: int = Field(2000, ge=100, le=100_000)  # more gives no steadier CI, only minutes per summary
     seed: int = 0
 
     @model_validator(mode="after")
@@ -190,6 +191,12 @@ class WorkspaceConfig(_Strict):
     def _full_gate(cls, gates: dict[str, Any]) -> dict[str, Any]:
         if "full" not in gates:
             raise ValueError("declare a 'full' gate (full = \"all\")")
+        for name, ids in gates.items():
+            if isinstance(ids, list) and not ids:
+                raise ValueError(f"gate '{name}' is empty: list at least one case id, or \"all\"")
+            if isinstance(ids, list) and len(set(ids)) != len(ids):
+                twice = sorted({i for i in ids if ids.count(i) > 1})
+                raise ValueError(f"gate '{name}' lists {', '.join(twice)} more than once")
         return gates
 
 
@@ -241,7 +248,7 @@ def load_workspace(root: Path) -> Workspace:
             str(root),
             "run inside a workspace, pass --workspace DIR, or create one with: parity init --example discovery DIR",
         )
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, CONFIG_NAME if path.name == CONFIG_NAME else str(path))
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from parity.errors import ParityError
 from parity.models.resilience import BackendOptions
 from parity.models.spec import ModelSpec, parse_spec
+from parity.io import read_text
 
 # Variables a prompt template may use; anything else is refused when the agent is loaded.
 PROMPT_VARIABLES = {
@@ -39,10 +40,25 @@ class PromptConfig(_Strict):
     @field_validator("system", "user")
     @classmethod
     def _known_variables(cls, template: str) -> str:
-        for _, name, _, _ in Formatter().parse(template):
-            if name is not None and name not in PROMPT_VARIABLES:
-                raise ValueError(f"unknown template variable {{{name}}}; allowed: {', '.join('{' + v + '}' for v in PROMPT_VARIABLES)}")
-        return template
+        return checked_template(template, tuple(PROMPT_VARIABLES))
+
+
+def checked_template(template: str, variables: tuple[str, ...]) -> str:
+    """A template that will render: only `variables`, and no conversion, format spec or field access
+    that would fail mid-run (`{input!z}`, `{n_questions:d}` on text, `{input.x}`)."""
+    allowed = ", ".join("{" + v + "}" for v in variables)
+    try:
+        names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as exc:  # a lone brace
+        raise ValueError(f"malformed template ({exc}); write a literal brace as {{{{ or }}}}") from None
+    for name in names:
+        if name not in variables:
+            raise ValueError(f"unknown template variable {{{name}}}; allowed: {allowed}")
+    try:
+        template.format(**{v: 7 if v == "n_questions" else "x" for v in variables})  # the types they get at run time
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise ValueError(f"template cannot be filled ({exc}); use plain variables: {allowed}") from None
+    return template
 
 
 class DecodingConfig(_Strict):
@@ -112,6 +128,16 @@ class CritiqueRevise(_Strict):
     revise_prompt: str = REVISE_PROMPT  # variables: {input}, {draft}, {critique}, {n_questions}
     critique_max_tokens: int = Field(200, ge=16, le=2048)
 
+    @field_validator("critique_prompt")
+    @classmethod
+    def _critique_template(cls, template: str) -> str:
+        return checked_template(template, ("input", "draft"))
+
+    @field_validator("revise_prompt")
+    @classmethod
+    def _revise_template(cls, template: str) -> str:
+        return checked_template(template, ("input", "draft", "critique", "n_questions"))
+
 
 class Vote(_Strict):
     """Several samples; the questions that recur across the most samples win."""
@@ -176,7 +202,7 @@ def resolve_agent_path(agents_dir: Path, name_or_path: str) -> Path:
 
 
 def load_agent_config(path: Path, shown: str) -> tuple[AgentConfig, ModelSpec]:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, shown)
     try:
         root = yaml.compose(text)
         raw = yaml.safe_load(text)

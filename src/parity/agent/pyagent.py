@@ -17,6 +17,7 @@ from typing import Any
 
 from parity.agent.config import AgentConfig, validate_agent_config
 from parity.errors import ParityError
+from parity.io import read_text
 
 
 class AgentCodeError(ParityError):
@@ -53,7 +54,7 @@ def load_python_agent(code: str, shown: str, name: str) -> PythonAgent:
 
 
 def read_python_agent(path: Path, shown: str) -> PythonAgent:
-    return load_python_agent(path.read_text(encoding="utf-8"), shown, path.stem)
+    return load_python_agent(read_text(path, shown), shown, path.stem)
 
 
 def user_frame(exc: BaseException, shown: str) -> str:
