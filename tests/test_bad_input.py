@@ -236,3 +236,87 @@ def test_hostile_inputs_are_one_line_errors_and_write_nothing(ws_dir: Path, name
     before = sorted(str(p.relative_to(ws_dir)) for p in ws_dir.rglob("*"))
     _assert_refused(run_parity(*args, cwd=ws_dir), fragment)
     assert sorted(str(p.relative_to(ws_dir)) for p in ws_dir.rglob("*")) == before  # nothing written, nothing deleted
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b"[1, 2]", b'{"text": 3, "finish_reason": "stop"}', b'{"text": "x", "finish_reason": "stop", "bogus": 1}', b"\xff\xfe"])
+def test_a_damaged_cache_entry_is_discarded_and_rebuilt(tmp_path: Path, damage: bytes) -> None:
+    from parity.models.base import Completion, Request
+    from parity.models.cache import CachedModel, cache_key
+
+    class Counting:
+        spec = identity = "counting"
+        calls = 0
+
+        def complete(self, request: Request) -> Completion:
+            Counting.calls += 1
+            return Completion(text="fresh", finish_reason="stop")
+
+    model = CachedModel(Counting(), tmp_path)
+    request = Request(messages=({"role": "user", "content": "hi"},))
+    assert model.complete(request).text == "fresh" and Counting.calls == 1
+    path = model._path(cache_key("counting", request))
+    path.write_bytes(damage)
+    again = model.complete(request)
+    assert again.text == "fresh" and not again.cached and Counting.calls == 2
+    third = model.complete(request)
+    assert third.cached and Counting.calls == 2  # the entry was rewritten whole
+
+
+def test_a_hostile_hypothesis_cannot_break_out_of_the_overview_script(ws_dir: Path) -> None:
+    import re
+
+    from parity.store import Store
+    from parity.task import load_workspace
+    from parity.web import pages
+
+    ws = load_workspace(ws_dir)
+    store = Store.for_workspace(ws)
+    hostile = "<!--<script>alert(1)</script> & ' \" \u2028"
+    store.create_experiment(
+        ruler_fingerprint="f" * 64, gate="full", agent_name="a", agent_config={}, model_identity="m", hypothesis=hostile,
+        status="done", verdict="discarded", decision="d", quality=0.2, ci_low=0.1, ci_high=0.3, summary={}, method="m",
+    )
+    html = pages.overview_page(ws, store, live=False)
+    data = re.search(r'<script id="overview-data" type="application/json">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in data and ">" not in data and "&" not in data
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    assert any(hostile in text for text in strings(json.loads(data)))  # the page's data still holds it, intact
+    assert "alert(1)</script>" not in html and "<!--<script>" not in html
+
+
+@pytest.mark.parametrize("path", ["/experiment-99999999999999999999.html", "/experiment-0.html", "/experiment-7.html", "/compare-1-99999999999999999999.html", "/experiment-abc.html"])
+def test_the_dashboard_answers_404_for_unknown_or_out_of_range_ids_and_shows_no_server_path(ws_dir: Path, path: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from parity.store import Store
+    from parity.task import load_workspace
+    from parity.web.app import create_app
+
+    ws = load_workspace(ws_dir)
+    client = TestClient(create_app(ws, Store.for_workspace(ws)), raise_server_exceptions=False)
+    response = client.get(path)
+    assert response.status_code in (404, 422), response.text
+    assert str(ws_dir) not in response.text and ".parity" not in response.text
+
+
+def test_a_dashboard_bound_beyond_loopback_warns(ws_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.servers import free_port
+
+    process = subprocess.Popen([sys.executable, "-m", "parity", "dashboard", "--host", "0.0.0.0", "--port", str(free_port())], cwd=ws_dir, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        first = process.stderr.readline()
+        while "Warn" in first and "warning:" not in first:
+            first = process.stderr.readline()
+        assert first.startswith("warning: --host 0.0.0.0") and "no login" in first
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

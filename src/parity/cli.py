@@ -574,11 +574,13 @@ def dashboard(
 ) -> None:
     """Serve the dashboard: experiments, the running best, each experiment's cases, comparisons, training."""
     from parity.store import Store
-    from parity.web.app import serve
+    from parity.web.app import LOOPBACK, serve
 
     ws = _workspace(workspace)
     store = Store.for_workspace(ws)
     console.print(f"parity dashboard for {ws.root.name}: http://{host}:{port}/  (Ctrl-C stops it)")
+    if host not in LOOPBACK:
+        print(f"warning: --host {host} serves every hypothesis, answer and gold in this store to anyone who can reach this machine on port {port}; the dashboard has no login", file=sys.stderr)
     serve(ws, store, host, port)
 
 

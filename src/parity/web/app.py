@@ -12,14 +12,20 @@ from parity.task import Workspace
 from parity.web import pages, views
 
 
+MAX_ID = 2**63 - 1
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def create_app(ws: Workspace, store: Store) -> FastAPI:
     app = FastAPI(title=f"parity · {ws.root.name}", docs_url=None, redoc_url=None)
 
-    def guarded(render):
+    def guarded(render, *ids: int):
+        if any(not 0 < i < MAX_ID for i in ids):  # SQLite would overflow: a 500 where a 404 is meant
+            raise HTTPException(status_code=404, detail="no such experiment")
         try:
             return HTMLResponse(render())
         except ParityError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
+            raise HTTPException(status_code=404, detail=exc.what) from None  # what, never where: no server paths
 
     @app.get("/")
     def root() -> RedirectResponse:
@@ -34,15 +40,15 @@ def create_app(ws: Workspace, store: Store) -> FastAPI:
         try:
             return views.overview(ws, store, gate, metric)
         except ParityError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
+            raise HTTPException(status_code=400, detail=exc.what) from None
 
     @app.get("/experiment-{experiment_id}.html", response_class=HTMLResponse)
     def experiment(experiment_id: int):
-        return guarded(lambda: pages.experiment_page(ws, store, pages.ruler_or_none(ws), experiment_id))
+        return guarded(lambda: pages.experiment_page(ws, store, pages.ruler_or_none(ws), experiment_id), experiment_id)
 
     @app.get("/compare-{a}-{b}.html", response_class=HTMLResponse)
     def compare(a: int, b: int):
-        return guarded(lambda: pages.compare_page(ws, store, pages.ruler_or_none(ws), a, b))
+        return guarded(lambda: pages.compare_page(ws, store, pages.ruler_or_none(ws), a, b), a, b)
 
     @app.get("/training.html", response_class=HTMLResponse)
     def training():

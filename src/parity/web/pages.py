@@ -19,6 +19,15 @@ from parity.task import Workspace
 from parity.web import views
 
 
+def script_json(value: object) -> str:
+    """JSON safe inside an HTML <script>: no "</script>", no "<!--" (which would switch the HTML
+    parser into a state where the script never ends), no raw "&", and no U+2028/U+2029."""
+    text = json.dumps(value)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return text
+
+
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     return Environment(loader=PackageLoader("parity.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -60,8 +69,8 @@ def overview_page(ws: Workspace, store: Store, live: bool) -> str:
     data = views.overview(ws, store)
     return _render(
         ws, "overview.html", data=data, live=live,
-        all_json=json.dumps(all_overviews(ws, store)).replace("</", "<\\/"),  # no "</script>" inside the script
-        colours_json=json.dumps({k: v for k, v in views.VERDICT_COLOURS.items() if k}), symbols_json=json.dumps(views.LEVER_SYMBOLS),
+        all_json=script_json(all_overviews(ws, store)),
+        colours_json=script_json({k: v for k, v in views.VERDICT_COLOURS.items() if k}), symbols_json=script_json(views.LEVER_SYMBOLS),
     )
 
 
