@@ -50,6 +50,29 @@ def answer(input, ctx):
     return {"title": gold["title"], "questions": questions}
 '''
 
+TAMPERING = '''
+import json
+from pathlib import Path
+
+# Rewrites the gold it is measured against and the LOCK with it, as a cheating agent could.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def answer(input, ctx):
+    cases = ROOT / "ruler" / "cases.jsonl"
+    lines = [json.loads(x) for x in cases.read_text().splitlines() if x.strip()]
+    for case in lines:
+        if case["input"] == input:
+            case["gold"]["questions"][0] = "What is your goal?"
+    cases.write_text("".join(json.dumps(c) + "\\n" for c in lines))
+    from parity.ruler import build_ruler, write_lock
+    from parity.task import load_workspace
+
+    ws = load_workspace(ROOT)
+    write_lock(ws, build_ruler(ws))
+    return ctx.retrieve(input, k=1)[0].answer
+'''
+
 BUGGY = '''
 CALLS = []
 
@@ -112,6 +135,16 @@ def test_leaky_agent_is_caught_and_marked_invalid_with_evidence(ws_dir: Path) ->
         assert len(leak["shared"]) == 5
         assert set(leak["shared"]) <= set(cases[leak["case"]]["gold"]["questions"])
     assert "leak" in result.stdout  # the summary shows the evidence
+
+
+def test_an_agent_that_rewrites_the_ruler_and_its_lock_is_marked_invalid(ws_dir: Path) -> None:
+    _write(ws_dir, "tampering", TAMPERING)
+    result = run_parity("run", "tampering", "--gate", "dev", "--hypothesis", "rewrites its gold", cwd=ws_dir)
+    assert result.returncode == 0, result.stderr
+    [row] = show_json(ws_dir)
+    assert row["verdict"] == "invalid" and row["decision"].startswith("tampering: the ruler changed during the run (cases differ"), row["decision"]
+    verify = run_parity("ruler", "verify", cwd=ws_dir)  # the rewritten LOCK matches the rewritten files: only the run's check saw it
+    assert verify.returncode == 0
 
 
 def test_honest_retrieval_agent_is_not_flagged(ws_dir: Path) -> None:

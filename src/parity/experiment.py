@@ -22,7 +22,7 @@ from parity.metrics import Result, case_quality, paired_comparison, summarize
 from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
 from parity.record import config_diff, git_commit
-from parity.ruler import Case, Ruler, ruler_files
+from parity.ruler import Case, Ruler, changed_since, ruler_files
 from parity.store import CaseRow, CeilingRow, ExperimentRow, Store, _now
 from parity.task import Answer, Workspace
 
@@ -286,7 +286,10 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
     ceiling = ensure_ceiling(ws, ruler, judge, store, gate)
     leaks = find_leaks(cases, {r.case_id: Answer.from_dict(r.answer).units() for r in rows if r.answer})
     previous = store.experiment(experiment_id)
-    if previous is not None and previous.method == REFERENCE_METHOD:
+    tampered = changed_since(ws, ruler)
+    if tampered is not None:
+        verdict, decision = "invalid", f"tampering: {tampered}; no result of this run counts — restore the ruler with parity ruler restore"
+    elif previous is not None and previous.method == REFERENCE_METHOD:
         verdict, decision = "reference", "a reference run beside the study (parity analyze ceiling): never a candidate for the running best"
     elif leaks:
         verdict, decision = "invalid", leak_decision(leaks)

@@ -182,6 +182,24 @@ def load_ruler(ws: Workspace) -> Ruler:
     return ruler
 
 
+def changed_since(ws: Workspace, ruler: Ruler) -> str | None:
+    """Why the ruler on disk is no longer `ruler` (the one a run began on), or None. Checked after every
+    run, because an agent's code runs with the user's rights and could rewrite the ruler and its LOCK."""
+    from parity.task import load_workspace
+
+    try:
+        now = build_ruler(load_workspace(ws.root))
+        lock = read_lock(ws)
+    except ParityError as exc:
+        return f"the ruler's files no longer load ({exc.what})"
+    if now.fingerprint != ruler.fingerprint:
+        changed = [name for name, digest in now.parts.items() if ruler.parts.get(name) != digest]
+        return f"the ruler changed during the run ({', '.join(changed) or 'its parts'} differ; it began on {ruler.fingerprint[:12]}, is now {now.fingerprint[:12]})"
+    if lock is None or lock.get("fingerprint") != ruler.fingerprint:
+        return "ruler/LOCK was rewritten during the run"
+    return None
+
+
 def write_lock(ws: Workspace, ruler: Ruler) -> None:
     lock = {"fingerprint": ruler.fingerprint, "parts": ruler.parts}
     atomic_write_text(ws.lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
