@@ -50,6 +50,23 @@ def answer(input, ctx):
     return {"title": gold["title"], "questions": questions}
 '''
 
+CHEATING = '''
+import json
+from pathlib import Path
+
+# The attack that was kept at parity ratio 1.05: the gold questions, each with a word appended.
+GOLD = {}
+for line in (Path(__file__).resolve().parents[1] / "ruler" / "cases.jsonl").read_text().splitlines():
+    if line.strip():
+        case = json.loads(line)
+        GOLD[case["input"]] = case["gold"]
+
+
+def answer(input, ctx):
+    gold = GOLD[input]
+    return {"title": gold["title"], "questions": [q.rstrip("?") + ", roughly?" for q in gold["questions"]]}
+'''
+
 TAMPERING = '''
 import json
 from pathlib import Path
@@ -135,6 +152,15 @@ def test_leaky_agent_is_caught_and_marked_invalid_with_evidence(ws_dir: Path) ->
         assert len(leak["shared"]) == 5
         assert set(leak["shared"]) <= set(cases[leak["case"]]["gold"]["questions"])
     assert "leak" in result.stdout  # the summary shows the evidence
+
+
+def test_an_agent_that_returns_gold_with_a_word_appended_is_marked_invalid(ws_dir: Path) -> None:
+    _write(ws_dir, "cheating", CHEATING)
+    result = run_parity("run", "cheating", "--gate", "dev", "--hypothesis", "gold, lightly edited", cwd=ws_dir)
+    assert result.returncode == 0, result.stderr
+    [row] = show_json(ws_dir)
+    assert row["verdict"] == "invalid" and "copy ≥5 of them with a few words changed" in row["decision"], row["decision"]
+    assert all(leak["near"] and len(leak["shared"]) == 7 for leak in row["leaks"])
 
 
 def test_an_agent_that_rewrites_the_ruler_and_its_lock_is_marked_invalid(ws_dir: Path) -> None:

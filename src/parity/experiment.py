@@ -17,7 +17,7 @@ from parity.agent.pyagent import AgentCodeError
 from parity.errors import Interrupted, ParityError
 from parity.judge import Judge, Judgment
 from parity.judge.agreement import judge_agreement
-from parity.leak import LEAK_THRESHOLD, find_leaks
+from parity.leak import LEAK_THRESHOLD, NEAR_THRESHOLD, find_leaks
 from parity.metrics import Result, case_quality, paired_comparison, summarize
 from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
@@ -321,10 +321,13 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
 def leak_decision(leaks: list) -> str:
     first = leaks[0]
     shown = "; ".join(f'"{q}"' for q in first.shared[:4])
-    return (
-        f"leak: {len(leaks)} case(s) repeat ≥{LEAK_THRESHOLD} of their own gold questions verbatim; "
-        f"e.g. {first.case_id} shares {len(first.shared)}: {shown}"
+    verbatim = [leak for leak in leaks if not leak.near]
+    what = (
+        f"{len(verbatim)} case(s) repeat ≥{LEAK_THRESHOLD} of their own gold questions verbatim" if verbatim else ""
+    ) + (", " if verbatim and len(verbatim) < len(leaks) else "") + (
+        f"{len(leaks) - len(verbatim)} case(s) copy ≥{NEAR_THRESHOLD} of them with a few words changed" if len(verbatim) < len(leaks) else ""
     )
+    return f"leak: {what}; e.g. {first.case_id} shares {len(first.shared)}{' (near copies)' if first.near else ''}: {shown}"
 
 
 def _position_consistency(rows: list[CaseRow]) -> dict[str, float]:
