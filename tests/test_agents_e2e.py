@@ -68,35 +68,38 @@ def test_a_second_run_of_a_multi_call_agent_comes_from_the_cache(shared_ws: Path
     assert time.perf_counter() - started < 60
 
 
-def test_kill_9_halfway_then_resume_gives_one_answer_and_one_judgment_per_case(tmp_path: Path) -> None:
-    ws_dir = add_gates(write_example("discovery", tmp_path / "ws"), six=SIX_CASES)
-    env = {**os.environ, "COLUMNS": "200"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parity", "run", "baseline", "--gate", "six", "--no-cache"],
-        cwd=ws_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def _wait_for_cases(ws_dir: Path, process: subprocess.Popen, n: int, timeout: float = 600) -> None:
+    """Until the running experiment has recorded n cases (or the process ended)."""
     db = ws_dir / ".parity" / "parity.db"
-    deadline = time.time() + 600
+    deadline = time.time() + timeout
     recorded = 0
-    while time.time() < deadline and process.poll() is None:
+    while time.time() < deadline and process.poll() is None and recorded < n:
         if db.exists():
             try:
                 rows = _store(ws_dir).experiments()
                 recorded = len(_store(ws_dir).case_rows(rows[0].id)) if rows else 0
             except Exception:
                 recorded = 0  # the database is being created
-        if recorded >= 2:
-            break
         time.sleep(0.2)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
 
+
+def _six_case_run_with_two_done(tmp_path: Path, **popen: object) -> tuple[Path, subprocess.Popen]:
+    ws_dir = add_gates(write_example("discovery", tmp_path / "ws"), six=SIX_CASES)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parity", "run", "baseline", "--gate", "six", "--no-cache"], cwd=ws_dir, env={**os.environ, "COLUMNS": "200"}, **popen,
+    )
+    _wait_for_cases(ws_dir, process, 2)
+    assert process.poll() is None, "the run finished before it could be stopped"
+    return ws_dir, process
+
+
+def _stopped_then_resumed(ws_dir: Path, status: str):
+    """The stopped experiment has some cases; --resume runs the others, each exactly once."""
     store = _store(ws_dir)
     [row] = store.experiments()
     before = len(store.case_rows(row.id))
-    assert 2 <= before < 6 and row.status == "running"
-
+    assert 2 <= before < 6 and row.status == status
+    assert row.wall_s and row.wall_s > 0  # the stopped session's time is on record ...
     resumed = run_parity("run", "--resume", str(row.id), cwd=ws_dir)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{6 - before} missing cases" in resumed.stdout
@@ -105,43 +108,25 @@ def test_kill_9_halfway_then_resume_gives_one_answer_and_one_judgment_per_case(t
     assert all(c.judgment_status in ("scored", "unscored") and c.raw_text for c in cases)
     final = store.experiment(row.id)
     assert final.status == "done" and final.summary["n_cases"] == 6
+    assert final.wall_s > row.wall_s  # ... and kept when the resumed session adds its own
+
+
+def test_kill_9_halfway_then_resume_gives_one_answer_and_one_judgment_per_case(tmp_path: Path) -> None:
+    ws_dir, process = _six_case_run_with_two_done(tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    _stopped_then_resumed(ws_dir, "running")
 
 
 def test_ctrl_c_halfway_says_how_to_resume_exits_130_and_resume_runs_each_case_once(tmp_path: Path) -> None:
-    ws_dir = add_gates(write_example("discovery", tmp_path / "ws"), six=SIX_CASES)
-    env = {**os.environ, "COLUMNS": "200"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parity", "run", "baseline", "--gate", "six", "--no-cache"],
-        cwd=ws_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    db = ws_dir / ".parity" / "parity.db"
-    deadline = time.time() + 600
-    recorded = 0
-    while time.time() < deadline and process.poll() is None and recorded < 2:
-        if db.exists():
-            try:
-                rows = _store(ws_dir).experiments()
-                recorded = len(_store(ws_dir).case_rows(rows[0].id)) if rows else 0
-            except Exception:
-                recorded = 0
-        time.sleep(0.2)
-    assert process.poll() is None, "the run finished before it could be interrupted"
+    ws_dir, process = _six_case_run_with_two_done(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
     lines = [line for line in stderr.splitlines() if line.strip() and "Warn" not in line]
     assert lines[-1].startswith("interrupted: experiment #1 stopped") and "parity run --resume 1" in lines[-1], stderr
     assert "Traceback" not in stderr
-
-    store = _store(ws_dir)
-    [row] = store.experiments()
-    before = len(store.case_rows(row.id))
-    assert 2 <= before < 6 and row.status == "stopped"
-    resumed = run_parity("run", "--resume", str(row.id), cwd=ws_dir)
-    assert resumed.returncode == 0, resumed.stderr
-    cases = store.case_rows(row.id)
-    assert len(cases) == 6 and len({c.case_id for c in cases}) == 6
-    assert store.experiment(row.id).status == "done"
+    _stopped_then_resumed(ws_dir, "stopped")
 
 
 def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(shared_ws: Path) -> None:

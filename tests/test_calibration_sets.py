@@ -41,14 +41,29 @@ def test_splits_are_by_task_and_every_judging_names_the_shipped_brief(bundled) -
     assert all(j["judge"] for r in rows for j in r["judgings"])
 
 
-def test_double_judged_items_agree_as_reported(bundled) -> None:
-    _, ws, labels = bundled
-    reported = json.loads((ws.root / "calibration" / "PROVENANCE.json").read_text())
+def _agree_as_reported(ws, labels, provenance: str) -> None:
+    reported = json.loads((ws.root / "calibration" / provenance).read_text())
     assert reported["fingerprint"] == labels.fingerprint
     measured = inter_judge_agreement(ws, list(labels.items))
     assert measured["n_double_judged"] == reported["inter_judge"]["n_double_judged"] >= 0.2 * len({(i.case.id, i.candidate) for i in labels.items})
     for key in ("quality_spearman", "verdict_agreement", "cohen_kappa", "mean_abs_quality_diff"):
         assert measured[key] == pytest.approx(reported["inter_judge"][key])
+
+
+def test_double_judged_items_agree_as_reported(bundled) -> None:
+    _, ws, labels = bundled
+    _agree_as_reported(ws, labels, "PROVENANCE.json")
+
+
+def test_the_levers_wave_parses_is_all_double_judged_and_agrees_as_reported(tmp_path) -> None:
+    """Frontier labels of the answers the README's training and loop rows report (ruler tasks only)."""
+    ws = load_workspace(write_example("discovery", tmp_path / "ws"))
+    path = ws.root / "calibration" / "labels-levers.jsonl"
+    labels = load_labels(path, ws, "calibration/labels-levers.jsonl")
+    assert len(labels.items) >= 150 and all(len(i.judgings) >= 2 for i in labels.items)
+    assert {i.split for i in labels.items} == {Split.FIT}  # the ruler's own tasks, which v2 was fit on
+    assert "agent:baseline" in {i.source for i in labels.items}
+    _agree_as_reported(ws, labels, "PROVENANCE-levers.json")
 
 
 def test_no_held_out_task_is_a_ruler_or_corpus_input(bundled) -> None:

@@ -32,7 +32,7 @@ def answer(input, ctx):
     return Answer(title=input[:60], questions=tuple(QUESTIONS))
 '''
 
-LEAKY = '''
+READS_GOLD = '''
 import json
 from pathlib import Path
 
@@ -42,7 +42,9 @@ for line in (Path(__file__).resolve().parents[1] / "ruler" / "cases.jsonl").read
     if line.strip():
         case = json.loads(line)
         GOLD[case["input"]] = case["gold"]
+'''
 
+LEAKY = READS_GOLD + '''
 
 def answer(input, ctx):
     gold = GOLD[input]
@@ -50,17 +52,8 @@ def answer(input, ctx):
     return {"title": gold["title"], "questions": questions}
 '''
 
-CHEATING = '''
-import json
-from pathlib import Path
-
 # The attack that was kept at parity ratio 1.05: the gold questions, each with a word appended.
-GOLD = {}
-for line in (Path(__file__).resolve().parents[1] / "ruler" / "cases.jsonl").read_text().splitlines():
-    if line.strip():
-        case = json.loads(line)
-        GOLD[case["input"]] = case["gold"]
-
+CHEATING = READS_GOLD + '''
 
 def answer(input, ctx):
     gold = GOLD[input]

@@ -1,7 +1,9 @@
 """Write calibration/PROVENANCE.json for a workspace's label set: counts, fingerprint, the brief's hash,
 who judged, and the labels' own inter-judge agreement (a test recomputes it from the rows).
 
-Usage: python scripts/calibration/provenance.py WORKSPACE
+Usage: python scripts/calibration/provenance.py WORKSPACE [LABELS NAME]
+  LABELS (default calibration/labels.jsonl) and NAME (default calibration/PROVENANCE.json), both
+  relative to the workspace, for a second set such as calibration/labels-levers.jsonl.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from parity.task import load_workspace
 
 def main() -> None:
     ws = load_workspace(Path(sys.argv[1]))
-    labels = load_labels(labels_path(ws), ws)
+    shown = sys.argv[2] if len(sys.argv) > 2 else "calibration/labels.jsonl"
+    out = sys.argv[3] if len(sys.argv) > 3 else "calibration/PROVENANCE.json"
+    labels = load_labels(ws.root / shown, ws, shown) if len(sys.argv) > 2 else load_labels(labels_path(ws), ws)
     brief = ws.root / "calibration" / "BRIEF.md"
     items = labels.items
     record = {
-        "labels": "calibration/labels.jsonl",
+        "labels": shown,
         "fingerprint": labels.fingerprint,
         "brief": "calibration/BRIEF.md",
         "brief_sha256": hashlib.sha256(brief.read_bytes()).hexdigest(),
@@ -36,7 +40,7 @@ def main() -> None:
         "n_judgings": sum(len(i.judgings) for i in items),
         "inter_judge": inter_judge_agreement(ws, list(items)),
     }
-    atomic_write_text(ws.root / "calibration" / "PROVENANCE.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(ws.root / out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({k: record[k] for k in ("n_rows", "n_tasks", "n_judgings", "inter_judge")}, indent=1))
 
 

@@ -157,8 +157,14 @@ def _complete(
     gate: str, cases: list[Case], on_case: ProgressHook | None, budget: Budget,
 ) -> Outcome:
     started = time.perf_counter()
+    row = store.experiment(experiment_id)
+    earlier = (row.wall_s or 0.0) if row else 0.0  # time spent before a kill or a stop is kept on resume
+
+    def elapsed() -> float:
+        return earlier + time.perf_counter() - started
+
     try:
-        _run_cases(ws, ruler, agent, judge, store, experiment_id, cases, on_case, budget)
+        _run_cases(ws, ruler, agent, judge, store, experiment_id, cases, on_case, budget, lambda: store.update_experiment(experiment_id, wall_s=elapsed()))
     except BackendError as exc:
         _halt(store, experiment_id, "crashed", f"backend error: {exc}")
         raise ParityError(f"{exc.cause}; the finished cases are recorded", exc.backend, f"fix the backend, then resume with: parity run --resume {experiment_id}") from None
@@ -174,7 +180,7 @@ def _complete(
     except BaseException as exc:
         _halt(store, experiment_id, "crashed", f"{type(exc).__name__}: {exc}")
         raise
-    return finalize(ws, ruler, judge, store, experiment_id, gate, time.perf_counter() - started)
+    return finalize(ws, ruler, judge, store, experiment_id, gate, time.perf_counter() - started, elapsed())
 
 
 def _halt(store: Store, experiment_id: int, status: str, why: str) -> None:
@@ -184,7 +190,7 @@ def _halt(store: Store, experiment_id: int, status: str, why: str) -> None:
 
 def _run_cases(
     ws: Workspace, ruler: Ruler, agent: Agent, judge: Judge, store: Store, experiment_id: int,
-    cases: list[Case], on_case: ProgressHook | None, budget: Budget,
+    cases: list[Case], on_case: ProgressHook | None, budget: Budget, on_recorded: Callable[[], None] | None = None,
 ) -> None:
     """Up to the backend's max_in_flight cases at once; each case is committed as soon as it is judged."""
     judge_lock = threading.Lock() if not judge.thread_safe else None
@@ -215,6 +221,8 @@ def _run_cases(
                 judgment = judge.judge(case, output.answer)
         budget.settle(0.0, judgment.extra.get("cost_usd", 0.0))
         store.record_case(_case_row(ws, ruler, experiment_id, case, output, judgment))
+        if on_recorded:
+            on_recorded()
         if on_case:
             on_case(case)
 
@@ -279,7 +287,9 @@ def judgment_from_row(row: CaseRow) -> Judgment:
     )
 
 
-def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int, gate: str, wall_s: float) -> Outcome:
+def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int, gate: str, wall_s: float, total_wall_s: float | None = None) -> Outcome:
+    """Summarize, check and decide a finished experiment. `wall_s`: this session's time; `total_wall_s`:
+    with the time of earlier sessions of a resumed run (default: the stored time plus this session's)."""
     rows = store.case_rows(experiment_id)
     cases = ruler.gate(gate)
     result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
@@ -312,7 +322,7 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
             "judge_agreement": judge_agreement(ws),
         },
         cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
-        wall_s=(previous.wall_s or 0.0) + wall_s if previous else wall_s,
+        wall_s=total_wall_s if total_wall_s is not None else ((previous.wall_s or 0.0) + wall_s if previous else wall_s),
         finished_at=_now(),
     )
     return Outcome(experiment_id, result, ceiling, verdict, decision, wall_s)
