@@ -119,7 +119,10 @@ def test_kill_9_halfway_then_resume_gives_one_answer_and_one_judgment_per_case(t
 
 
 def test_ctrl_c_halfway_says_how_to_resume_exits_130_and_resume_runs_each_case_once(tmp_path: Path) -> None:
-    ws_dir, process = _six_case_run_with_two_done(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # pytest-xdist's workers ignore SIGINT, and an ignored signal is inherited: give the run the default.
+    ws_dir, process = _six_case_run_with_two_done(
+        tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
