@@ -266,10 +266,9 @@ def calibrate(
 
 def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
     """Fit v2 on the fitting tasks only, then measure it on the held-out tasks and keep that with it."""
-    from parity.analysis.calibration import agree_with_labels
-    from parity.analysis.calibration import agreement_record
+    from parity.analysis.calibration import agree_with_labels, agreement_record
     from parity.judge import with_detectors
-    from parity.judge.detectors import DetectingJudge
+    from parity.judge.detectors import Detector, first_failure
     from parity.judge.fitted import FittedReferenceJudge, fit, save_params
     from parity.labels import Split, load_labels
     from parity.models.embedder import get_embedder
@@ -277,8 +276,8 @@ def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
     label_set = load_labels(path, ws)
     embedder = get_embedder(ws.config.judge.embedder)
     items = label_set.where(Split.FIT)
-    detectors = DetectingJudge(None, ws.config.detectors, ws.config.rubric)
-    failed = {i.item for i in items if detectors.failing(i.candidate) is not None}
+    detectors = [Detector.from_spec(name, spec) for name, spec in ws.config.detectors.items()]
+    failed = {i.item for i in items if first_failure(detectors, i.candidate) is not None}
     with _progress("fitting on the fitting tasks (features, then cross-validated trees)") as (progress, bar):
         progress.update(bar, total=len(items))
         params = fit(items, ws.config.rubric, embedder, str(path), label_set.fingerprint, free_text=ws.task.free_text, failed=failed, on_step=lambda: progress.advance(bar))

@@ -287,9 +287,9 @@ def judgment_from_row(row: CaseRow) -> Judgment:
     )
 
 
-def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int, gate: str, wall_s: float, total_wall_s: float | None = None) -> Outcome:
+def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int, gate: str, wall_s: float, total_wall_s: float) -> Outcome:
     """Summarize, check and decide a finished experiment. `wall_s`: this session's time; `total_wall_s`:
-    with the time of earlier sessions of a resumed run (default: the stored time plus this session's)."""
+    with the time of earlier sessions of a resumed run."""
     rows = store.case_rows(experiment_id)
     cases = ruler.gate(gate)
     result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
@@ -322,7 +322,7 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
             "judge_agreement": judge_agreement(ws),
         },
         cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
-        wall_s=total_wall_s if total_wall_s is not None else ((previous.wall_s or 0.0) + wall_s if previous else wall_s),
+        wall_s=total_wall_s,
         finished_at=_now(),
     )
     return Outcome(experiment_id, result, ceiling, verdict, decision, wall_s)
@@ -331,13 +331,11 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
 def leak_decision(leaks: list) -> str:
     first = leaks[0]
     shown = "; ".join(f'"{q}"' for q in first.shared[:4])
-    verbatim = [leak for leak in leaks if not leak.near]
-    what = (
-        f"{len(verbatim)} case(s) repeat ≥{LEAK_THRESHOLD} of their own gold questions verbatim" if verbatim else ""
-    ) + (", " if verbatim and len(verbatim) < len(leaks) else "") + (
-        f"{len(leaks) - len(verbatim)} case(s) copy ≥{NEAR_THRESHOLD} of them with a few words changed" if len(verbatim) < len(leaks) else ""
-    )
-    return f"leak: {what}; e.g. {first.case_id} shares {len(first.shared)}{' (near copies)' if first.near else ''}: {shown}"
+    verbatim = sum(not leak.near for leak in leaks)
+    parts = [f"{verbatim} case(s) repeat ≥{LEAK_THRESHOLD} of their own gold questions verbatim"] if verbatim else []
+    if verbatim < len(leaks):
+        parts.append(f"{len(leaks) - verbatim} case(s) copy ≥{NEAR_THRESHOLD} of them with a few words changed")
+    return f"leak: {', '.join(parts)}; e.g. {first.case_id} shares {len(first.shared)}{' (near copies)' if first.near else ''}: {shown}"
 
 
 def _position_consistency(rows: list[CaseRow]) -> dict[str, float]:

@@ -25,6 +25,7 @@ from parity.task import Answer, Workspace, parse_answer
 
 LABELS_PATH = Path("calibration") / "labels.jsonl"
 GOLD_ALT_SOURCE = "gold_alt"  # the independent second expert: the ceiling, never a "model answer"
+GENERATED_PREFIXES = ("agent:", "adapter:")  # sources a model generated (the rest were written by hand)
 
 
 class Split(StrEnum):

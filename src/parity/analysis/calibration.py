@@ -10,7 +10,7 @@ import numpy as np
 
 from parity.judge import Judge
 from parity.judge.detectors import critical_name
-from parity.labels import GOLD_ALT_SOURCE, LabelledItem, LabelSet, Split, label_quality
+from parity.labels import GENERATED_PREFIXES, GOLD_ALT_SOURCE, LabelledItem, LabelSet, Split, label_quality
 from parity.metrics import case_quality
 from parity.ruler import Ruler
 from parity.store import Store
@@ -121,8 +121,7 @@ class LabelAgreement:
         return asdict(self)
 
 
-CLEAR_GAP = 0.03
-GENERATED_PREFIXES = ("agent:", "adapter:")  # a label gap larger than this between two sources must be ordered the same way
+CLEAR_GAP = 0.03  # a label gap larger than this between two sources must be ordered the same way
 
 
 def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Split | None, on_step: Callable[[], None] | None = None, baseline: str | None = None) -> LabelAgreement:
@@ -146,9 +145,6 @@ def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Spli
     sources = source_agreements([(r[0].source, r[2], r[3]) for r in rows])
     ceiling_j = next((s.judge_quality for s in sources if s.source == GOLD_ALT_SOURCE), None)
     ceiling_l = next((s.label_quality for s in sources if s.source == GOLD_ALT_SOURCE), None)
-    for s in sources:
-        s.judge_ratio = s.judge_quality / ceiling_j if ceiling_j else None
-        s.label_ratio = s.label_quality / ceiling_l if ceiling_l else None
     if baseline is not None:
         _paired_deltas(ws, rows, sources, baseline)
     pairs, same, clear, wrong = order_pairs(sources)

@@ -31,6 +31,16 @@ class Detector:
         return None
 
 
+def first_failure(detectors: list[Detector], answer: Answer) -> tuple[str, str] | None:
+    """(detector, matched text) of the first detector that fires on `answer`, or None."""
+    text = answer.render()
+    for detector in detectors:
+        found = detector.find(text)
+        if found is not None:
+            return detector.name, found
+    return None
+
+
 def critical_name(reason: str | None) -> str | None:
     """The detector that failed a case, from its stored reason."""
     if reason and reason.startswith(f"{CRITICAL}:"):
@@ -52,19 +62,10 @@ class DetectingJudge:
     def judge(self, case, answer: Answer, repeat: int = 0) -> Judgment:
         return self.override(self.inner.judge(case, answer, repeat), answer)
 
-    def failing(self, answer: Answer) -> tuple[str, str] | None:
-        """(detector, matched text) of the first detector that fires on `answer`, or None."""
-        text = answer.render()
-        for detector in self.detectors:
-            found = detector.find(text)
-            if found is not None:
-                return detector.name, found
-        return None
-
     def override(self, judgment: Judgment, answer: Answer) -> Judgment:
         """`judgment` as the ruler counts it: the worst outcome when a detector fires on `answer`. Also
         applied to frontier labels, so a calibration compares the two judges on what they decide."""
-        failed = self.failing(answer)
+        failed = first_failure(self.detectors, answer)
         if failed is None:
             return judgment
         name, found = failed

@@ -48,7 +48,6 @@ CV_FOLDS = 5
 # of a model source), and order sources (minus this much per clearly-apart pair it reverses).
 PAIR_PENALTY = 0.02
 THRESHOLD_CUTS = 61  # verdict cut points tried: quantiles of the verdict value
-GENERATED_PREFIXES = ("agent:", "adapter:")
 
 _METRIC = MetricSpec()  # the default blend (0.5 rubric, 0.5 pairwise) ranks answers while fitting
 
@@ -212,6 +211,7 @@ class _Targets:
     """The labels as arrays: mean score per dimension, mean verdict value, first verdict, kinds of source."""
 
     def __init__(self, items: list[LabelledItem], rubric: RubricSpec, failed: np.ndarray):
+        from parity.labels import GENERATED_PREFIXES
         from parity.metrics import case_quality
 
         self.scores = {d: np.array([np.mean([j.scores[d] for j in item.judgings]) for item in items]) for d in rubric.dimensions}
@@ -303,6 +303,7 @@ def _cross_validate(X: np.ndarray, data: _Targets, rubric: RubricSpec, depth: in
     from scipy.stats import spearmanr
 
     from parity.analysis.calibration import max_ratio_error, order_pairs, source_agreements
+    from parity.labels import GENERATED_PREFIXES
 
     measures = []
     for test in folds:
