@@ -44,7 +44,8 @@ def timed_run(ws, ruler, agent_name: str, use_cache: bool, store) -> tuple[float
 def start_llama_server(binary: str, model: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-np", "4", "-c", "8192", "-t", str(os.cpu_count() or 2)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -88,14 +89,30 @@ def main() -> None:
     if args.skip_server:
         return
 
-    binary = args.server or subprocess.run([str(ROOT / "benchmarks" / "build_llama_server.sh"), str(ROOT / ".parity" / "bin")], check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip().splitlines()[-1]
+    binary = (
+        args.server
+        or subprocess.run(
+            [str(ROOT / "benchmarks" / "build_llama_server.sh"), str(ROOT / ".parity" / "bin")],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     port = free_port()
     server = start_llama_server(binary, model, port)
     try:
         base = yaml.safe_load((ws.agents_dir / "baseline.yaml").read_text())
         rates = {}
         for in_flight in (1, 4):
-            config = {**base, "name": f"served-{in_flight}", "model": f"openai:smollm2@http://127.0.0.1:{port}/v1", "backend": {"max_in_flight": in_flight}}
+            config = {
+                **base,
+                "name": f"served-{in_flight}",
+                "model": f"openai:smollm2@http://127.0.0.1:{port}/v1",
+                "backend": {"max_in_flight": in_flight},
+            }
             (ws.agents_dir / f"served-{in_flight}.yaml").write_text(yaml.safe_dump(config))
             elapsed, tokens = timed_run(ws, ruler, f"served-{in_flight}", False, store)
             rates[in_flight] = tokens / elapsed

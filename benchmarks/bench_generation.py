@@ -14,7 +14,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import bench_args, bundled_workspace  # noqa: E402
+from common import bench_args, bundled_workspace
 
 
 def raw_throughput(llama, prompts, schema, max_tokens: int, texts: list[str] | None = None) -> tuple[int, float]:

@@ -17,7 +17,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import bench_args, bundled_workspace  # noqa: E402
+from common import bench_args, bundled_workspace
 
 
 def timed(fn) -> tuple[object, float]:

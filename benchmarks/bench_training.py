@@ -36,13 +36,28 @@ def plain_trl(rows_path: Path, base_folder: Path, steps: int, out: Path, bf16: b
     model = AutoModelForCausalLM.from_pretrained(str(base_folder), dtype=torch.float32)
     data = load_dataset("json", data_files=str(rows_path), split="train").select_columns(["prompt", "completion"])
     args = SFTConfig(
-        output_dir=str(out), use_cpu=True, bf16=bf16, gradient_checkpointing=False, max_steps=steps,
-        per_device_train_batch_size=SETTINGS["batch"], gradient_accumulation_steps=SETTINGS["accum"],
-        learning_rate=SETTINGS["lr"], max_length=SETTINGS["max_length"], logging_steps=1, save_strategy="no",
-        report_to=[], seed=0, disable_tqdm=True,
+        output_dir=str(out),
+        use_cpu=True,
+        bf16=bf16,
+        gradient_checkpointing=False,
+        max_steps=steps,
+        per_device_train_batch_size=SETTINGS["batch"],
+        gradient_accumulation_steps=SETTINGS["accum"],
+        learning_rate=SETTINGS["lr"],
+        max_length=SETTINGS["max_length"],
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        seed=0,
+        disable_tqdm=True,
     )
-    lora = LoraConfig(r=SETTINGS["rank"], lora_alpha=SETTINGS["alpha"], lora_dropout=0.05, task_type="CAUSAL_LM",
-                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    lora = LoraConfig(
+        r=SETTINGS["rank"],
+        lora_alpha=SETTINGS["alpha"],
+        lora_dropout=0.05,
+        task_type="CAUSAL_LM",
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    )
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer, peft_config=lora)
     output = trainer.train()
     tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e][-1]
@@ -60,10 +75,31 @@ def plain_trl_process(rows_path: Path, base_folder: Path, steps: int, bf16: bool
 def ours(ws_root: Path, name: str, steps: int) -> float:
     from parity.store import Store
 
-    command = [sys.executable, "-m", "parity", "train", "sft", "--name", name, "--max-steps", str(steps),
-               "--batch-size", str(SETTINGS["batch"]), "--grad-accum", str(SETTINGS["accum"]), "--lr", str(SETTINGS["lr"]),
-               "--rank", str(SETTINGS["rank"]), "--alpha", str(SETTINGS["alpha"]), "--max-length", str(SETTINGS["max_length"]),
-               "--save-steps", str(steps)]
+    command = [
+        sys.executable,
+        "-m",
+        "parity",
+        "train",
+        "sft",
+        "--name",
+        name,
+        "--max-steps",
+        str(steps),
+        "--batch-size",
+        str(SETTINGS["batch"]),
+        "--grad-accum",
+        str(SETTINGS["accum"]),
+        "--lr",
+        str(SETTINGS["lr"]),
+        "--rank",
+        str(SETTINGS["rank"]),
+        "--alpha",
+        str(SETTINGS["alpha"]),
+        "--max-length",
+        str(SETTINGS["max_length"]),
+        "--save-steps",
+        str(steps),
+    ]
     subprocess.run(command, cwd=ws_root, check=True, stdout=subprocess.DEVNULL)
     return Store(f"sqlite:///{ws_root / '.parity' / 'parity.db'}").adapter(name).summary["tokens_per_s"]
 
@@ -72,7 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--plain", nargs=4, metavar=("ROWS", "BASE", "STEPS", "BF16"), help=argparse.SUPPRESS)  # one plain TRL run, in its own process
+    parser.add_argument(
+        "--plain", nargs=4, metavar=("ROWS", "BASE", "STEPS", "BF16"), help=argparse.SUPPRESS
+    )  # one plain TRL run, in its own process
     args = parser.parse_args()
     if args.plain:
         rows, base_folder, steps, bf16 = args.plain
@@ -98,7 +136,9 @@ def main() -> None:
         trl_rates.append(plain_trl_process(rows_path, base.folder, args.steps, bf16))
         print(f"round {round_ + 1}: parity {parity_rates[-1]:.1f} tokens/s, plain TRL {trl_rates[-1]:.1f} tokens/s", flush=True)
     ratio = statistics.median(parity_rates) / statistics.median(trl_rates)
-    print(f"SFT tokens/s, parity train sft / plain TRL: {ratio:.3f}  (target >= 0.9; {args.steps} steps, {args.rounds} rounds, bf16 {bf16} on both)")
+    print(
+        f"SFT tokens/s, parity train sft / plain TRL: {ratio:.3f}  (target >= 0.9; {args.steps} steps, {args.rounds} rounds, bf16 {bf16} on both)"
+    )
 
 
 if __name__ == "__main__":

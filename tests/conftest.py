@@ -52,12 +52,12 @@ def add_gates(ws_dir: Path, **gates: list[str]) -> Path:
 def run_parity(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     """The real command line, in a subprocess: exit codes and stderr exactly as a user sees them."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "parity", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, "-m", "parity", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
-def write_agent(ws_dir: Path, name: str, model: str, backend: dict | None = None, adapter: str | None = None, max_tokens: int | None = None) -> Path:
+def write_agent(
+    ws_dir: Path, name: str, model: str, backend: dict | None = None, adapter: str | None = None, max_tokens: int | None = None
+) -> Path:
     """A copy of the baseline agent with another model (and backend options)."""
     import yaml
 

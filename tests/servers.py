@@ -50,12 +50,27 @@ class LlamaServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self, timeout: float = 120) -> "LlamaServer":
+    def start(self, timeout: float = 120) -> LlamaServer:
         model = embedded_model_path("smollm2-135m")
         log = open(self.log_dir / f"llama-server-{self.port}.log", "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", os.environ.get("PARITY_LLAMA_THREADS") or str(os.cpu_count() or 1)],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                os.environ.get("PARITY_LLAMA_THREADS") or str(os.cpu_count() or 1),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_for_http(f"{self.base_url}/models", self.process, timeout, f"llama_cpp.server (log {log.name})")
         return self
@@ -65,7 +80,7 @@ class LlamaServer:
             self.process.kill()
             self.process.wait(timeout=30)
 
-    def __enter__(self) -> "LlamaServer":
+    def __enter__(self) -> LlamaServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -90,24 +105,38 @@ class ScriptedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 outer.bodies.append(json.loads(self.rfile.read(length) or b"{}"))
                 outer.arrivals.append(time.monotonic())
                 if outer.reject is not None:
                     echoed = {k: v for k, v in self.headers.items()}
-                    payload = json.dumps({"error": {"message": f"invalid credentials: Authorization: {self.headers.get('authorization')}", "request_headers": echoed}}).encode()
+                    payload = json.dumps(
+                        {
+                            "error": {
+                                "message": f"invalid credentials: Authorization: {self.headers.get('authorization')}",
+                                "request_headers": echoed,
+                            }
+                        }
+                    ).encode()
                     self.send_response(outer.reject)
                 elif len(outer.arrivals) <= outer.throttle:
                     payload = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}}).encode()
                     self.send_response(429)
                     self.send_header("Retry-After", outer.retry_after)
                 else:
-                    payload = json.dumps({
-                        "id": "x", "object": "chat.completion", "created": 0, "model": "scripted",
-                        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": json.dumps(VALID_ANSWER)}}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
-                    }).encode()
+                    payload = json.dumps(
+                        {
+                            "id": "x",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": "scripted",
+                            "choices": [
+                                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": json.dumps(VALID_ANSWER)}}
+                            ],
+                            "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+                        }
+                    ).encode()
                     self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -118,7 +147,7 @@ class ScriptedServer:
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self) -> ScriptedServer:
         self.thread.start()
         return self
 

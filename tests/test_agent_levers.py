@@ -199,7 +199,13 @@ class _RepeatingModel:
 
         self.requests.append(request)
         n = request.schema["properties"]["questions"]["minItems"] if request.schema else 7
-        return Completion(text=json.dumps({"title": "t", "questions": ["Which dates?"] * n}), finish_reason="stop", prompt_tokens=10, completion_tokens=10, cost_usd=0.0)
+        return Completion(
+            text=json.dumps({"title": "t", "questions": ["Which dates?"] * n}),
+            finish_reason="stop",
+            prompt_tokens=10,
+            completion_tokens=10,
+            cost_usd=0.0,
+        )
 
 
 @pytest.mark.parametrize("name", ["overgen_prune", "best_of_n", "vote", "critique_revise", "baseline"])

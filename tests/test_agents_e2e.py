@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import SIX_CASES, TINY_GATE, add_gates, run_parity, show_json
 
+from conftest import SIX_CASES, TINY_GATE, add_gates, run_parity, show_json
 from parity.examples import write_example
 from parity.store import Store
 
@@ -86,7 +86,10 @@ def _wait_for_cases(ws_dir: Path, process: subprocess.Popen, n: int, timeout: fl
 def _six_case_run_with_two_done(tmp_path: Path, **popen: object) -> tuple[Path, subprocess.Popen]:
     ws_dir = add_gates(write_example("discovery", tmp_path / "ws"), six=SIX_CASES)
     process = subprocess.Popen(
-        [sys.executable, "-m", "parity", "run", "baseline", "--gate", "six", "--no-cache"], cwd=ws_dir, env={**os.environ, "COLUMNS": "200"}, **popen,
+        [sys.executable, "-m", "parity", "run", "baseline", "--gate", "six", "--no-cache"],
+        cwd=ws_dir,
+        env={**os.environ, "COLUMNS": "200"},
+        **popen,
     )
     _wait_for_cases(ws_dir, process, 2)
     assert process.poll() is None, "the run finished before it could be stopped"
@@ -121,7 +124,11 @@ def test_kill_9_halfway_then_resume_gives_one_answer_and_one_judgment_per_case(t
 def test_ctrl_c_halfway_says_how_to_resume_exits_130_and_resume_runs_each_case_once(tmp_path: Path) -> None:
     # pytest-xdist's workers ignore SIGINT, and an ignored signal is inherited: give the run the default.
     ws_dir, process = _six_case_run_with_two_done(
-        tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
@@ -146,11 +153,19 @@ def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(
     # Both engines see the same prompts in the same order from a fresh context, so llama.cpp's
     # prefix reuse (which can shift logits in the last decimals) is the same on both sides.
     ours = [agent.model.complete(request).text for request in requests]
-    native_engine = Llama(model_path=str(agent.model.path), n_ctx=4096, n_threads=int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1), seed=0, verbose=False)
+    native_engine = Llama(
+        model_path=str(agent.model.path),
+        n_ctx=4096,
+        n_threads=int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1),
+        seed=0,
+        verbose=False,
+    )
     try:
         grammar = LlamaGrammar.from_json_schema(json.dumps(requests[0].schema), verbose=False)
         native = [
-            native_engine.create_chat_completion(messages=list(r.messages), temperature=0.0, max_tokens=r.max_tokens, seed=0, grammar=grammar)["choices"][0]["message"]["content"]
+            native_engine.create_chat_completion(
+                messages=list(r.messages), temperature=0.0, max_tokens=r.max_tokens, seed=0, grammar=grammar
+            )["choices"][0]["message"]["content"]
             for r in requests
         ]
     finally:

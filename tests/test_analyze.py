@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_GATE, add_gates, run_parity, show_json
 from PIL import Image
 
+from conftest import SMALL_GATE, add_gates, run_parity, show_json
 from parity.analysis.blind import blinded_rubric
 from parity.analysis.factors import factors
 from parity.analysis.probe import STYLE_FEATURES, style_features
@@ -113,7 +113,7 @@ def test_every_analysis_on_real_experiments(analysed: Path) -> None:
     exported = run_parity("export", "--html", str(site), cwd=analysed)
     assert exported.returncode == 0, exported.stderr
     page = (site / "analyses.html").read_text()
-    assert all(f" {kind} <span class=\"muted\">" in page for kind in ("blind", "factors", "noise", "ceiling", "probe", "critic"))
+    assert all(f' {kind} <span class="muted">' in page for kind in ("blind", "factors", "noise", "ceiling", "probe", "critic"))
     record = run_parity("report", cwd=analysed)
     assert "## Analyses" in record.stdout and "### #1 blind" in record.stdout
 

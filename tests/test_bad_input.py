@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import run_parity
 
 
@@ -156,8 +155,20 @@ def test_stored_text_is_printed_as_data_never_as_markup(ws_dir: Path) -> None:
     hostile = "[/red] x [link=file:///etc/passwd]click[/link] [bold]"
     store = Store.for_workspace(load_workspace(ws_dir))
     store.create_experiment(
-        ruler_fingerprint="f" * 64, gate="full", agent_name="[/] agent", agent_config={}, model_identity="m", hypothesis=hostile,
-        status="done", verdict="discarded", decision="[red]no", quality=0.2, ci_low=0.1, ci_high=0.3, summary={}, method="[/]",
+        ruler_fingerprint="f" * 64,
+        gate="full",
+        agent_name="[/] agent",
+        agent_config={},
+        model_identity="m",
+        hypothesis=hostile,
+        status="done",
+        verdict="discarded",
+        decision="[red]no",
+        quality=0.2,
+        ci_low=0.1,
+        ci_high=0.3,
+        summary={},
+        method="[/]",
     )
     listing = run_parity("show", cwd=ws_dir, env={"COLUMNS": "400"})
     one = run_parity("show", "1", cwd=ws_dir, env={"COLUMNS": "400"})
@@ -211,19 +222,49 @@ def _case_line(line: str):
 HOSTILE = [
     ("weight inf", _toml("weight = 0.3", "weight = inf"), ["ruler", "lock"], "should be a finite number"),
     ("weight nan", _toml("weight = 0.3", "weight = nan"), ["ruler", "lock"], "should be a finite number"),
-    ("bootstrap 1e9", _toml("bootstrap_samples = 2000", "bootstrap_samples = 1000000000"), ["ruler", "lock"], "less than or equal to 100000"),
+    (
+        "bootstrap 1e9",
+        _toml("bootstrap_samples = 2000", "bootstrap_samples = 1000000000"),
+        ["ruler", "lock"],
+        "less than or equal to 100000",
+    ),
     ("empty gate", _toml('full = "all"', 'full = "all"\nnightly = []'), ["ruler", "lock"], "gate 'nightly' is empty"),
-    ("duplicate gate id", _toml('full = "all"', 'full = "all"\ntwice = ["travel-easy", "travel-easy"]'), ["ruler", "lock"], "lists travel-easy more than once"),
+    (
+        "duplicate gate id",
+        _toml('full = "all"', 'full = "all"\ntwice = ["travel-easy", "travel-easy"]'),
+        ["ruler", "lock"],
+        "lists travel-easy more than once",
+    ),
     ("deep JSON case", _case_line('{"id": ' + "[" * 50000 + "]" * 50000 + "}"), ["ruler", "verify"], "nested too deeply"),
     ("lone surrogate", _case_line('{"id": "x\\ud800"}'), ["ruler", "verify"], "lone surrogate"),
-    ("non-UTF-8 cases", lambda ws: (ws / "ruler" / "cases.jsonl").write_bytes(b"\xff\xfe{}\n"), ["ruler", "verify"], "not UTF-8 text (byte 0xff at offset 0)"),
-    ("non-UTF-8 parity.toml", lambda ws: (ws / "parity.toml").write_bytes((ws / "parity.toml").read_bytes() + b"\n# \xe9\n"), ["ruler", "verify"], "parity.toml: not UTF-8"),
+    (
+        "non-UTF-8 cases",
+        lambda ws: (ws / "ruler" / "cases.jsonl").write_bytes(b"\xff\xfe{}\n"),
+        ["ruler", "verify"],
+        "not UTF-8 text (byte 0xff at offset 0)",
+    ),
+    (
+        "non-UTF-8 parity.toml",
+        lambda ws: (ws / "parity.toml").write_bytes((ws / "parity.toml").read_bytes() + b"\n# \xe9\n"),
+        ["ruler", "verify"],
+        "parity.toml: not UTF-8",
+    ),
     ("non-UTF-8 agent", _agent("", raw=b"model: \xff\n"), ["run", "hostile", "--gate", "dev"], "agents/hostile.yaml: not UTF-8"),
     ("unknown conversion", _agent('prompt:\n  user: "{input!z}"\n'), ["run", "hostile", "--gate", "dev"], "Unknown conversion specifier z"),
     ("format spec on text", _agent('prompt:\n  user: "{input:d}"\n'), ["run", "hostile", "--gate", "dev"], "template cannot be filled"),
-    ("attribute access", _agent('prompt:\n  user: "{input.__class__}"\n'), ["run", "hostile", "--gate", "dev"], "unknown template variable"),
+    (
+        "attribute access",
+        _agent('prompt:\n  user: "{input.__class__}"\n'),
+        ["run", "hostile", "--gate", "dev"],
+        "unknown template variable",
+    ),
     ("lone brace", _agent('prompt:\n  user: "plan {input"\n'), ["run", "hostile", "--gate", "dev"], "malformed template"),
-    ("critique template", _agent('strategy:\n  kind: critique_revise\n  critique_prompt: "{draft!r:>{x}}"\n'), ["run", "hostile", "--gate", "dev"], "critique_prompt"),
+    (
+        "critique template",
+        _agent('strategy:\n  kind: critique_revise\n  critique_prompt: "{draft!r:>{x}}"\n'),
+        ["run", "hostile", "--gate", "dev"],
+        "critique_prompt",
+    ),
     ("budget nan", lambda ws: None, ["run", "baseline", "--gate", "dev", "--budget-usd", "nan"], "nan is not a budget"),
     ("budget inf", lambda ws: None, ["loop", "--budget-usd", "inf"], "inf is not a budget"),
     ("budget negative", lambda ws: None, ["run", "baseline", "--budget-usd", "-2"], "-2.0 is not a budget"),
@@ -238,7 +279,17 @@ def test_hostile_inputs_are_one_line_errors_and_write_nothing(ws_dir: Path, name
     assert sorted(str(p.relative_to(ws_dir)) for p in ws_dir.rglob("*")) == before  # nothing written, nothing deleted
 
 
-@pytest.mark.parametrize("damage", [b"", b"{not json", b"[1, 2]", b'{"text": 3, "finish_reason": "stop"}', b'{"text": "x", "finish_reason": "stop", "bogus": 1}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"{not json",
+        b"[1, 2]",
+        b'{"text": 3, "finish_reason": "stop"}',
+        b'{"text": "x", "finish_reason": "stop", "bogus": 1}',
+        b"\xff\xfe",
+    ],
+)
 def test_a_damaged_cache_entry_is_discarded_and_rebuilt(tmp_path: Path, damage: bytes) -> None:
     from parity.models.base import Completion, Request
     from parity.models.cache import CachedModel, cache_key
@@ -273,12 +324,25 @@ def test_a_hostile_hypothesis_cannot_break_out_of_the_overview_script(ws_dir: Pa
     store = Store.for_workspace(ws)
     hostile = "<!--<script>alert(1)</script> & ' \" \u2028"
     store.create_experiment(
-        ruler_fingerprint="f" * 64, gate="full", agent_name="a", agent_config={}, model_identity="m", hypothesis=hostile,
-        status="done", verdict="discarded", decision="d", quality=0.2, ci_low=0.1, ci_high=0.3, summary={}, method="m",
+        ruler_fingerprint="f" * 64,
+        gate="full",
+        agent_name="a",
+        agent_config={},
+        model_identity="m",
+        hypothesis=hostile,
+        status="done",
+        verdict="discarded",
+        decision="d",
+        quality=0.2,
+        ci_low=0.1,
+        ci_high=0.3,
+        summary={},
+        method="m",
     )
     html = pages.overview_page(ws, store, live=False)
     data = re.search(r'<script id="overview-data" type="application/json">(.*?)</script>', html, re.S).group(1)
     assert "<" not in data and ">" not in data and "&" not in data
+
     def strings(value):
         if isinstance(value, dict):
             return [s for v in value.values() for s in strings(v)]
@@ -290,7 +354,16 @@ def test_a_hostile_hypothesis_cannot_break_out_of_the_overview_script(ws_dir: Pa
     assert "alert(1)</script>" not in html and "<!--<script>" not in html
 
 
-@pytest.mark.parametrize("path", ["/experiment-99999999999999999999.html", "/experiment-0.html", "/experiment-7.html", "/compare-1-99999999999999999999.html", "/experiment-abc.html"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/experiment-99999999999999999999.html",
+        "/experiment-0.html",
+        "/experiment-7.html",
+        "/compare-1-99999999999999999999.html",
+        "/experiment-abc.html",
+    ],
+)
 def test_the_dashboard_answers_404_for_unknown_or_out_of_range_ids_and_shows_no_server_path(ws_dir: Path, path: str) -> None:
     from fastapi.testclient import TestClient
 
@@ -311,7 +384,13 @@ def test_a_dashboard_bound_beyond_loopback_warns(ws_dir: Path) -> None:
 
     from tests.servers import free_port
 
-    process = subprocess.Popen([sys.executable, "-m", "parity", "dashboard", "--host", "0.0.0.0", "--port", str(free_port())], cwd=ws_dir, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parity", "dashboard", "--host", "0.0.0.0", "--port", str(free_port())],
+        cwd=ws_dir,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = process.stderr.readline()
         while "Warn" in first and "warning:" not in first:

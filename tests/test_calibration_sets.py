@@ -45,7 +45,11 @@ def _agree_as_reported(ws, labels, provenance: str) -> None:
     reported = json.loads((ws.root / "calibration" / provenance).read_text())
     assert reported["fingerprint"] == labels.fingerprint
     measured = inter_judge_agreement(ws, list(labels.items))
-    assert measured["n_double_judged"] == reported["inter_judge"]["n_double_judged"] >= 0.2 * len({(i.case.id, i.candidate) for i in labels.items})
+    assert (
+        measured["n_double_judged"]
+        == reported["inter_judge"]["n_double_judged"]
+        >= 0.2 * len({(i.case.id, i.candidate) for i in labels.items})
+    )
     for key in ("quality_spearman", "verdict_agreement", "cohen_kappa", "mean_abs_quality_diff"):
         assert measured[key] == pytest.approx(reported["inter_judge"][key])
 

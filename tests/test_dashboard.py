@@ -9,28 +9,47 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY_GATE, add_gates, run_parity, show_json
-from servers import free_port, wait_for_http
 
+from conftest import TINY_GATE, add_gates, run_parity, show_json
 from parity.examples import write_example
 from parity.ruler import load_ruler
 from parity.store import Store
 from parity.task import load_workspace
 from parity.web import views
+from servers import free_port, wait_for_http
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which this closed network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
-def _experiment(store: Store, fingerprint: str, quality: float | None, verdict: str, changes: dict | None = None, gate: str = "full") -> int:
+def _experiment(
+    store: Store, fingerprint: str, quality: float | None, verdict: str, changes: dict | None = None, gate: str = "full"
+) -> int:
     experiment_id = store.create_experiment(
-        ruler_fingerprint=fingerprint, gate=gate, agent_name=f"a{quality}", agent_config={"model": "llamacpp:smollm2-135m"},
-        model_identity="m", hypothesis=f"h {quality}", status="done" if quality is not None else "crashed",
+        ruler_fingerprint=fingerprint,
+        gate=gate,
+        agent_name=f"a{quality}",
+        agent_config={"model": "llamacpp:smollm2-135m"},
+        model_identity="m",
+        hypothesis=f"h {quality}",
+        status="done" if quality is not None else "crashed",
     )
     store.update_experiment(
-        experiment_id, verdict=verdict, quality=quality, ci_low=None if quality is None else quality - 0.02,
-        ci_high=None if quality is None else quality + 0.02, ceiling=0.7,
+        experiment_id,
+        verdict=verdict,
+        quality=quality,
+        ci_low=None if quality is None else quality - 0.02,
+        ci_high=None if quality is None else quality + 0.02,
+        ceiling=0.7,
         summary={"dimensions": {"atomicity": 3.0 + (quality or 0)}} if quality is not None else None,
         config_diff={"against": 1, "changes": changes} if changes else None,
     )
@@ -84,7 +103,9 @@ def test_dashboard_in_headless_chromium(studied: Path, tmp_path: Path) -> None:
     case = store.case_rows(1)[0]
     gold = {c.id: c for c in load_ruler(load_workspace(studied)).cases}[case.case_id].gold
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "parity", "dashboard", "--port", str(port)], cwd=studied, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "parity", "dashboard", "--port", str(port)], cwd=studied, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/index.html", server, 60, "parity dashboard")
         with sync_playwright() as p:
@@ -157,7 +178,14 @@ def test_report_numbers_match_show_json(studied: Path, tmp_path: Path) -> None:
     for e in experiments:
         row = next(line for line in record.splitlines() if line.startswith(f"| #{e['id']} |"))
         assert f"{e['quality']:.3f} [{e['ci_low']:.3f}, {e['ci_high']:.3f}]" in row and e["agent"] in row
-    for section in ("## Score progression", "## Categories and difficulties", "## Training configurations", "## Datasets", "## Cost", "## Findings"):
+    for section in (
+        "## Score progression",
+        "## Categories and difficulties",
+        "## Training configurations",
+        "## Datasets",
+        "## Cost",
+        "## Findings",
+    ):
         assert section in record
     totals = next(line for line in record.splitlines() if line.startswith("| all |")).split("|")
     assert int(totals[3]) == sum(e["prompt_tokens"] for e in experiments)

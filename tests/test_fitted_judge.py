@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_parity
 from parity.errors import ParityError
-from parity.judge.fitted import Trees, _export, _boosted, load_params
+from parity.judge.fitted import Trees, _boosted, _export, load_params
 
 BUNDLED = Path(__file__).resolve().parents[1] / "src" / "parity" / "examples" / "discovery" / "calibration" / "judge-fit.json"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import TINY_GATE, add_gates, run_parity, show_json, write_agent
 
 from parity.agent import load_agent
-from tests.conftest import TINY_GATE, add_gates, run_parity, show_json, write_agent
 
 pytestmark = pytest.mark.slow
 

@@ -20,12 +20,24 @@ DIMS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
 GOLD = {"title": "Paris trip", "questions": [f"Gold question {i} about Paris?" for i in range(7)]}
 
 
-def _row(item: str, task: str, source: str, scores: list[int], verdict: str, split: str = "heldout", second: list[int] | None = None) -> dict:
+def _row(
+    item: str, task: str, source: str, scores: list[int], verdict: str, split: str = "heldout", second: list[int] | None = None
+) -> dict:
     judgings = [{"judge": "frontier-a", "brief": "sha", "scores": dict(zip(DIMS, scores)), "verdict": verdict}]
     if second is not None:
         judgings.append({"judge": "frontier-b", "brief": "sha", "scores": dict(zip(DIMS, second)), "verdict": verdict})
     candidate = {"title": "t", "questions": [f"{item} question {i} for {task}?" for i in range(7)]}
-    return {"item": item, "task_id": task, "split": split, "input": f"plan {task}", "gold": GOLD, "gold_alt": GOLD, "candidate": candidate, "source": source, "judgings": judgings}
+    return {
+        "item": item,
+        "task_id": task,
+        "split": split,
+        "input": f"plan {task}",
+        "gold": GOLD,
+        "gold_alt": GOLD,
+        "candidate": candidate,
+        "source": source,
+        "judgings": judgings,
+    }
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -138,7 +150,19 @@ def test_duplicate_items_and_empty_sets_are_refused(ws: Workspace, tmp_path: Pat
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(line=st.one_of(st.text(max_size=200), st.builds(json.dumps, st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20), lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4), max_leaves=12))))
+@given(
+    line=st.one_of(
+        st.text(max_size=200),
+        st.builds(
+            json.dumps,
+            st.recursive(
+                st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                max_leaves=12,
+            ),
+        ),
+    )
+)
 def test_any_line_loads_or_is_a_one_line_error(tmp_path_factory, line: str) -> None:
     from parity.examples import write_example
     from parity.task import load_workspace
@@ -168,7 +192,10 @@ def test_calibrate_labels_command_prints_agreement_and_json(ws_dir: Path, tmp_pa
 
 def _paris_rows() -> list[dict]:
     """Labels that punish repeats and questions about the task itself, over the bundled ruler's tasks."""
-    cases = [json.loads(line) for line in (Path(__file__).parents[1] / "src/parity/examples/discovery/ruler/cases.jsonl").read_text().splitlines()]
+    cases = [
+        json.loads(line)
+        for line in (Path(__file__).parents[1] / "src/parity/examples/discovery/ruler/cases.jsonl").read_text().splitlines()
+    ]
     rows = []
     for n, case in enumerate(cases):
         gold = case["gold"]["questions"]
@@ -180,7 +207,11 @@ def _paris_rows() -> list[dict]:
         }
         for source, (questions, scores, verdict) in variants.items():
             row = _row(f"{source}-{n}", case["id"], source, scores, verdict, split="fit" if n % 3 else "heldout")
-            rows.append(dict(row, input=case["input"], gold=case["gold"], gold_alt=case["gold_alt"], candidate={"title": "t", "questions": questions}))
+            rows.append(
+                dict(
+                    row, input=case["input"], gold=case["gold"], gold_alt=case["gold_alt"], candidate={"title": "t", "questions": questions}
+                )
+            )
     return rows
 
 
@@ -233,6 +264,7 @@ def test_every_summary_says_how_far_its_judge_was_measured_to_agree(ws_dir: Path
     again = run_parity("run", "nearest", "--gate", "tiny", cwd=ws_dir)
     assert again.returncode == 0, again.stderr
     assert show_json(ws_dir, 2)["judge_agreement"] == {
-        "judge": "reference-v1", "calibrated": False,
+        "judge": "reference-v1",
+        "calibrated": False,
         "text": "reference judge v1, uncalibrated: no agreement with frontier labels is recorded for it on this workspace; a screening number only",
     }

@@ -44,7 +44,11 @@ def test_cache_serves_repeats_and_separates_repeat_indices(tmp_path, ws) -> None
     spec = parse_spec("smollm2-135m")
     inner = LlamaCppModel(str(spec), embedded_model_path(spec.target))
     model = CachedModel(inner, tmp_path / "cache")
-    request = Request(messages=({"role": "user", "content": "Name one colour as JSON."},), max_tokens=64, schema={"type": "object", "properties": {"colour": {"type": "string", "maxLength": 20}}, "required": ["colour"]})
+    request = Request(
+        messages=({"role": "user", "content": "Name one colour as JSON."},),
+        max_tokens=64,
+        schema={"type": "object", "properties": {"colour": {"type": "string", "maxLength": 20}}, "required": ["colour"]},
+    )
     first = model.complete(request)
     started = time.perf_counter()
     second = model.complete(request)
@@ -69,9 +73,21 @@ def test_same_output_as_llama_cpp_python_itself(ws) -> None:
 
     agent = load_agent(ws, "baseline", use_cache=False)
     request = agent.request("organise a picnic for my book club")
-    raw = Llama(model_path=str(agent.model.path), n_ctx=4096, n_threads=int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1), seed=0, verbose=False)
+    raw = Llama(
+        model_path=str(agent.model.path),
+        n_ctx=4096,
+        n_threads=int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1),
+        seed=0,
+        verbose=False,
+    )
     try:
-        out = raw.create_chat_completion(messages=list(request.messages), temperature=0.0, max_tokens=512, seed=0, response_format={"type": "json_object", "schema": agent.schema})
+        out = raw.create_chat_completion(
+            messages=list(request.messages),
+            temperature=0.0,
+            max_tokens=512,
+            seed=0,
+            response_format={"type": "json_object", "schema": agent.schema},
+        )
     finally:
         raw.close()
     assert agent.model.complete(request).text == out["choices"][0]["message"]["content"]

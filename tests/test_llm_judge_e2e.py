@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import run_parity, show_json
 from tests.servers import LlamaServer
 
@@ -19,7 +18,9 @@ def test_llm_judge_run_rejudge_calibrate(ws_dir: Path, tmp_path: Path) -> None:
     with LlamaServer(tmp_path) as server:
         config = ws_dir / "parity.toml"
         text = config.read_text()
-        text = text.replace('kind = "reference"', f'kind = "llm"\nmodel = "openai:smollm2@{server.base_url}"\ntemperature = 0.7\nmax_tokens = 200')
+        text = text.replace(
+            'kind = "reference"', f'kind = "llm"\nmodel = "openai:smollm2@{server.base_url}"\ntemperature = 0.7\nmax_tokens = 200'
+        )
         text = text.replace('full = "all"', 'full = "all"\ntiny = ["travel-easy"]')
         config.write_text(text)
         refused = run_parity("run", "baseline", "--gate", "tiny", cwd=ws_dir)
@@ -45,8 +46,16 @@ def test_llm_judge_run_rejudge_calibrate(ws_dir: Path, tmp_path: Path) -> None:
         assert len(report["qualities"]) == 2 and report["times"] == 2
         assert "judge noise" in run_parity("show", "1", cwd=ws_dir).stdout
 
-        calibration = run_parity("calibrate", "--judge", "reference", "--against", f"openai:smollm2@{server.base_url}", "--json", cwd=ws_dir)
+        calibration = run_parity(
+            "calibrate", "--judge", "reference", "--against", f"openai:smollm2@{server.base_url}", "--json", cwd=ws_dir
+        )
         assert calibration.returncode == 0, calibration.stderr
         figures = json.loads(calibration.stdout)
-        assert figures["n_answers"] == 1 and set(figures["spearman"]) == {"atomicity", "specificity", "coverage", "naturalness", "non_redundancy"}
+        assert figures["n_answers"] == 1 and set(figures["spearman"]) == {
+            "atomicity",
+            "specificity",
+            "coverage",
+            "naturalness",
+            "non_redundancy",
+        }
         assert figures["pairwise_agreement"] is None or 0 <= figures["pairwise_agreement"] <= 1

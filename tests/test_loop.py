@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_GATE, TINY_GATE, add_gates, run_parity, show_json
 
+from conftest import SMALL_GATE, TINY_GATE, add_gates, run_parity, show_json
 from parity.agent.config import AgentConfig
 from parity.loop.memory import Memory, TrialSummary
 from parity.loop.proposal import apply_patch, config_hash, lever_of
@@ -19,11 +19,11 @@ from parity.loop.proposers import GridProposer, LLMProposer
 from parity.store import Store, TrialRow
 from parity.task import ParamSpec
 
-TEST_SPACE = '''
+TEST_SPACE = """
 [loop.space]
 "decoding.temperature" = { range = [0.0, 0.7], grid = [0.0, 0.7] }
 "fewshot.k" = { range = [0, 2], grid = [0, 2] }
-'''
+"""
 
 
 def loop_workspace(ws_dir: Path, space: str = TEST_SPACE) -> Path:
@@ -76,7 +76,11 @@ def test_grid_honours_conditions_and_skips_what_was_tried() -> None:
 
 
 def test_llm_proposer_rotates_levers_on_a_plateau() -> None:
-    space = {"fewshot.k": ParamSpec(range=[0, 3]), "decoding.temperature": ParamSpec(range=[0.0, 1.0]), "strategy.kind": ParamSpec(choice=["single", "vote"])}
+    space = {
+        "fewshot.k": ParamSpec(range=[0, 3]),
+        "decoding.temperature": ParamSpec(range=[0.0, 1.0]),
+        "strategy.kind": ParamSpec(choice=["single", "vote"]),
+    }
     proposer = LLMProposer(model=None, space=space, task_description="t")
     calm = Memory([], None, None, False, [])
     stuck = Memory([], None, None, True, ["fewshot", "decoding"])
@@ -184,8 +188,12 @@ def test_grid_loop_records_verdicts_and_keeps_with_evidence(ws_dir: Path) -> Non
 
 def _loop_process(ws_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "parity", "loop", *args], cwd=ws_dir, env={**os.environ, "COLUMNS": "200", **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "parity", "loop", *args],
+        cwd=ws_dir,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

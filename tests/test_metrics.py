@@ -8,7 +8,9 @@ from parity.metrics import bootstrap_ci, case_quality, paired_comparison, summar
 from parity.ruler import Case
 from parity.task import Answer, MetricSpec, RubricSpec
 
-RUBRIC = RubricSpec.model_validate({"scale_min": 1, "scale_max": 5, "dimensions": {"a": {"weight": 1, "description": "x"}, "b": {"weight": 3, "description": "y"}}})
+RUBRIC = RubricSpec.model_validate(
+    {"scale_min": 1, "scale_max": 5, "dimensions": {"a": {"weight": 1, "description": "x"}, "b": {"weight": 3, "description": "y"}}}
+)
 METRIC = MetricSpec()
 GOLD = Answer("t", tuple(f"q{i}?" for i in range(7)))
 

@@ -40,7 +40,15 @@ def test_parse_answer_round_trips_valid_answers(title, questions) -> None:
 
 
 @settings(max_examples=60)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=30), max_size=6))
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+            max_size=30,
+        ),
+        max_size=6,
+    )
+)
 def test_read_jsonl_yields_objects_or_a_located_error(tmp_path_factory, lines) -> None:
     path = Path(tmp_path_factory.mktemp("jsonl")) / "x.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

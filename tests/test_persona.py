@@ -8,10 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import run_parity, show_json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import run_parity, show_json
 from parity.agent import load_agent
 from parity.agent.context import whole_sentences
 from parity.errors import ParityError
@@ -117,7 +117,11 @@ def test_a_bad_detector_pattern_is_a_one_line_error_at_its_line(tmp_path: Path) 
     config.write_text(config.read_text().replace("'\\bI (?:flew|drove)\\b',", "'\\bI (?:flew|drove\\b',"))
     result = run_parity("ruler", "lock", cwd=ws_dir)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "detectors.anachronism.patterns" in result.stderr and "not a valid regular expression" in result.stderr and "parity.toml:" in result.stderr
+    assert (
+        "detectors.anachronism.patterns" in result.stderr
+        and "not a valid regular expression" in result.stderr
+        and "parity.toml:" in result.stderr
+    )
 
 
 @given(st.text(min_size=1).filter(lambda s: s.strip()))

@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from conftest import run_parity, show_json
-
 from parity.store import Store
 
 NEAREST = '''
@@ -19,7 +18,7 @@ def answer(input, ctx):
     return demo.answer
 '''
 
-GENERIC = '''
+GENERIC = """
 from parity.task import Answer
 
 QUESTIONS = [
@@ -30,9 +29,9 @@ QUESTIONS = [
 
 def answer(input, ctx):
     return Answer(title=input[:60], questions=tuple(QUESTIONS))
-'''
+"""
 
-READS_GOLD = '''
+READS_GOLD = """
 import json
 from pathlib import Path
 
@@ -42,25 +41,31 @@ for line in (Path(__file__).resolve().parents[1] / "ruler" / "cases.jsonl").read
     if line.strip():
         case = json.loads(line)
         GOLD[case["input"]] = case["gold"]
-'''
+"""
 
-LEAKY = READS_GOLD + '''
+LEAKY = (
+    READS_GOLD
+    + """
 
 def answer(input, ctx):
     gold = GOLD[input]
     questions = gold["questions"][:5] + ["Anything else?", "Is there a deadline?"]
     return {"title": gold["title"], "questions": questions}
-'''
+"""
+)
 
 # The attack that was kept at parity ratio 1.05: the gold questions, each with a word appended.
-CHEATING = READS_GOLD + '''
+CHEATING = (
+    READS_GOLD
+    + """
 
 def answer(input, ctx):
     gold = GOLD[input]
     return {"title": gold["title"], "questions": [q.rstrip("?") + ", roughly?" for q in gold["questions"]]}
-'''
+"""
+)
 
-TAMPERING = '''
+TAMPERING = """
 import json
 from pathlib import Path
 
@@ -81,9 +86,9 @@ def answer(input, ctx):
     ws = load_workspace(ROOT)
     write_lock(ws, build_ruler(ws))
     return ctx.retrieve(input, k=1)[0].answer
-'''
+"""
 
-BUGGY = '''
+BUGGY = """
 CALLS = []
 
 
@@ -92,7 +97,7 @@ def answer(input, ctx):
     if len(CALLS) == 3:
         return {}["missing"]
     return ctx.retrieve(input, k=1)[0].answer
-'''
+"""
 
 
 def _write(ws_dir: Path, name: str, code: str) -> None:
@@ -161,7 +166,9 @@ def test_an_agent_that_rewrites_the_ruler_and_its_lock_is_marked_invalid(ws_dir:
     result = run_parity("run", "tampering", "--gate", "dev", "--hypothesis", "rewrites its gold", cwd=ws_dir)
     assert result.returncode == 0, result.stderr
     [row] = show_json(ws_dir)
-    assert row["verdict"] == "invalid" and row["decision"].startswith("tampering: the ruler changed during the run (cases differ"), row["decision"]
+    assert row["verdict"] == "invalid" and row["decision"].startswith("tampering: the ruler changed during the run (cases differ"), row[
+        "decision"
+    ]
     verify = run_parity("ruler", "verify", cwd=ws_dir)  # the rewritten LOCK matches the rewritten files: only the run's check saw it
     assert verify.returncode == 0
 
@@ -189,7 +196,11 @@ def test_confirm_runs_full_only_when_the_screen_beats_the_running_best(ws_dir: P
 
     rows = show_json(ws_dir)
     assert [(r["agent"], r["gate"]) for r in rows] == [
-        ("generic", "dev"), ("generic", "full"), ("nearest", "dev"), ("nearest", "full"), ("generic", "dev"),
+        ("generic", "dev"),
+        ("generic", "full"),
+        ("nearest", "dev"),
+        ("nearest", "full"),
+        ("generic", "dev"),
     ]
     assert rows[1]["screened_by"] == rows[0]["id"] and rows[3]["screened_by"] == rows[2]["id"]
     assert rows[2]["quality"] > rows[0]["quality"]
@@ -206,7 +217,17 @@ def test_record_holds_method_diff_pipeline_trace_and_git_commit(ws_dir: Path, tm
     _write(ws_dir, "generic", GENERIC)
     assert run_parity("run", "generic", "--gate", "dev", cwd=ws_dir).returncode == 0
     _write(ws_dir, "nearest", NEAREST)
-    result = run_parity("run", "nearest", "--gate", "dev", "--hypothesis", "teacher answers of similar tasks", "--method", "nearest corpus case, no model", cwd=ws_dir)
+    result = run_parity(
+        "run",
+        "nearest",
+        "--gate",
+        "dev",
+        "--hypothesis",
+        "teacher answers of similar tasks",
+        "--method",
+        "nearest corpus case, no model",
+        cwd=ws_dir,
+    )
     assert result.returncode == 0, result.stderr
 
     first, second = show_json(ws_dir)

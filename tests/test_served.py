@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import SIX_CASES, SMALL_GATE, add_gates, run_parity, show_json, write_agent
+from tests.servers import LlamaServer, ScriptedServer
 
 from parity.models import Request
 from parity.models.resilience import BackendError, BackendOptions
 from parity.models.served import OpenAIModel
 from parity.models.spec import parse_spec
-from tests.conftest import SIX_CASES, SMALL_GATE, add_gates, run_parity, show_json, write_agent
-from tests.servers import LlamaServer, ScriptedServer
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,9 @@ def _rows(ws_dir: Path, experiment_id: int) -> list[tuple]:
 def test_openai_server_end_to_end_and_no_key_on_disk(ws_dir: Path, server: LlamaServer) -> None:
     add_gates(ws_dir, small=SMALL_GATE)
     write_agent(ws_dir, "served", f"openai:smollm2@{server.base_url}")
-    result = run_parity("run", "served", "--gate", "small", "--hypothesis", "llama.cpp server", cwd=ws_dir, env={"OPENAI_API_KEY": FAKE_KEY})
+    result = run_parity(
+        "run", "served", "--gate", "small", "--hypothesis", "llama.cpp server", cwd=ws_dir, env={"OPENAI_API_KEY": FAKE_KEY}
+    )
     assert result.returncode == 0, result.stderr
     shown = show_json(ws_dir, 1)
     assert shown["n_cases"] == 4 and shown["n_unscored"] == 0 and shown["quality"] is not None
@@ -89,8 +91,19 @@ def test_budget_stops_before_exceeding_then_resumes(ws_dir: Path, server: LlamaS
 def test_server_killed_mid_experiment_then_resumed(ws_dir: Path, tmp_path: Path) -> None:
     add_gates(ws_dir, six=SIX_CASES)
     with LlamaServer(tmp_path) as own:
-        write_agent(ws_dir, "fragile", f"openai:smollm2@{own.base_url}", backend={"max_retries": 2, "backoff_base_s": 0.2, "backoff_max_s": 1, "timeout_s": 30})
-        run = subprocess.Popen([sys.executable, "-m", "parity", "run", "fragile", "--gate", "six", "--no-cache"], cwd=ws_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        write_agent(
+            ws_dir,
+            "fragile",
+            f"openai:smollm2@{own.base_url}",
+            backend={"max_retries": 2, "backoff_base_s": 0.2, "backoff_max_s": 1, "timeout_s": 30},
+        )
+        run = subprocess.Popen(
+            [sys.executable, "-m", "parity", "run", "fragile", "--gate", "six", "--no-cache"],
+            cwd=ws_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not ((ws_dir / ".parity" / "parity.db").exists() and len(_rows(ws_dir, 1)) >= 3):
             time.sleep(0.5)
@@ -118,7 +131,9 @@ def test_server_killed_mid_experiment_then_resumed(ws_dir: Path, tmp_path: Path)
 
 def test_rate_limit_waits_for_retry_after() -> None:
     with ScriptedServer(throttle=1, retry_after="1.5") as scripted:
-        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_in_flight=4, backoff_base_s=0.01, max_retries=3))
+        model = OpenAIModel(
+            parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_in_flight=4, backoff_base_s=0.01, max_retries=3)
+        )
         completion = model.complete(Request(messages=({"role": "user", "content": "hi"},), schema={"type": "object"}))
         assert completion.parsed is not None and completion.finish_reason == "stop"
         assert len(scripted.arrivals) == 2
@@ -150,11 +165,20 @@ def test_a_server_that_echoes_the_key_never_gets_it_stored_or_printed(monkeypatc
 
 @pytest.mark.parametrize(
     "text",
-    ["Authorization: Bearer abcdef123456789", "x-api-key=sk-ant-api03-AbCdEf0123456789", '{"api_key": "zz-secret-value-99"}', "key AKIAABCDEFGHIJKLMNOP here", "token=ghp_abcdefgh12345678"],
+    [
+        "Authorization: Bearer abcdef123456789",
+        "x-api-key=sk-ant-api03-AbCdEf0123456789",
+        '{"api_key": "zz-secret-value-99"}',
+        "key AKIAABCDEFGHIJKLMNOP here",
+        "token=ghp_abcdefgh12345678",
+    ],
 )
 def test_key_like_strings_are_scrubbed(text: str) -> None:
     from parity.models.secrets import scrub
 
     cleaned = scrub(text)
     assert "[redacted]" in cleaned
-    assert not any(secret in cleaned for secret in ("abcdef123456789", "AbCdEf0123456789", "zz-secret-value-99", "AKIAABCDEFGHIJKLMNOP", "ghp_abcdefgh12345678"))
+    assert not any(
+        secret in cleaned
+        for secret in ("abcdef123456789", "AbCdEf0123456789", "zz-secret-value-99", "AKIAABCDEFGHIJKLMNOP", "ghp_abcdefgh12345678")
+    )

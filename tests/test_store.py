@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from parity.store import CaseRow, CeilingRow, Store, _safe
 
 
 def _fill(store: Store) -> int:
-    exp = store.create_experiment(ruler_fingerprint="f" * 64, gate="dev", agent_name="baseline", agent_config={"model": "x"}, model_identity="m", hypothesis="h")
+    exp = store.create_experiment(
+        ruler_fingerprint="f" * 64, gate="dev", agent_name="baseline", agent_config={"model": "x"}, model_identity="m", hypothesis="h"
+    )
     for i in range(3):
-        store.record_case(CaseRow(experiment_id=exp, case_id=f"c{i}", ruler_fingerprint="f" * 64, answer={"title": "t", "questions": []}, judge="reference", judgment_status="scored", scores={"a": 3.0}, overall=3.0, verdict="tie", notes={}, quality=0.5 + i / 10))
+        store.record_case(
+            CaseRow(
+                experiment_id=exp,
+                case_id=f"c{i}",
+                ruler_fingerprint="f" * 64,
+                answer={"title": "t", "questions": []},
+                judge="reference",
+                judgment_status="scored",
+                scores={"a": 3.0},
+                overall=3.0,
+                verdict="tie",
+                notes={},
+                quality=0.5 + i / 10,
+            )
+        )
     store.update_experiment(exp, status="done", verdict="kept", quality=0.6)
     return exp
 
@@ -55,7 +70,15 @@ def test_the_screen_bar_is_the_running_best_own_screen(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
 
     def experiment(gate: str, quality: float, verdict: str, screened_by: int | None = None) -> int:
-        exp = store.create_experiment(ruler_fingerprint="f" * 64, gate=gate, agent_name="a", agent_config={}, model_identity="m", hypothesis="h", screened_by=screened_by)
+        exp = store.create_experiment(
+            ruler_fingerprint="f" * 64,
+            gate=gate,
+            agent_name="a",
+            agent_config={},
+            model_identity="m",
+            hypothesis="h",
+            screened_by=screened_by,
+        )
         store.update_experiment(exp, status="done", verdict=verdict, quality=quality)
         return exp
 
@@ -75,13 +98,34 @@ def test_an_experiment_on_an_adapter_or_its_export_pulled_the_weights_lever(tmp_
 
     store = Store(f"sqlite:///{tmp_path / 'p.db'}")
     exported = str(tmp_path / ".parity" / "exports" / "madison-orpo-f16.gguf")
-    store.save_adapter(AdapterRow(name="madison-orpo", recipe="orpo", base="smollm2-135m", base_identity="b", options={}, path="p", summary={"exports": {"f16": exported}}))
+    store.save_adapter(
+        AdapterRow(
+            name="madison-orpo",
+            recipe="orpo",
+            base="smollm2-135m",
+            base_identity="b",
+            options={},
+            path="p",
+            summary={"exports": {"f16": exported}},
+        )
+    )
 
     def experiment(model: str, adapter: str | None = None) -> int:
-        return store.create_experiment(ruler_fingerprint="f" * 64, gate="full", agent_name="a", agent_config={"model": model, "adapter": adapter}, model_identity="m", hypothesis="h")
+        return store.create_experiment(
+            ruler_fingerprint="f" * 64,
+            gate="full",
+            agent_name="a",
+            agent_config={"model": model, "adapter": adapter},
+            model_identity="m",
+            hypothesis="h",
+        )
 
     relative, absolute = experiment("llamacpp:.parity/exports/madison-orpo-f16.gguf"), experiment(f"llamacpp:{exported}")
     on_base, other = experiment("hf:smollm2-135m", "madison-orpo"), experiment("llamacpp:.parity/exports/madison-orpo-2-f16.gguf")
     baseline = experiment("llamacpp:smollm2-135m")
     assert [r.id for r in experiments_using(store.adapter("madison-orpo"), store.experiments())] == [relative, absolute, on_base]
-    assert trial_levers(store) == {relative: "weights", absolute: "weights", on_base: "weights"} and baseline not in trial_levers(store) and other
+    assert (
+        trial_levers(store) == {relative: "weights", absolute: "weights", on_base: "weights"}
+        and baseline not in trial_levers(store)
+        and other
+    )

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_GATE, add_gates, run_parity, show_json, write_agent
 
+from conftest import TINY_GATE, add_gates, run_parity, show_json, write_agent
 from parity.store import Store
 
 
@@ -49,8 +49,34 @@ def test_bad_training_arguments_are_one_line(ws_dir: Path) -> None:
 def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path) -> None:
     add_gates(ws_dir, tiny=TINY_GATE)
     data = _corpus_slice(ws_dir, 12)
-    args = ["train", "sft", "--name", "tiny-sft", "--data", str(data), "--max-steps", "4", "--save-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--rank", "4", "--alpha", "8"]
-    process = subprocess.Popen([sys.executable, "-m", "parity", *args], cwd=ws_dir, env={**os.environ, "COLUMNS": "200"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    args = [
+        "train",
+        "sft",
+        "--name",
+        "tiny-sft",
+        "--data",
+        str(data),
+        "--max-steps",
+        "4",
+        "--save-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--grad-accum",
+        "1",
+        "--rank",
+        "4",
+        "--alpha",
+        "8",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parity", *args],
+        cwd=ws_dir,
+        env={**os.environ, "COLUMNS": "200"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     checkpoint = ws_dir / ".parity" / "adapters" / "tiny-sft" / "checkpoints" / "checkpoint-2"
     deadline = time.time() + 600
     while time.time() < deadline and process.poll() is None and not (checkpoint / "trainer_state.json").is_file():
@@ -102,7 +128,9 @@ def test_transformers_tokenizer_matches_llama_cpp_on_ruler_and_corpus(ws_dir: Pa
             row = json.loads(line)
             answers = [row.get("gold"), row.get("gold_alt"), row.get("answer")]
             texts += [row["input"]] + [json.dumps(a, ensure_ascii=False) for a in answers if a]
-    mismatched = [t for t in texts if tokenizer.encode(t, add_special_tokens=False) != engine.tokenize(t.encode(), add_bos=False, special=False)]
+    mismatched = [
+        t for t in texts if tokenizer.encode(t, add_special_tokens=False) != engine.tokenize(t.encode(), add_bos=False, special=False)
+    ]
     assert not mismatched, mismatched[:3]
     assert len(texts) > 900
     digits = tokenizer.encode("12345", add_special_tokens=False)
@@ -164,7 +192,23 @@ def test_onpolicy_pairs_then_dpo_and_orpo(ws_dir: Path) -> None:
     pairs = [json.loads(line) for line in Path(row.path).read_text().splitlines()]
     assert all(p["chosen"] != p["rejected"] and p["prompt"][-1]["role"] == "user" for p in pairs)
     for recipe in ("dpo", "orpo"):
-        result = run_parity("train", recipe, "--pairs", "p1", "--name", f"{recipe}-1", "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--rank", "4", cwd=ws_dir)
+        result = run_parity(
+            "train",
+            recipe,
+            "--pairs",
+            "p1",
+            "--name",
+            f"{recipe}-1",
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--grad-accum",
+            "1",
+            "--rank",
+            "4",
+            cwd=ws_dir,
+        )
         assert result.returncode == 0, result.stderr
         adapter = _store(ws_dir).adapter(f"{recipe}-1")
         assert adapter.status == "done" and adapter.dataset_fingerprint == row.fingerprint and adapter.curves["loss"]
@@ -185,8 +229,22 @@ def _latest_dataset(ws_dir: Path):
 @pytest.mark.parametrize("recipe", ["grpo", "gad"])
 def test_rl_recipes_record_reward_curves(ws_dir: Path, recipe: str) -> None:
     result = run_parity(
-        "train", recipe, "--name", f"{recipe}-1", "--max-steps", "2", "--batch-size", "2", "--num-generations", "2",
-        "--max-completion-length", "64", "--rank", "4", *(["--discriminator-drafts", "6"] if recipe == "gad" else []), cwd=ws_dir,
+        "train",
+        recipe,
+        "--name",
+        f"{recipe}-1",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--num-generations",
+        "2",
+        "--max-completion-length",
+        "64",
+        "--rank",
+        "4",
+        *(["--discriminator-drafts", "6"] if recipe == "gad" else []),
+        cwd=ws_dir,
     )
     assert result.returncode == 0, result.stderr
     adapter = _store(ws_dir).adapter(f"{recipe}-1")
@@ -205,7 +263,10 @@ def test_rl_recipes_record_reward_curves(ws_dir: Path, recipe: str) -> None:
 def test_style_pairs_take_rejected_answers_from_the_other_style(ws_dir: Path) -> None:
     # A second teacher style to move away from: vague, compound questions.
     vague = [
-        {"id": "travel-001", "answer": {"title": "Trip", "questions": ["When and where and how long?", "Budget and hotel?", "Anything else?"]}},
+        {
+            "id": "travel-001",
+            "answer": {"title": "Trip", "questions": ["When and where and how long?", "Budget and hotel?", "Anything else?"]},
+        },
         {"id": "travel-002", "answer": "Honeymoon. What do you want? Where and when? How much?"},
         {"id": "nope-999", "answer": {"title": "x", "questions": ["y?"]}},
     ]

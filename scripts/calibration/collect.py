@@ -51,7 +51,12 @@ def main() -> None:
     ap.add_argument("--store", type=Path, action="append", default=[])
     ap.add_argument("--degraded", type=Path, action="append", default=[])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--rename", action="append", default=[], help="OLD=NEW source names, e.g. agent:sft_s25=adapter:sft-s25 (an adapter served as a GGUF)")
+    ap.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        help="OLD=NEW source names, e.g. agent:sft_s25=adapter:sft-s25 (an adapter served as a GGUF)",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     tasks = {t["id"]: t for t in map(json.loads, args.task_file.read_text().splitlines())}
@@ -62,7 +67,10 @@ def main() -> None:
     def add(task_id: str, source: str, candidate: dict) -> None:
         t = tasks[task_id]
         source = renamed.get(source, source)
-        pool.append({k: t[k] for k in ("category", "difficulty", "input", "gold", "gold_alt", "split")} | {"task_id": task_id, "candidate": candidate, "source": source})
+        pool.append(
+            {k: t[k] for k in ("category", "difficulty", "input", "gold", "gold_alt", "split")}
+            | {"task_id": task_id, "candidate": candidate, "source": source}
+        )
 
     for ws in args.store:
         for case_id, source, answer in stored_answers(ws):

@@ -31,7 +31,9 @@ def read_judgings(folder: Path, brief: str, judge_name: str, dims: tuple[str, ..
             if row.get("item") not in asked or row.get("verdict") not in VERDICT:
                 continue
             scores = {d: int(row[d]) for d in dims}
-            out.setdefault(row["item"], []).append({"judge": f"{judge_name}, batch {batch}", "brief": brief, "scores": scores, "verdict": VERDICT[row["verdict"]]})
+            out.setdefault(row["item"], []).append(
+                {"judge": f"{judge_name}, batch {batch}", "brief": brief, "scores": scores, "verdict": VERDICT[row["verdict"]]}
+            )
     return out
 
 
@@ -56,12 +58,21 @@ def main() -> None:
                 continue
             for n, index in enumerate(indices):
                 p = pool[index]
-                rows.append({
-                    "item": item if n == 0 else f"{item}.{n}", "task_id": p["task_id"], "split": p["split"],
-                    "category": p["category"], "difficulty": p["difficulty"], "input": p["input"],
-                    "gold": p["gold"], "gold_alt": p["gold_alt"], "candidate": p["candidate"], "source": p["source"],
-                    "judgings": judgings[item][:2],
-                })
+                rows.append(
+                    {
+                        "item": item if n == 0 else f"{item}.{n}",
+                        "task_id": p["task_id"],
+                        "split": p["split"],
+                        "category": p["category"],
+                        "difficulty": p["difficulty"],
+                        "input": p["input"],
+                        "gold": p["gold"],
+                        "gold_alt": p["gold_alt"],
+                        "candidate": p["candidate"],
+                        "source": p["source"],
+                        "judgings": judgings[item][:2],
+                    }
+                )
     rows.sort(key=lambda r: (r["split"], r["task_id"], r["source"], r["item"]))
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     twice = sum(len(r["judgings"]) > 1 for r in rows if "." not in r["item"])

@@ -6,15 +6,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from parity.cli_common import WorkspaceOpt, budget_option, console
+from parity.cli_common import find_workspace as _workspace
+from parity.cli_common import progress_bar as _progress
 from parity.errors import Interrupted, ParityError
-from parity.cli_common import WorkspaceOpt, budget_option, console, find_workspace as _workspace, progress_bar as _progress
 from parity.task import CONFIG_NAME, load_workspace
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
@@ -25,25 +27,36 @@ app.add_typer(ruler_app, name="ruler")
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create.")],
-    example: Annotated[str, typer.Option("--example", help="Bundled example to start from: discovery (questions) or persona (free text).")] = "discovery",
+    example: Annotated[
+        str, typer.Option("--example", help="Bundled example to start from: discovery (questions) or persona (free text).")
+    ] = "discovery",
 ) -> None:
     """Write a workspace from a bundled example."""
     from parity.examples import write_example
 
     target = write_example(example, directory)
     console.print(f"Wrote the {example} workspace to {target}")
-    console.print(f"Next: cd {directory} && parity run baseline --gate dev --hypothesis \"stock model baseline\"")
+    console.print(f'Next: cd {directory} && parity run baseline --gate dev --hypothesis "stock model baseline"')
 
 
 @app.command()
 def run(
-    agent: Annotated[Optional[str], typer.Argument(help="Agent name in agents/ (a .yaml or .py file), or a path to one.")] = None,
+    agent: Annotated[str | None, typer.Argument(help="Agent name in agents/ (a .yaml or .py file), or a path to one.")] = None,
     gate: Annotated[str, typer.Option("--gate", help="Which gate to score on: dev (screening) or full (decision).")] = "dev",
     hypothesis: Annotated[str, typer.Option("--hypothesis", help="What this experiment tests, in one sentence.")] = "",
-    method: Annotated[Optional[str], typer.Option("--method", help="How the hypothesis is tested, in free text (kept in the record).")] = None,
-    confirm: Annotated[bool, typer.Option("--confirm", help="Screen on the dev gate; only if it beats the running best's dev score, run the full gate.")] = False,
-    resume: Annotated[Optional[int], typer.Option("--resume", help="Finish experiment ID: only its missing cases run, with the agent it recorded.")] = None,
-    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Refuse to start above this estimated cost, and stop before exceeding it.", callback=budget_option)] = None,
+    method: Annotated[str | None, typer.Option("--method", help="How the hypothesis is tested, in free text (kept in the record).")] = None,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Screen on the dev gate; only if it beats the running best's dev score, run the full gate.")
+    ] = False,
+    resume: Annotated[
+        int | None, typer.Option("--resume", help="Finish experiment ID: only its missing cases run, with the agent it recorded.")
+    ] = None,
+    budget_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-usd", help="Refuse to start above this estimated cost, and stop before exceeding it.", callback=budget_option
+        ),
+    ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again instead of using cached answers.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -55,7 +68,9 @@ def run(
     from parity.store import Store
 
     if (agent is None) == (resume is None):
-        raise ParityError("name an agent, or --resume an experiment (not both)", None, "e.g. parity run baseline --gate dev, or parity run --resume 3")
+        raise ParityError(
+            "name an agent, or --resume an experiment (not both)", None, "e.g. parity run baseline --gate dev, or parity run --resume 3"
+        )
     ws = _workspace(workspace)
     ruler = load_ruler(ws)
     if resume is not None:
@@ -64,12 +79,16 @@ def run(
         console.print(f"Resuming experiment #{resume}: {total} missing cases, ruler {ruler.fingerprint[:12]}")
         with _progress() as (progress, bar):
             progress.update(bar, total=total)
-            outcome = resume_experiment(ws, ruler, make_judge(ws), store, resume, lambda case: progress.advance(bar), budget_usd, not no_cache)
+            outcome = resume_experiment(
+                ws, ruler, make_judge(ws), store, resume, lambda case: progress.advance(bar), budget_usd, not no_cache
+            )
         _print_summary(store.experiment(outcome.experiment_id), outcome.decision)
         return
     assert agent is not None
     if confirm and (gate != "dev" or "dev" not in ruler.gates):
-        raise ParityError("--confirm screens on the 'dev' gate and decides on 'full'", CONFIG_NAME, "drop --gate, and declare a dev gate in [gates]")
+        raise ParityError(
+            "--confirm screens on the 'dev' gate and decides on 'full'", CONFIG_NAME, "drop --gate, and declare a dev gate in [gates]"
+        )
     loaded = load_agent(ws, agent, use_cache=not no_cache)
     ruler.gate(gate)  # an unknown gate fails here, before anything is written
     if not confirm:
@@ -111,9 +130,9 @@ def _run_gate(ws, ruler, agent, gate: str, hypothesis: str, method: str | None, 
 
 @app.command()
 def show(
-    experiment_id: Annotated[Optional[int], typer.Argument(help="Experiment id; omit to list all.")] = None,
+    experiment_id: Annotated[int | None, typer.Argument(help="Experiment id; omit to list all.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Write the experiment's pipeline diagram (SVG) to this file.")] = None,
+    pipeline: Annotated[Path | None, typer.Option("--pipeline", help="Write the experiment's pipeline diagram (SVG) to this file.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List experiments, or show one."""
@@ -133,9 +152,15 @@ def show(
                 console.print(f"training request (loop trial {t.id}): {t.hypothesis} — {t.reason}")
             for a in store.adapters():
                 # the newest point of each curve: loss for every recipe, reward/kl for RL, auc for GAD
-                shown = "".join(f", last {key} {a.curves[key][-1][1]:.3f}" for key in ("loss", "reward", "kl", "rewards/margins", "auc") if a.curves.get(key))
+                shown = "".join(
+                    f", last {key} {a.curves[key][-1][1]:.3f}"
+                    for key in ("loss", "reward", "kl", "rewards/margins", "auc")
+                    if a.curves.get(key)
+                )
                 took = f", {a.train_s:.0f} s" if a.train_s else ""
-                console.print(f"adapter {a.name}: {a.recipe} on {a.base}, {a.status}, {a.summary.get('steps', 0) if a.summary else 0} steps{took}{shown}")
+                console.print(
+                    f"adapter {a.name}: {a.recipe} on {a.base}, {a.status}, {a.summary.get('steps', 0) if a.summary else 0} steps{took}{shown}"
+                )
         return
     row = store.experiment(experiment_id)
     if row is None:
@@ -214,15 +239,49 @@ def compare(
 
 @app.command()
 def calibrate(
-    labels: Annotated[Optional[Path], typer.Option("--labels", help="A frontier-labelled set (calibration/labels.jsonl): measure a judge against it.")] = None,
-    judge: Annotated[str, typer.Option("--judge", help="Judge to calibrate: 'reference' or a model spec (default: the workspace's judge).")] = "",
-    against: Annotated[Optional[str], typer.Option("--against", help="Without --labels: a second judge ('reference' or a model spec) to compare with on stored answers.")] = None,
-    split: Annotated[str, typer.Option("--split", help="With --labels: heldout (tasks never used to fit a judge), fit, all, or ruler (the tasks that are this workspace's ruler cases).")] = "heldout",
-    baseline: Annotated[Optional[str], typer.Option("--baseline", help="With --labels: a source (e.g. agent:baseline) every other source is paired against, under the judge and under the labels.")] = None,
-    fit: Annotated[Optional[Path], typer.Option("--fit", help="With --labels: fit reference judge v2 on the fitting tasks, write its parameters here, and check it on the held-out tasks.")] = None,
-    no_detectors: Annotated[bool, typer.Option("--no-detectors", help="With --labels: the bare judge against the raw labels, without the ruler's critical-failure detectors on either side.")] = False,
-    experiment: Annotated[Optional[list[int]], typer.Option("--experiment", help="Without --labels: experiments whose answers are scored (default: all on this ruler).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Without --labels: score at most this many answers.")] = None,
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="A frontier-labelled set (calibration/labels.jsonl): measure a judge against it.")
+    ] = None,
+    judge: Annotated[
+        str, typer.Option("--judge", help="Judge to calibrate: 'reference' or a model spec (default: the workspace's judge).")
+    ] = "",
+    against: Annotated[
+        str | None,
+        typer.Option("--against", help="Without --labels: a second judge ('reference' or a model spec) to compare with on stored answers."),
+    ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="With --labels: heldout (tasks never used to fit a judge), fit, all, or ruler (the tasks that are this workspace's ruler cases).",
+        ),
+    ] = "heldout",
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="With --labels: a source (e.g. agent:baseline) every other source is paired against, under the judge and under the labels.",
+        ),
+    ] = None,
+    fit: Annotated[
+        Path | None,
+        typer.Option(
+            "--fit",
+            help="With --labels: fit reference judge v2 on the fitting tasks, write its parameters here, and check it on the held-out tasks.",
+        ),
+    ] = None,
+    no_detectors: Annotated[
+        bool,
+        typer.Option(
+            "--no-detectors",
+            help="With --labels: the bare judge against the raw labels, without the ruler's critical-failure detectors on either side.",
+        ),
+    ] = False,
+    experiment: Annotated[
+        list[int] | None,
+        typer.Option("--experiment", help="Without --labels: experiments whose answers are scored (default: all on this ruler)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Without --labels: score at most this many answers.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -280,7 +339,16 @@ def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
     failed = {i.item for i in items if first_failure(detectors, i.candidate) is not None}
     with _progress("fitting on the fitting tasks (features, then cross-validated trees)") as (progress, bar):
         progress.update(bar, total=len(items))
-        params = fit(items, ws.config.rubric, embedder, str(path), label_set.fingerprint, free_text=ws.task.free_text, failed=failed, on_step=lambda: progress.advance(bar))
+        params = fit(
+            items,
+            ws.config.rubric,
+            embedder,
+            str(path),
+            label_set.fingerprint,
+            free_text=ws.task.free_text,
+            failed=failed,
+            on_step=lambda: progress.advance(bar),
+        )
     heldout = label_set.where(Split.HELDOUT)
     if heldout:
         judge = with_detectors(ws, FittedReferenceJudge(ws.config.rubric, embedder, params))  # measured as it will judge
@@ -298,10 +366,12 @@ def _fit_judge(ws, path: Path, out: Path, as_json: bool) -> None:
 
         for table in label_agreement_tables(result, "fitted v2"):
             console.print(table)
-    console.print(f"Use it: set fitted = \"{out}\" under [judge] in parity.toml (relative to the workspace), then parity ruler lock")
+    console.print(f'Use it: set fitted = "{out}" under [judge] in parity.toml (relative to the workspace), then parity ruler lock')
 
 
-def _calibrate_labels(ws, path: Path, judge_spec: str | None, split: str, as_json: bool, baseline: str | None, no_detectors: bool = False) -> None:
+def _calibrate_labels(
+    ws, path: Path, judge_spec: str | None, split: str, as_json: bool, baseline: str | None, no_detectors: bool = False
+) -> None:
     from parity.analysis.calibration import agree_with_labels
     from parity.judge import make_judge
     from parity.judge.detectors import DetectingJudge
@@ -316,7 +386,9 @@ def _calibrate_labels(ws, path: Path, judge_spec: str | None, split: str, as_jso
 
         label_set = label_set.on_tasks({case.id for case in load_cases(ws)})
     if baseline is not None and baseline not in {i.source for i in label_set.items}:
-        raise ParityError(f"no source '{baseline}' in the label set", str(path), f"use one of: {', '.join(sorted({i.source for i in label_set.items}))}")
+        raise ParityError(
+            f"no source '{baseline}' in the label set", str(path), f"use one of: {', '.join(sorted({i.source for i in label_set.items}))}"
+        )
     if not label_set.where(splits[split]):
         raise ParityError(f"no labelled answers in split '{split}'", str(path), "use --split all, or label held-out tasks")
     judge = make_judge(ws, model_spec=judge_spec)
@@ -342,7 +414,9 @@ def ruler_verify(workspace: WorkspaceOpt = None) -> None:
 
     ws = _workspace(workspace)
     ruler = load_ruler(ws)
-    console.print(f"ruler OK: {len(ruler.cases)} cases, gates {', '.join(f'{k}={len(v)}' for k, v in ruler.gates.items())}, fingerprint {ruler.fingerprint}")
+    console.print(
+        f"ruler OK: {len(ruler.cases)} cases, gates {', '.join(f'{k}={len(v)}' for k, v in ruler.gates.items())}, fingerprint {ruler.fingerprint}"
+    )
 
 
 @ruler_app.command("lock")
@@ -355,14 +429,18 @@ def ruler_lock(workspace: WorkspaceOpt = None) -> None:
     previous = read_lock(ws) if ws.lock_path.exists() else None
     write_lock(ws, ruler)
     if previous and previous["fingerprint"] != ruler.fingerprint:
-        console.print(f"re-locked: {previous['fingerprint'][:12]} → {ruler.fingerprint[:12]} (a new ruler; earlier results stay with the old one)")
+        console.print(
+            f"re-locked: {previous['fingerprint'][:12]} → {ruler.fingerprint[:12]} (a new ruler; earlier results stay with the old one)"
+        )
     else:
         console.print(f"locked: {ruler.fingerprint}")
 
 
 @ruler_app.command("restore")
 def ruler_restore(
-    fingerprint: Annotated[Optional[str], typer.Option("--fingerprint", help="Which stored ruler (a prefix is enough); default: the one ruler/LOCK names.")] = None,
+    fingerprint: Annotated[
+        str | None, typer.Option("--fingerprint", help="Which stored ruler (a prefix is enough); default: the one ruler/LOCK names.")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Rewrite parity.toml, ruler/cases.jsonl and ruler/LOCK from the copy the store kept when the ruler was first used."""
@@ -382,7 +460,11 @@ def ruler_restore(
         copies = list(s.query(RulerCopyRow).order_by(RulerCopyRow.created_at.desc()))
     match = [c for c in copies if wanted and c.fingerprint.startswith(wanted)] if wanted else copies[:1]
     if not match:
-        raise ParityError(f"the store has no copy of ruler {wanted[:12] if wanted else ''}".strip(), store.url, "pass --fingerprint with one of: " + (", ".join(c.fingerprint[:12] for c in copies) or "none (run an experiment first)"))
+        raise ParityError(
+            f"the store has no copy of ruler {wanted[:12] if wanted else ''}".strip(),
+            store.url,
+            "pass --fingerprint with one of: " + (", ".join(c.fingerprint[:12] for c in copies) or "none (run an experiment first)"),
+        )
     changed = restore_files(ws, match[0].files)
     ruler = load_ruler(load_workspace(ws.root))
     console.print(f"restored ruler {ruler.fingerprint[:12]}: " + (", ".join(changed) + " rewritten" if changed else "nothing had changed"))
@@ -391,11 +473,17 @@ def ruler_restore(
 @app.command()
 def loop(
     proposer: Annotated[str, typer.Option("--proposer", help="Where proposals come from: optuna, llm or grid.")] = "optuna",
-    model: Annotated[Optional[str], typer.Option("--model", help="The LLM proposer's model spec (default: the bundled model).")] = None,
-    max_experiments: Annotated[Optional[int], typer.Option("--max-experiments", help="Stop when this loop's log holds this many experiments.")] = None,
-    hours: Annotated[Optional[float], typer.Option("--hours", help="Stop starting new experiments after this many hours.")] = None,
-    budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.", callback=budget_option)] = None,
-    allow_training: Annotated[bool, typer.Option("--allow-training", help="Train the adapters that weights proposals ask for, and evaluate them.")] = False,
+    model: Annotated[str | None, typer.Option("--model", help="The LLM proposer's model spec (default: the bundled model).")] = None,
+    max_experiments: Annotated[
+        int | None, typer.Option("--max-experiments", help="Stop when this loop's log holds this many experiments.")
+    ] = None,
+    hours: Annotated[float | None, typer.Option("--hours", help="Stop starting new experiments after this many hours.")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.", callback=budget_option)
+    ] = None,
+    allow_training: Annotated[
+        bool, typer.Option("--allow-training", help="Train the adapters that weights proposals ask for, and evaluate them.")
+    ] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """The research loop: propose, screen on dev, confirm on full, keep only what beats the running best."""
@@ -413,7 +501,9 @@ def loop(
     store = Store.for_workspace(ws)  # first: it creates .parity/, where the Optuna study's SQLite file lives
     chosen = make_proposer(ws, proposer, store_url(ws), name, model)
     limits = LoopLimits(max_experiments, hours, budget_usd, allow_training)
-    console.print(f"loop {name}: proposer {proposer}, base agent {ws.config.loop.base_agent}, screen on {ws.config.loop.screen_gate}, decide on {ws.config.loop.decide_gate}")
+    console.print(
+        f"loop {name}: proposer {proposer}, base agent {ws.config.loop.base_agent}, screen on {ws.config.loop.screen_gate}, decide on {ws.config.loop.decide_gate}"
+    )
     finished = run_loop(ws, ruler, make_judge(ws), store, chosen, limits, lambda line: console.print(line))
     trials = store.trials(name)
     console.print(f"this worker finished {finished} trial(s); the log holds {len(trials)}")
@@ -443,9 +533,13 @@ def _print_trials(store, trials: list) -> None:
         screen = store.experiment(t.screen_experiment_id) if t.screen_experiment_id else None
         decide = store.experiment(t.decide_experiment_id) if t.decide_experiment_id else None
         table.add_row(
-            str(t.id), t.lever, ", ".join(f"{k}={v}" for k, v in t.patch.items()),
-            f"#{screen.id} {_fmt(screen.quality)}" if screen else "—", f"#{decide.id} {_fmt(decide.quality)}" if decide else "—",
-            t.verdict or t.status, t.reason or "",
+            str(t.id),
+            t.lever,
+            ", ".join(f"{k}={v}" for k, v in t.patch.items()),
+            f"#{screen.id} {_fmt(screen.quality)}" if screen else "—",
+            f"#{decide.id} {_fmt(decide.quality)}" if decide else "—",
+            t.verdict or t.status,
+            t.reason or "",
         )
     console.print(table)
 
@@ -474,8 +568,15 @@ def _print_list(rows: list) -> None:
     for r in rows:
         ratio = r.quality / r.ceiling if r.quality is not None and r.ceiling else None
         table.add_row(
-            str(r.id), r.agent_name, str((r.agent_config or {}).get("model")), r.gate, f"{_fmt(r.quality)} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}]",
-            _fmt(ratio, 2), r.verdict or r.status, f"{r.cost_usd or 0:.4f}", r.hypothesis or "",
+            str(r.id),
+            r.agent_name,
+            str((r.agent_config or {}).get("model")),
+            r.gate,
+            f"{_fmt(r.quality)} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}]",
+            _fmt(ratio, 2),
+            r.verdict or r.status,
+            f"{r.cost_usd or 0:.4f}",
+            r.hypothesis or "",
         )
     console.print(table)
 
@@ -496,13 +597,20 @@ def _print_summary(row, decision: str) -> None:
     if "position_consistency" in summary:
         table.add_row("position consistency", f"{summary['position_consistency']:.0%} of pairwise verdicts agree in both orders")
     reasons = ", ".join(f"{k} {v}" for k, v in summary.get("unscored_reasons", {}).items())
-    table.add_row("cases", f"{summary.get('n_cases', 0)} ({summary.get('n_unscored', 0)} unscored{': ' + reasons if reasons else ''}, {summary.get('n_failed', 0)} agent failures)")
+    table.add_row(
+        "cases",
+        f"{summary.get('n_cases', 0)} ({summary.get('n_unscored', 0)} unscored{': ' + reasons if reasons else ''}, {summary.get('n_failed', 0)} agent failures)",
+    )
     table.add_row("model", f"{(row.agent_config or {}).get('model')}  cost ${row.cost_usd or 0:.4f}")
     for name, value in summary.get("dimensions", {}).items():
         table.add_row(f"  {name}", f"{value:.2f}")
     if summary.get("detectors"):  # the ruler declares critical-failure detectors
         found = summary.get("critical_failures", {})
-        table.add_row("critical failures", f"{sum(found.values())} of {summary.get('n_cases', 0)} cases" + (f"  ({', '.join(f'{k} {v}' for k, v in found.items())})" if found else ""))
+        table.add_row(
+            "critical failures",
+            f"{sum(found.values())} of {summary.get('n_cases', 0)} cases"
+            + (f"  ({', '.join(f'{k} {v}' for k, v in found.items())})" if found else ""),
+        )
     table.add_row("verdict", f"{row.verdict or row.status}: {decision}")
     for leak in summary.get("leaks", [])[:5]:
         table.add_row(f"  leak {leak['case']}", " | ".join(leak["shared"]))
@@ -541,11 +649,11 @@ def _print_groups(summary: dict) -> None:
 
 @app.command()
 def export(
-    name: Annotated[Optional[str], typer.Argument(help="Adapter to export (with --gguf).")] = None,
+    name: Annotated[str | None, typer.Argument(help="Adapter to export (with --gguf).")] = None,
     gguf: Annotated[bool, typer.Option("--gguf", help="Merge the adapter into its base and write a GGUF file for llama.cpp.")] = False,
     quant: Annotated[str, typer.Option("--quant", help="GGUF weight type: f16 or q8_0.")] = "f16",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default .parity/exports/NAME-QUANT.gguf).")] = None,
-    html: Annotated[Optional[Path], typer.Option("--html", help="Write the dashboard as static pages into this folder.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output file (default .parity/exports/NAME-QUANT.gguf).")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the dashboard as static pages into this folder.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Export an adapter as a merged GGUF (NAME --gguf), or the dashboard as static files (--html DIR)."""
@@ -561,7 +669,9 @@ def export(
     from parity.cli_train import export_adapter
 
     if not gguf or name is None:
-        raise ParityError("nothing to export", "parity export", "use: parity export NAME --gguf [--quant f16|q8_0], or parity export --html DIR")
+        raise ParityError(
+            "nothing to export", "parity export", "use: parity export NAME --gguf [--quant f16|q8_0], or parity export --html DIR"
+        )
     export_adapter(name, quant, out, workspace)
 
 
@@ -579,13 +689,16 @@ def dashboard(
     store = Store.for_workspace(ws)
     console.print(f"parity dashboard for {ws.root.name}: http://{host}:{port}/  (Ctrl-C stops it)")
     if host not in LOOPBACK:
-        print(f"warning: --host {host} serves every hypothesis, answer and gold in this store to anyone who can reach this machine on port {port}; the dashboard has no login", file=sys.stderr)
+        print(
+            f"warning: --host {host} serves every hypothesis, answer and gold in this store to anyone who can reach this machine on port {port}; the dashboard has no login",
+            file=sys.stderr,
+        )
     serve(ws, store, host, port)
 
 
 @app.command()
 def report(
-    out: Annotated[Optional[Path], typer.Option("--out", help="Markdown file to write (default: print it).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Markdown file to write (default: print it).")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write the training record (Markdown) from the store: progression, tables, training, datasets, cost, findings."""
@@ -646,7 +759,10 @@ def main() -> None:
         print(f"error: {message} — see parity --help", file=sys.stderr)
         sys.exit(2)
     except SQLAlchemyError as exc:
-        print(f"error: the store failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}) — check the database, or report a bug", file=sys.stderr)
+        print(
+            f"error: the store failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}) — check the database, or report a bug",
+            file=sys.stderr,
+        )
         sys.exit(2)
     except Exception as exc:  # a bug: one line, and the whole traceback in a file for the report
         log = _crash_log(exc)

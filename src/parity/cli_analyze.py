@@ -3,7 +3,7 @@ the store, shown on the dashboard's Analyses page and by `parity report`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -80,7 +80,7 @@ def noise(
 @analyze_app.command("ceiling")
 def ceiling(
     candidate: Annotated[list[str], typer.Option("--candidate", help="A model spec to run through the identical harness (repeatable).")],
-    gate: Annotated[Optional[str], typer.Option("--gate", help="Gate (default: the loop's decide gate).")] = None,
+    gate: Annotated[str | None, typer.Option("--gate", help="Gate (default: the loop's decide gate).")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Other models through the identical harness (prompt, schema, judge, gate), beside the best agent."""
@@ -91,8 +91,16 @@ def ceiling(
     gate = gate or ws.config.loop.decide_gate
     with progress_bar("candidates") as (progress, bar):
         progress.update(bar, total=len(ruler.gate(gate)) * len(candidate))
-        analysis = run(ws, ruler, store, make_judge(ws), candidate, gate, lambda case: progress.advance(bar),
-                       on_start=lambda spec: progress.update(bar, description=f"candidate {spec}"))
+        analysis = run(
+            ws,
+            ruler,
+            store,
+            make_judge(ws),
+            candidate,
+            gate,
+            lambda case: progress.advance(bar),
+            on_start=lambda spec: progress.update(bar, description=f"candidate {spec}"),
+        )
     _finish(ws, store, analysis)
 
 

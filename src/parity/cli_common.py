@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,7 +15,9 @@ from parity.task import CONFIG_NAME, Workspace, load_workspace
 console = Console(markup=False)  # stored text (hypotheses, answers, names) is data: nothing printed is read as markup
 progress_console = Console(stderr=True, markup=False)  # progress never mixes with what --json prints
 
-WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")]
+WorkspaceOpt = Annotated[
+    Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")
+]
 
 
 def find_workspace(path: Path | None) -> Workspace:
@@ -31,7 +33,13 @@ def find_workspace(path: Path | None) -> Workspace:
 @contextmanager
 def progress_bar(what: str = "answering + judging"):
     """A bar on stderr (never mixed with what --json prints); the caller sets its total."""
-    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=progress_console) as progress:
         yield progress, progress.add_task(what, total=None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,9 +15,13 @@ train_app = typer.Typer(no_args_is_help=True, help="Train LoRA adapters on the c
 pairs_app = typer.Typer(no_args_is_help=True, help="Build preference pairs from the corpus for DPO and ORPO.")
 
 Base = Annotated[str, typer.Option("--base", help="Model to adapt: smollm2-135m (bundled), hf:FOLDER or a .gguf file.")]
-Name = Annotated[Optional[str], typer.Option("--name", help="Adapter name (agents use it as `adapter: NAME`); default RECIPE-DATE.")]
-AgentOpt = Annotated[Optional[str], typer.Option("--agent", help="Agent whose prompt the adapter learns to answer (default: the loop's base agent).")]
-Data = Annotated[Optional[Path], typer.Option("--data", help="A JSONL file in the corpus format (input, answer) instead of corpus/train.jsonl.")]
+Name = Annotated[str | None, typer.Option("--name", help="Adapter name (agents use it as `adapter: NAME`); default RECIPE-DATE.")]
+AgentOpt = Annotated[
+    str | None, typer.Option("--agent", help="Agent whose prompt the adapter learns to answer (default: the loop's base agent).")
+]
+Data = Annotated[
+    Path | None, typer.Option("--data", help="A JSONL file in the corpus format (input, answer) instead of corpus/train.jsonl.")
+]
 Epochs = Annotated[float, typer.Option("--epochs", help="Passes over the data.")]
 MaxSteps = Annotated[int, typer.Option("--max-steps", help="Optimizer steps; overrides --epochs when > 0.")]
 LR = Annotated[float, typer.Option("--lr", help="Learning rate.")]
@@ -32,17 +36,30 @@ SaveSteps = Annotated[int, typer.Option("--save-steps", help="Checkpoint every t
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of --name from its last checkpoint.")]
 
 
-Pairs = Annotated[Optional[str], typer.Option("--pairs", help="Preference pairs built by `parity pairs build` (name or fingerprint).")]
+Pairs = Annotated[str | None, typer.Option("--pairs", help="Preference pairs built by `parity pairs build` (name or fingerprint).")]
 Beta = Annotated[float, typer.Option("--beta", help="Strength of the preference term (DPO: KL to the base; ORPO: odds-ratio weight).")]
 TARGETS = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
 
 
 @train_app.command("sft")
 def sft(
-    base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, data: Data = None,
-    epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = 2e-4, batch_size: Batch = 4, grad_accum: Accum = 2,
-    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
-    seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
+    base: Base = "smollm2-135m",
+    name: Name = None,
+    agent: AgentOpt = None,
+    data: Data = None,
+    epochs: Epochs = 1.0,
+    max_steps: MaxSteps = -1,
+    lr: LR = 2e-4,
+    batch_size: Batch = 4,
+    grad_accum: Accum = 2,
+    max_length: MaxLength = 768,
+    rank: Rank = 16,
+    alpha: Alpha = 32,
+    targets: Targets = TARGETS,
+    seed: Seed = 0,
+    save_steps: SaveSteps = 25,
+    resume: Resume = False,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Supervised fine-tuning on the teacher's answers to corpus inputs."""
     _train("sft", locals())
@@ -52,10 +69,24 @@ def _pair_recipe(recipe: str, default_lr: float, doc: str) -> None:
     """DPO and ORPO take the same options; only the default learning rate and the help differ."""
 
     def command(
-        pairs: Pairs = None, base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Beta = 0.1,
-        epochs: Epochs = 1.0, max_steps: MaxSteps = -1, lr: LR = default_lr, batch_size: Batch = 2, grad_accum: Accum = 4,
-        max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
-        seed: Seed = 0, save_steps: SaveSteps = 25, resume: Resume = False, workspace: WorkspaceOpt = None,
+        pairs: Pairs = None,
+        base: Base = "smollm2-135m",
+        name: Name = None,
+        agent: AgentOpt = None,
+        beta: Beta = 0.1,
+        epochs: Epochs = 1.0,
+        max_steps: MaxSteps = -1,
+        lr: LR = default_lr,
+        batch_size: Batch = 2,
+        grad_accum: Accum = 4,
+        max_length: MaxLength = 768,
+        rank: Rank = 16,
+        alpha: Alpha = 32,
+        targets: Targets = TARGETS,
+        seed: Seed = 0,
+        save_steps: SaveSteps = 25,
+        resume: Resume = False,
+        workspace: WorkspaceOpt = None,
     ) -> None:
         _train(recipe, locals())
 
@@ -73,11 +104,25 @@ CompletionLength = Annotated[int, typer.Option("--max-completion-length", help="
 
 @train_app.command("grpo")
 def grpo(
-    base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Annotated[float, typer.Option("--beta", help="KL anchor to the base (0 = none).")] = 0.04,
-    num_generations: Generations = 4, max_completion_length: CompletionLength = 256,
-    epochs: Epochs = 1.0, max_steps: MaxSteps = 20, lr: LR = 1e-5, batch_size: Batch = 4, grad_accum: Accum = 1,
-    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
-    seed: Seed = 0, save_steps: SaveSteps = 5, resume: Resume = False, workspace: WorkspaceOpt = None,
+    base: Base = "smollm2-135m",
+    name: Name = None,
+    agent: AgentOpt = None,
+    beta: Annotated[float, typer.Option("--beta", help="KL anchor to the base (0 = none).")] = 0.04,
+    num_generations: Generations = 4,
+    max_completion_length: CompletionLength = 256,
+    epochs: Epochs = 1.0,
+    max_steps: MaxSteps = 20,
+    lr: LR = 1e-5,
+    batch_size: Batch = 4,
+    grad_accum: Accum = 1,
+    max_length: MaxLength = 768,
+    rank: Rank = 16,
+    alpha: Alpha = 32,
+    targets: Targets = TARGETS,
+    seed: Seed = 0,
+    save_steps: SaveSteps = 5,
+    resume: Resume = False,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """GRPO with the workspace's judge as the reward, scoring drafts for corpus inputs against the teacher."""
     _train("grpo", locals())
@@ -85,12 +130,28 @@ def grpo(
 
 @train_app.command("gad")
 def gad(
-    base: Base = "smollm2-135m", name: Name = None, agent: AgentOpt = None, beta: Annotated[float, typer.Option("--beta", help="KL anchor to the base (0 = none).")] = 0.04,
-    num_generations: Generations = 4, max_completion_length: CompletionLength = 256,
-    discriminator_drafts: Annotated[int, typer.Option("--discriminator-drafts", help="Agent drafts the discriminator first learns from.")] = 48,
-    epochs: Epochs = 1.0, max_steps: MaxSteps = 20, lr: LR = 1e-5, batch_size: Batch = 4, grad_accum: Accum = 1,
-    max_length: MaxLength = 768, rank: Rank = 16, alpha: Alpha = 32, targets: Targets = TARGETS,
-    seed: Seed = 0, save_steps: SaveSteps = 5, resume: Resume = False, workspace: WorkspaceOpt = None,
+    base: Base = "smollm2-135m",
+    name: Name = None,
+    agent: AgentOpt = None,
+    beta: Annotated[float, typer.Option("--beta", help="KL anchor to the base (0 = none).")] = 0.04,
+    num_generations: Generations = 4,
+    max_completion_length: CompletionLength = 256,
+    discriminator_drafts: Annotated[
+        int, typer.Option("--discriminator-drafts", help="Agent drafts the discriminator first learns from.")
+    ] = 48,
+    epochs: Epochs = 1.0,
+    max_steps: MaxSteps = 20,
+    lr: LR = 1e-5,
+    batch_size: Batch = 4,
+    grad_accum: Accum = 1,
+    max_length: MaxLength = 768,
+    rank: Rank = 16,
+    alpha: Alpha = 32,
+    targets: Targets = TARGETS,
+    seed: Seed = 0,
+    save_steps: SaveSteps = 5,
+    resume: Resume = False,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Adversarial distillation: reward = a MiniLM discriminator's P(teacher-like), refit as the policy moves."""
     _train("gad", locals())
@@ -107,14 +168,33 @@ def _train(recipe: str, opts: dict) -> None:
     lora = LoraOptions(opts["rank"], opts["alpha"], targets=tuple(t.strip() for t in opts["targets"].split(",") if t.strip()))
     extra = {key: opts[key] for key in ("beta", "num_generations", "max_completion_length", "discriminator_drafts") if key in opts}
     options = TrainOptions(
-        opts["epochs"], opts["max_steps"], opts["lr"], opts["batch_size"], opts["grad_accum"], opts["max_length"], opts["seed"], opts["save_steps"], extra=extra,
+        opts["epochs"],
+        opts["max_steps"],
+        opts["lr"],
+        opts["batch_size"],
+        opts["grad_accum"],
+        opts["max_length"],
+        opts["seed"],
+        opts["save_steps"],
+        extra=extra,
     )
     adapter = opts["name"] or f"{recipe}-{datetime.now():%Y%m%d-%H%M}"
     data = opts.get("data")
     path = None if data is None else (data if data.is_absolute() else Path.cwd() / data)
     result = train_from_corpus(
-        ws, load_ruler(ws), Store.for_workspace(ws), recipe, adapter, opts["base"], opts["agent"], lora, options, opts["resume"], path,
-        announce=console.print, pairs=opts.get("pairs"),
+        ws,
+        load_ruler(ws),
+        Store.for_workspace(ws),
+        recipe,
+        adapter,
+        opts["base"],
+        opts["agent"],
+        lora,
+        options,
+        opts["resume"],
+        path,
+        announce=console.print,
+        pairs=opts.get("pairs"),
     )
     _report(result, serving_spec(opts["base"]))
 
@@ -151,11 +231,15 @@ def export_adapter(name: str, quant: str, out: Path | None, workspace: Path | No
 
 @pairs_app.command("build")
 def pairs_build(
-    mode: Annotated[str, typer.Option("--mode", help="onpolicy: rejected = the agent's own draft; style: rejected from --rejected.")] = "onpolicy",
-    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (train with --pairs NAME).")] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="onpolicy: rejected = the agent's own draft; style: rejected from --rejected.")
+    ] = "onpolicy",
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name (train with --pairs NAME).")] = None,
     agent: AgentOpt = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N corpus inputs.")] = None,
-    rejected: Annotated[Optional[Path], typer.Option("--rejected", help="style mode: JSONL of {id, answer} in the style to move away from.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N corpus inputs.")] = None,
+    rejected: Annotated[
+        Path | None, typer.Option("--rejected", help="style mode: JSONL of {id, answer} in the style to move away from.")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Build and store preference pairs (fingerprinted, with provenance)."""
@@ -179,5 +263,7 @@ def pairs_build(
         raise ParityError(f"unknown mode '{mode}'", "--mode", "use onpolicy or style")
     register_dataset(Store.for_workspace(ws), data, ws.state_dir / "datasets")
     skipped = data.provenance.get("skipped")
-    console.print(f"pairs {dataset_name}: {len(data.rows)} pairs (fingerprint {data.fingerprint[:12]})" + (f", skipped {skipped}" if skipped else ""))
+    console.print(
+        f"pairs {dataset_name}: {len(data.rows)} pairs (fingerprint {data.fingerprint[:12]})" + (f", skipped {skipped}" if skipped else "")
+    )
     console.print(f"train on them:  parity train dpo --pairs {dataset_name}   or   parity train orpo --pairs {dataset_name}")

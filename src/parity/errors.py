@@ -23,4 +23,6 @@ class Interrupted(Exception):
 
     def __init__(self, experiment_id: int):
         self.experiment_id = experiment_id
-        super().__init__(f"experiment #{experiment_id} stopped; its finished cases are recorded — resume it with: parity run --resume {experiment_id}")
+        super().__init__(
+            f"experiment #{experiment_id} stopped; its finished cases are recorded — resume it with: parity run --resume {experiment_id}"
+        )

@@ -54,7 +54,9 @@ def failed_judgment(case: Case, reason: str, ws: Workspace) -> Judgment:
     """The agent gave no usable answer: the worst outcome on every dimension, and a loss to gold."""
     lowest = float(ws.config.rubric.scale_min)
     scores = {name: lowest for name in ws.config.rubric.dimensions}
-    return Judgment(case.id, "scored", scores=scores, overall=lowest, verdict="loss", notes={"agent": reason}, reason=reason, agent_failed=True)
+    return Judgment(
+        case.id, "scored", scores=scores, overall=lowest, verdict="loss", notes={"agent": reason}, reason=reason, agent_failed=True
+    )
 
 
 def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> str | None:
@@ -72,7 +74,14 @@ def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> s
 
 
 def start_experiment(
-    ws: Workspace, store: Store, ruler: Ruler, agent: Agent, gate: str, hypothesis: str, method: str | None = None, screened_by: int | None = None
+    ws: Workspace,
+    store: Store,
+    ruler: Ruler,
+    agent: Agent,
+    gate: str,
+    hypothesis: str,
+    method: str | None = None,
+    screened_by: int | None = None,
 ) -> int:
     store.save_ruler_copy(ruler.fingerprint, ruler_files(ws))  # what `parity ruler restore` rewrites
     config = agent.config.model_dump()
@@ -153,8 +162,16 @@ def missing_cases(store: Store, ruler: Ruler, experiment_id: int) -> list[Case]:
 
 
 def _complete(
-    ws: Workspace, ruler: Ruler, agent: Agent, judge: Judge, store: Store, experiment_id: int,
-    gate: str, cases: list[Case], on_case: ProgressHook | None, budget: Budget,
+    ws: Workspace,
+    ruler: Ruler,
+    agent: Agent,
+    judge: Judge,
+    store: Store,
+    experiment_id: int,
+    gate: str,
+    cases: list[Case],
+    on_case: ProgressHook | None,
+    budget: Budget,
 ) -> Outcome:
     started = time.perf_counter()
     row = store.experiment(experiment_id)
@@ -164,16 +181,35 @@ def _complete(
         return earlier + time.perf_counter() - started
 
     try:
-        _run_cases(ws, ruler, agent, judge, store, experiment_id, cases, on_case, budget, lambda: store.update_experiment(experiment_id, wall_s=elapsed()))
+        _run_cases(
+            ws,
+            ruler,
+            agent,
+            judge,
+            store,
+            experiment_id,
+            cases,
+            on_case,
+            budget,
+            lambda: store.update_experiment(experiment_id, wall_s=elapsed()),
+        )
     except BackendError as exc:
         _halt(store, experiment_id, "crashed", f"backend error: {exc}")
-        raise ParityError(f"{exc.cause}; the finished cases are recorded", exc.backend, f"fix the backend, then resume with: parity run --resume {experiment_id}") from None
+        raise ParityError(
+            f"{exc.cause}; the finished cases are recorded",
+            exc.backend,
+            f"fix the backend, then resume with: parity run --resume {experiment_id}",
+        ) from None
     except AgentCodeError as exc:  # a bug in a Python agent: the record says where
         _halt(store, experiment_id, "crashed", exc.line())
         raise
     except BudgetExceeded:
         _halt(store, experiment_id, "stopped", f"stopped before exceeding the budget (${budget.limit}); spent ${budget.spent:.4f}")
-        raise ParityError(f"stopped before exceeding --budget-usd {budget.limit} (spent ${budget.spent:.4f})", f"experiment #{experiment_id}", f"resume with a larger budget: parity run --resume {experiment_id} --budget-usd X") from None
+        raise ParityError(
+            f"stopped before exceeding --budget-usd {budget.limit} (spent ${budget.spent:.4f})",
+            f"experiment #{experiment_id}",
+            f"resume with a larger budget: parity run --resume {experiment_id} --budget-usd X",
+        ) from None
     except KeyboardInterrupt:
         _halt(store, experiment_id, "stopped", f"interrupted; resume with: parity run --resume {experiment_id}")
         raise Interrupted(experiment_id) from None
@@ -185,12 +221,22 @@ def _complete(
 
 def _halt(store: Store, experiment_id: int, status: str, why: str) -> None:
     cost = sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in store.case_rows(experiment_id))
-    store.update_experiment(experiment_id, status=status, verdict="crashed" if status == "crashed" else None, decision=why, cost_usd=cost, finished_at=_now())
+    store.update_experiment(
+        experiment_id, status=status, verdict="crashed" if status == "crashed" else None, decision=why, cost_usd=cost, finished_at=_now()
+    )
 
 
 def _run_cases(
-    ws: Workspace, ruler: Ruler, agent: Agent, judge: Judge, store: Store, experiment_id: int,
-    cases: list[Case], on_case: ProgressHook | None, budget: Budget, on_recorded: Callable[[], None] | None = None,
+    ws: Workspace,
+    ruler: Ruler,
+    agent: Agent,
+    judge: Judge,
+    store: Store,
+    experiment_id: int,
+    cases: list[Case],
+    on_case: ProgressHook | None,
+    budget: Budget,
+    on_recorded: Callable[[], None] | None = None,
 ) -> None:
     """Up to the backend's max_in_flight cases at once; each case is committed as soon as it is judged."""
     judge_lock = threading.Lock() if not judge.thread_safe else None
@@ -241,7 +287,10 @@ def _run_cases(
                 future.cancel()
             raise
         # The first failure in case order, and a real error before a budget stop it may have caused.
-        failures = sorted((f.exception() for f in futures if f.done() and not f.cancelled() and f.exception() is not None), key=lambda e: isinstance(e, BudgetExceeded))
+        failures = sorted(
+            (f.exception() for f in futures if f.done() and not f.cancelled() and f.exception() is not None),
+            key=lambda e: isinstance(e, BudgetExceeded),
+        )
         if failures:
             stop.set()
             for future in futures:
@@ -282,12 +331,20 @@ def _case_row(ws: Workspace, ruler: Ruler, experiment_id: int, case: Case, outpu
 
 def judgment_from_row(row: CaseRow) -> Judgment:
     return Judgment(
-        row.case_id, row.judgment_status, scores=dict(row.scores or {}), overall=row.overall, verdict=row.verdict,  # type: ignore[arg-type]
-        notes=dict(row.notes or {}), reason=row.reason, agent_failed=row.agent_failed,
+        row.case_id,
+        row.judgment_status,
+        scores=dict(row.scores or {}),
+        overall=row.overall,
+        verdict=row.verdict,  # type: ignore[arg-type]
+        notes=dict(row.notes or {}),
+        reason=row.reason,
+        agent_failed=row.agent_failed,
     )
 
 
-def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int, gate: str, wall_s: float, total_wall_s: float) -> Outcome:
+def finalize(
+    ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment_id: int, gate: str, wall_s: float, total_wall_s: float
+) -> Outcome:
     """Summarize, check and decide a finished experiment. `wall_s`: this session's time; `total_wall_s`:
     with the time of earlier sessions of a resumed run."""
     rows = store.case_rows(experiment_id)
@@ -317,7 +374,10 @@ def finalize(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, experiment
         ci_high=result.ci_high,
         ceiling=ceiling.quality if ceiling else None,
         summary={
-            **result.to_dict(), **_position_consistency(rows), **tokens, "leaks": [leak.to_dict() for leak in leaks],
+            **result.to_dict(),
+            **_position_consistency(rows),
+            **tokens,
+            "leaks": [leak.to_dict() for leak in leaks],
             **({"detectors": list(ws.config.detectors)} if ws.config.detectors else {}),
             "judge_agreement": judge_agreement(ws),
         },
@@ -357,7 +417,12 @@ def ensure_ceiling(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate
     if result.quality is None:
         return None
     row = CeilingRow(
-        ruler_fingerprint=ruler.fingerprint, gate=gate, quality=result.quality, ci_low=result.ci_low, ci_high=result.ci_high, summary=result.to_dict()
+        ruler_fingerprint=ruler.fingerprint,
+        gate=gate,
+        quality=result.quality,
+        ci_low=result.ci_low,
+        ci_high=result.ci_high,
+        summary=result.to_dict(),
     )
     store.save_ceiling(row)
     return row
@@ -385,10 +450,16 @@ def decide(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate: str, e
     store.update_experiment(experiment_id, judge_noise={"quality_sd": noise, "times": 2, "source": "keep-rule re-judge"})
     confirm = _paired(ws, again, best_cases)
     if confirm.ci_low <= 0:
-        return "discarded", f"{summary}, but a second judgment gives Δ {confirm.mean_diff:+.3f} [{confirm.ci_low:+.3f}, {confirm.ci_high:+.3f}]: not confirmed"
+        return (
+            "discarded",
+            f"{summary}, but a second judgment gives Δ {confirm.mean_diff:+.3f} [{confirm.ci_low:+.3f}, {confirm.ci_high:+.3f}]: not confirmed",
+        )
     if paired.mean_diff <= noise:
         return "discarded", f"{summary}: smaller than the judge's noise (SD {noise:.3f})"
-    return "kept", f"{summary}: beats the running best; confirmed by a second judgment (Δ {confirm.mean_diff:+.3f}, judge noise SD {noise:.3f})"
+    return (
+        "kept",
+        f"{summary}: beats the running best; confirmed by a second judgment (Δ {confirm.mean_diff:+.3f}, judge noise SD {noise:.3f})",
+    )
 
 
 def _paired(ws: Workspace, candidate: dict[str, float], best: dict[str, float]):

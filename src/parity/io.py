@@ -42,7 +42,9 @@ def read_jsonl(path: Path, shown_as: str | None = None) -> Iterator[tuple[str, d
         try:
             json.dumps(obj, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate escape (\\udXXX): no text can hold it
-            raise ParityError("a string holds a lone surrogate escape (\\ud800–\\udfff), which is not text", where, "fix or remove that escape") from None
+            raise ParityError(
+                "a string holds a lone surrogate escape (\\ud800–\\udfff), which is not text", where, "fix or remove that escape"
+            ) from None
         yield where, obj
 
 

@@ -83,7 +83,7 @@ class LabelSet:
     def where(self, split: Split | None) -> list[LabelledItem]:
         return [i for i in self.items if split is None or i.split == split]
 
-    def on_tasks(self, task_ids: set[str]) -> "LabelSet":
+    def on_tasks(self, task_ids: set[str]) -> LabelSet:
         """Only the answers to these tasks (e.g. the workspace's own ruler cases)."""
         return LabelSet(tuple(i for i in self.items if i.case.id in task_ids), self.fingerprint, self.path)
 
@@ -107,12 +107,15 @@ def load_labels(path: Path, ws: Workspace, shown_as: str | None = None) -> Label
             field = ".".join(str(p) for p in first["loc"]) or "row"
             raise ParityError(f"{field}: {first['msg']}", where, "fix that row (see docs/calibration.md for the row format)") from None
         if row.item in seen:
-            raise ParityError(f"duplicate item '{row.item}' (first at {seen[row.item]})", where, "give every labelled answer a unique item id")
+            raise ParityError(
+                f"duplicate item '{row.item}' (first at {seen[row.item]})", where, "give every labelled answer a unique item id"
+            )
         seen[row.item] = where
         for judging in row.judgings:
             if set(judging.scores) != set(rubric.dimensions):
                 raise ParityError(
-                    f"judging by '{judging.judge}' scores {sorted(judging.scores)}, the rubric has {sorted(rubric.dimensions)}", where,
+                    f"judging by '{judging.judge}' scores {sorted(judging.scores)}, the rubric has {sorted(rubric.dimensions)}",
+                    where,
                     "label sets must score exactly the workspace's rubric dimensions",
                 )
             bad = {d: s for d, s in judging.scores.items() if not rubric.scale_min <= s <= rubric.scale_max}
@@ -136,7 +139,14 @@ def _item(row: LabelRow, ws: Workspace, where: str) -> LabelledItem:
         raise ParityError(str(exc), where, "every answer in a label set must fit the workspace's task") from None
     case = Case(row.task_id, row.category, row.difficulty, row.input, gold, gold_alt)
     judgments = tuple(
-        Judgment(row.task_id, "scored", scores=dict(j.scores), overall=_overall(j.scores, rubric.normalized_weights()), verdict=j.verdict, extra={"judge": j.judge})
+        Judgment(
+            row.task_id,
+            "scored",
+            scores=dict(j.scores),
+            overall=_overall(j.scores, rubric.normalized_weights()),
+            verdict=j.verdict,
+            extra={"judge": j.judge},
+        )
         for j in row.judgings
     )
     return LabelledItem(row.item, row.split, row.source, case, candidate, judgments)

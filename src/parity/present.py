@@ -19,12 +19,16 @@ def _delta(value: list[float] | None) -> str:
 def label_agreement_tables(result: LabelAgreement, judge_name: str) -> list[Table]:
     """The judge against the labels, the labels against themselves beside it, then per source."""
     inter = result.inter_judge
-    head = Table(title=f"{judge_name} judge vs frontier labels — split {result.split}: {result.n_scored} of {result.n_items} answers scored, {result.n_model_answers} model answers")
+    head = Table(
+        title=f"{judge_name} judge vs frontier labels — split {result.split}: {result.n_scored} of {result.n_items} answers scored, {result.n_model_answers} model answers"
+    )
     head.add_column("measure", style="bold")
     head.add_column("judge vs labels", justify="right")
     head.add_column("labels vs labels (ceiling)", justify="right")
     head.add_row("quality Spearman, model answers", fmt(result.quality_spearman), fmt(inter["quality_spearman"]))
-    head.add_row("quality Spearman, generated answers only", fmt(result.quality_spearman_generated), fmt(inter["quality_spearman_generated"]))
+    head.add_row(
+        "quality Spearman, generated answers only", fmt(result.quality_spearman_generated), fmt(inter["quality_spearman_generated"])
+    )
     head.add_row("quality Spearman, with gold_alt", fmt(result.quality_spearman_all), "")
     for name, rho in result.spearman.items():
         head.add_row(f"Spearman {name}", fmt(rho), fmt(inter["spearman"].get(name)))
@@ -44,12 +48,16 @@ def label_agreement_tables(result: LabelAgreement, judge_name: str) -> list[Tabl
 
     sources = Table(title="by source (ordered by the labels' quality)")
     deltas = any(s.judge_delta for s in result.sources)
-    columns = ["source", "n", "judge quality", "label quality", "judge ratio", "label ratio"] + (["judge Δ vs baseline", "label Δ vs baseline"] if deltas else [])
+    columns = ["source", "n", "judge quality", "label quality", "judge ratio", "label ratio"] + (
+        ["judge Δ vs baseline", "label Δ vs baseline"] if deltas else []
+    )
     for column in columns:
         sources.add_column(column, justify="left" if column == "source" else "right")
     for s in result.sources:
         extra = [_delta(s.judge_delta), _delta(s.label_delta)] if deltas else []
-        sources.add_row(s.source, str(s.n), fmt(s.judge_quality), fmt(s.label_quality), fmt(s.judge_ratio, 2), fmt(s.label_ratio, 2), *extra)
+        sources.add_row(
+            s.source, str(s.n), fmt(s.judge_quality), fmt(s.label_quality), fmt(s.judge_ratio, 2), fmt(s.label_ratio, 2), *extra
+        )
     tables = [head, sources]
     if result.system_pairs_clear_wrong:
         reversed_pairs = Table(title="source pairs the judge orders against the labels (label gap > 0.03)")

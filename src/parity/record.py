@@ -28,6 +28,7 @@ def config_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list
 
 def git_commit(root: Path) -> str | None:
     """HEAD of the git repository holding the workspace, with "+dirty" if it has uncommitted changes."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)

@@ -6,12 +6,12 @@ about them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from parity.experiment import experiment_row_summary
-from parity.store import ExperimentRow, Store
 from parity.judge.agreement import judge_agreement
+from parity.store import ExperimentRow, Store
 from parity.task import Workspace
 from parity.web.views import experiments_using, lever_of, trial_levers
 
@@ -47,8 +47,18 @@ def progression(rows: list[ExperimentRow], levers: dict[int, str]) -> tuple[list
         before = best.quality if best is not None else None
         gain = r.quality - before if r.quality is not None and before is not None else None
         ratio = r.quality / r.ceiling if r.quality is not None and r.ceiling else None
-        table.append([f"#{r.id}", r.agent_name, lever_of(r, levers), f"{_f(r.quality)} [{_f(r.ci_low)}, {_f(r.ci_high)}]",
-                      _f(ratio, 2), _f(gain, sign=True), r.verdict or r.status, r.hypothesis or ""])
+        table.append(
+            [
+                f"#{r.id}",
+                r.agent_name,
+                lever_of(r, levers),
+                f"{_f(r.quality)} [{_f(r.ci_low)}, {_f(r.ci_high)}]",
+                _f(ratio, 2),
+                _f(gain, sign=True),
+                r.verdict or r.status,
+                r.hypothesis or "",
+            ]
+        )
         if r.verdict == "kept" and r.quality is not None:
             if gain is not None:
                 gains.append((gain, r, before))
@@ -62,21 +72,38 @@ def _group_tables(rows: list[ExperimentRow], key: str) -> list[str]:
     if not shown:
         return []
     names = sorted({name for r in shown for name in r.summary[key]})
-    body = [[name, *[_f(r.summary[key].get(name, {}).get("quality")) for r in shown], str(shown[-1].summary[key].get(name, {}).get("n", ""))] for name in names]
+    body = [
+        [name, *[_f(r.summary[key].get(name, {}).get("quality")) for r in shown], str(shown[-1].summary[key].get(name, {}).get("n", ""))]
+        for name in names
+    ]
     return _table([{"categories": "category", "difficulties": "difficulty"}[key], *[f"#{r.id} {r.agent_name}" for r in shown], "n"], body)
 
 
 def _critical_section(ws: Workspace, by_gate: dict[str, list[ExperimentRow]]) -> list[str]:
     """Cases failed by each detector, per finished experiment: a count the quality average can hide."""
     names = list(ws.config.detectors)
-    out = ["## Critical failures", "", "Cases an answer failed outright by matching a detector in parity.toml, whatever the judge said.", ""]
+    out = [
+        "## Critical failures",
+        "",
+        "Cases an answer failed outright by matching a detector in parity.toml, whatever the judge said.",
+        "",
+    ]
     body = []
     for gate, rows in by_gate.items():
         for r in rows:
             if r.status != "done":
                 continue
             found = (r.summary or {}).get("critical_failures", {})
-            body.append([f"#{r.id}", r.agent_name, gate, *[found.get(name, 0) for name in names], sum(found.values()), (r.summary or {}).get("n_cases", 0)])
+            body.append(
+                [
+                    f"#{r.id}",
+                    r.agent_name,
+                    gate,
+                    *[found.get(name, 0) for name in names],
+                    sum(found.values()),
+                    (r.summary or {}).get("n_cases", 0),
+                ]
+            )
     return out + _table(["#", "agent", "gate", *names, "total", "cases"], body)
 
 
@@ -84,7 +111,9 @@ def _findings(ws: Workspace, by_gate: dict[str, list[ExperimentRow]], gains: dic
     lines = []
     for gate, found in gains.items():
         for gain, row, before in sorted(found, key=lambda g: -g[0])[:3]:
-            lines.append(f"- Largest gains on {gate}: #{row.id} {row.agent_name} {_f(gain, sign=True)} ({_f(before)} → {_f(row.quality)}): {row.hypothesis or 'no hypothesis'}")
+            lines.append(
+                f"- Largest gains on {gate}: #{row.id} {row.agent_name} {_f(gain, sign=True)} ({_f(before)} → {_f(row.quality)}): {row.hypothesis or 'no hypothesis'}"
+            )
     for gate, rows in by_gate.items():
         done = [r for r in rows if (r.summary or {}).get("dimensions")]
         if len(done) < 2:
@@ -97,7 +126,9 @@ def _findings(ws: Workspace, by_gate: dict[str, list[ExperimentRow]], gains: dic
                 lines.append(f"- {name} on {gate} ranged {_f(min(values), 2)}–{_f(max(values), 2)} across {len(values)} experiments")
     noisy = [r for rows in by_gate.values() for r in rows if r.judge_noise]
     for r in noisy:
-        lines.append(f"- Judge noise on #{r.id}: quality SD {_f(r.judge_noise.get('quality_sd'), 4)} over {r.judge_noise.get('times')} re-judgments")
+        lines.append(
+            f"- Judge noise on #{r.id}: quality SD {_f(r.judge_noise.get('quality_sd'), 4)} over {r.judge_noise.get('times')} re-judgments"
+        )
     crashed = [r for rows in by_gate.values() for r in rows if r.verdict == "crashed" or r.status == "crashed"]
     if crashed:
         lines.append(f"- Crashed experiments: {', '.join(f'#{r.id}' for r in crashed)}")
@@ -108,9 +139,14 @@ def training_record(ws: Workspace, store: Store) -> str:
     rows = store.experiments()
     levers = trial_levers(store)
     fingerprints = sorted({r.ruler_fingerprint[:12] for r in rows})
-    out = [f"# Training record: {ws.root.name}", "",
-           f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from the store ({len(rows)} experiments, ruler {', '.join(fingerprints) or '–'}).", "",
-           f"Judge: {judge_agreement(ws)['text']}.", ""]
+    out = [
+        f"# Training record: {ws.root.name}",
+        "",
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the store ({len(rows)} experiments, ruler {', '.join(fingerprints) or '–'}).",
+        "",
+        f"Judge: {judge_agreement(ws)['text']}.",
+        "",
+    ]
     by_gate = {gate: [r for r in rows if r.gate == gate] for gate in _gates(ws, rows)}
     gains = {}
     out += ["## Score progression", ""]
@@ -139,7 +175,9 @@ def _analyses_section(store: Store) -> list[str]:
     out = ["## Analyses", ""]
     for a in analyses:
         out += [f"### #{a.id} {a.kind}", ""] + [f"- {finding}" for finding in a.findings] + [""]
-        out += _table([str(c) for c in a.columns], [[_f(v) if isinstance(v, float) else ("–" if v is None else v) for v in row] for row in a.rows])
+        out += _table(
+            [str(c) for c in a.columns], [[_f(v) if isinstance(v, float) else ("–" if v is None else v) for v in row] for row in a.rows]
+        )
     return out
 
 
@@ -151,14 +189,32 @@ def _training_sections(store: Store, rows: list[ExperimentRow]) -> list[str]:
         train, lora, curves = (a.options or {}).get("train", {}), (a.options or {}).get("lora", {}), a.curves or {}
         last = {k: curves[k][-1][1] for k in ("loss", "reward", "kl", "auc") if curves.get(k)}
         used = [f"#{r.id}" for r in experiments_using(a, rows)]
-        body.append([a.name, a.recipe, a.base, (a.dataset_fingerprint or "–")[:12], (a.summary or {}).get("steps", "–"), _f(a.train_s, 0),
-                     _f((a.summary or {}).get("tokens_per_s"), 0), f"r {lora.get('rank')} α {lora.get('alpha')}", train.get("learning_rate", "–"),
-                     ", ".join(f"{k} {_f(v)}" for k, v in last.items()) or "–", " ".join(used) or "–"])
+        body.append(
+            [
+                a.name,
+                a.recipe,
+                a.base,
+                (a.dataset_fingerprint or "–")[:12],
+                (a.summary or {}).get("steps", "–"),
+                _f(a.train_s, 0),
+                _f((a.summary or {}).get("tokens_per_s"), 0),
+                f"r {lora.get('rank')} α {lora.get('alpha')}",
+                train.get("learning_rate", "–"),
+                ", ".join(f"{k} {_f(v)}" for k, v in last.items()) or "–",
+                " ".join(used) or "–",
+            ]
+        )
     header = ["adapter", "recipe", "base", "data", "steps", "train s", "tokens/s", "LoRA", "lr", "last", "evaluated in"]
     out += _table(header, body) if body else ["No adapters trained.", ""]
     out += ["## Datasets", ""]
     datasets = [
-        [d.name, d.kind, d.n_rows, d.fingerprint[:12], ", ".join(f"{k} {v}" for k, v in (d.provenance or {}).items() if k in ("mode", "source", "agent", "skipped", "rejected_from"))]
+        [
+            d.name,
+            d.kind,
+            d.n_rows,
+            d.fingerprint[:12],
+            ", ".join(f"{k} {v}" for k, v in (d.provenance or {}).items() if k in ("mode", "source", "agent", "skipped", "rejected_from")),
+        ]
         for d in store.datasets()
     ]
     return out + (_table(["name", "kind", "rows", "fingerprint", "provenance"], datasets) if datasets else ["No datasets stored.", ""])
@@ -168,8 +224,13 @@ def _cost_section(by_gate: dict[str, list[ExperimentRow]]) -> list[str]:
     body, totals = [], [0, 0, 0, 0.0, 0.0]
     for gate, rows in by_gate.items():
         summaries = [experiment_row_summary(r) for r in rows]
-        line = [len(rows), sum(s["prompt_tokens"] or 0 for s in summaries), sum(s["completion_tokens"] or 0 for s in summaries),
-                sum(r.cost_usd or 0.0 for r in rows), sum(r.wall_s or 0.0 for r in rows)]
+        line = [
+            len(rows),
+            sum(s["prompt_tokens"] or 0 for s in summaries),
+            sum(s["completion_tokens"] or 0 for s in summaries),
+            sum(r.cost_usd or 0.0 for r in rows),
+            sum(r.wall_s or 0.0 for r in rows),
+        ]
         totals = [t + v for t, v in zip(totals, line)]
         body.append([gate, line[0], line[1], line[2], f"{line[3]:.4f}", f"{line[4]:.0f}"])
     body.append(["all", totals[0], totals[1], totals[2], f"{totals[3]:.4f}", f"{totals[4]:.0f}"])

@@ -119,14 +119,25 @@ def judge_identity(ws: Workspace) -> dict[str, Any]:
             from parity.judge.reference import identity
 
         if spec.fitted:
-            from parity.judge.fitted import identity as fitted_identity, load_params
+            from parity.judge.fitted import identity as fitted_identity
+            from parity.judge.fitted import load_params
 
-            return {"kind": "reference", "embedder": spec.embedder, "fitted": fitted_identity(load_params(ws.root / spec.fitted, spec.fitted))}
+            return {
+                "kind": "reference",
+                "embedder": spec.embedder,
+                "fitted": fitted_identity(load_params(ws.root / spec.fitted, spec.fitted)),
+            }
         return {"kind": "reference", "embedder": spec.embedder, "tie_margin": spec.tie_margin, "formulas": identity()}
     from parity.judge.prompts import template_hash
 
-    return {"kind": "llm", "model": spec.model, "temperature": spec.temperature, "seed": spec.seed, "max_tokens": spec.max_tokens, "prompts": template_hash()}
-
+    return {
+        "kind": "llm",
+        "model": spec.model,
+        "temperature": spec.temperature,
+        "seed": spec.seed,
+        "max_tokens": spec.max_tokens,
+        "prompts": template_hash(),
+    }
 
 
 def _case_record(case: Case) -> dict[str, Any]:

@@ -9,11 +9,24 @@ from __future__ import annotations
 import os
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, create_engine, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    select,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -22,7 +35,7 @@ from parity.task import Workspace
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -58,7 +71,7 @@ class ExperimentRow(Base):
     pipeline_svg: Mapped[str | None] = mapped_column(Text)  # the pipeline diagram drawn from the agent config
     git_commit: Mapped[str | None] = mapped_column(String(80))  # the workspace's HEAD, "+dirty" when it had changes
     screened_by: Mapped[int | None] = mapped_column(Integer)  # --confirm: the dev experiment that earned this full run
-    cases: Mapped[list["CaseRow"]] = relationship(back_populates="experiment", cascade="all, delete-orphan")
+    cases: Mapped[list[CaseRow]] = relationship(back_populates="experiment", cascade="all, delete-orphan")
 
 
 class CaseRow(Base):
@@ -204,7 +217,7 @@ def _create_schema(engine: Any) -> None:
             _add_missing_columns(engine)
             return
         except (OperationalError, ProgrammingError, IntegrityError) as exc:
-            if "already exists" not in str(exc) and "duplicate" not in str(exc).lower() or attempt == 4:
+            if ("already exists" not in str(exc) and "duplicate" not in str(exc).lower()) or attempt == 4:
                 raise
             time.sleep(0.2 + random.random() / 2)
 
@@ -219,10 +232,14 @@ class Store:
             self.engine = create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})
             _create_schema(self.engine)
         except (SQLAlchemyError, ImportError) as exc:
-            raise ParityError(f"cannot open the store ({type(exc).__name__}: {str(exc).splitlines()[0]})", _safe(url), "check the database URL in parity.toml [store] or PARITY_DB") from None
+            raise ParityError(
+                f"cannot open the store ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+                _safe(url),
+                "check the database URL in parity.toml [store] or PARITY_DB",
+            ) from None
 
     @classmethod
-    def for_workspace(cls, ws: Workspace) -> "Store":
+    def for_workspace(cls, ws: Workspace) -> Store:
         return cls(store_url(ws))
 
     def session(self) -> Session:
@@ -260,7 +277,13 @@ class Store:
     def scored_case_rows(self, fingerprint: str) -> list[CaseRow]:
         """Every scored judgment on a ruler, across experiments (the analyses' raw material)."""
         with self.session() as s:
-            return list(s.scalars(select(CaseRow).where(CaseRow.ruler_fingerprint == fingerprint, CaseRow.judgment_status == "scored").order_by(CaseRow.id)))
+            return list(
+                s.scalars(
+                    select(CaseRow)
+                    .where(CaseRow.ruler_fingerprint == fingerprint, CaseRow.judgment_status == "scored")
+                    .order_by(CaseRow.id)
+                )
+            )
 
     def running_best(self, fingerprint: str, gate: str, exclude: int | None = None) -> ExperimentRow | None:
         with self.session() as s:

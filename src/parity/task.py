@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from parity.errors import ParityError
-from parity.models.resilience import BackendOptions
 from parity.io import read_text
+from parity.models.resilience import BackendOptions
 
 CONFIG_NAME = "parity.toml"
 
@@ -57,7 +57,7 @@ class RubricSpec(_Strict):
     dimensions: dict[str, Dimension]
 
     @model_validator(mode="after")
-    def _check(self) -> "RubricSpec":
+    def _check(self) -> RubricSpec:
         if self.scale_max <= self.scale_min:
             raise ValueError("scale_max must be greater than scale_min")
         if not self.dimensions:
@@ -77,7 +77,7 @@ class MetricSpec(_Strict):
     seed: int = 0
 
     @model_validator(mode="after")
-    def _weights_sum_to_one(self) -> "MetricSpec":
+    def _weights_sum_to_one(self) -> MetricSpec:
         if abs(self.rubric_weight + self.pairwise_weight - 1.0) > 1e-9:
             raise ValueError("rubric_weight + pairwise_weight must equal 1")
         return self
@@ -98,10 +98,10 @@ class JudgeSpec(_Strict):
     backend: BackendOptions = BackendOptions()
 
     @model_validator(mode="after")
-    def _llm_needs_model(self) -> "JudgeSpec":
+    def _llm_needs_model(self) -> JudgeSpec:
         if self.kind == "llm":
             if not self.model:
-                raise ValueError("an llm judge needs model = \"SPEC\" (e.g. \"litellm:anthropic/claude-sonnet-4-5\")")
+                raise ValueError('an llm judge needs model = "SPEC" (e.g. "litellm:anthropic/claude-sonnet-4-5")')
             from parity.models.spec import parse_spec
 
             try:
@@ -125,7 +125,7 @@ class ParamSpec(_Strict):
     when: dict[str, Any] | None = None  # only when other fields have these values, e.g. {"strategy.kind" = "vote"}
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "ParamSpec":
+    def _one_kind(self) -> ParamSpec:
         if (self.choice is None) == (self.range is None):
             raise ValueError("give exactly one of choice = [...] or range = [low, high]")
         if self.range is not None and (len(self.range) != 2 or self.range[0] >= self.range[1]):
@@ -303,7 +303,7 @@ class Answer:
         return {"title": self.title, "questions": list(self.questions)}
 
     @classmethod
-    def from_dict(cls, obj: dict[str, Any]) -> "Answer":
+    def from_dict(cls, obj: dict[str, Any]) -> Answer:
         """An answer as the store keeps it (`to_dict`)."""
         if "text" in obj:
             return cls(text=obj["text"])

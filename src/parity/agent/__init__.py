@@ -43,7 +43,16 @@ class AgentOutput:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, spec: ModelSpec, task: TaskSpec, source: Path, model: Model, corpus: Corpus, python: PythonAgent | None = None):
+    def __init__(
+        self,
+        config: AgentConfig,
+        spec: ModelSpec,
+        task: TaskSpec,
+        source: Path,
+        model: Model,
+        corpus: Corpus,
+        python: PythonAgent | None = None,
+    ):
         self.config = config
         self.spec = spec
         self.task = task
@@ -88,7 +97,10 @@ class Agent:
         decoding = self.config.decoding
         return Request(
             messages=tuple(ctx.messages(case_input, n, ctx.fewshot(case_input))),
-            temperature=decoding.temperature, top_p=decoding.top_p, max_tokens=decoding.max_tokens, seed=decoding.seed,
+            temperature=decoding.temperature,
+            top_p=decoding.top_p,
+            max_tokens=decoding.max_tokens,
+            seed=decoding.seed,
             schema=answer_schema(self.task, n),
         )
 
@@ -148,27 +160,41 @@ def agent_from_record(ws: Workspace, record: dict, source: str, use_cache: bool 
     return build_agent(ws, config, parse_spec(config.model), path, use_cache)
 
 
-def build_agent(ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path, use_cache: bool, python: PythonAgent | None = None) -> Agent:
+def build_agent(
+    ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path, use_cache: bool, python: PythonAgent | None = None
+) -> Agent:
     shown = ws.shown(path)
     if ws.task.free_text and config.strategy.kind in QUESTION_STRATEGIES:
         raise ParityError(
-            f"strategy '{config.strategy.kind}' combines lists of questions; this task's answers are free text", shown,
+            f"strategy '{config.strategy.kind}' combines lists of questions; this task's answers are free text",
+            shown,
             "use single, best_of_n or critique_revise",
         )
-    if ws.task.free_text and config.strategy.kind == "critique_revise" and (config.strategy.critique_prompt == CRITIQUE_PROMPT or config.strategy.revise_prompt == REVISE_PROMPT):
+    if (
+        ws.task.free_text
+        and config.strategy.kind == "critique_revise"
+        and (config.strategy.critique_prompt == CRITIQUE_PROMPT or config.strategy.revise_prompt == REVISE_PROMPT)
+    ):
         raise ParityError(
-            "critique_revise's default prompts critique clarifying questions; this task's answers are free text", shown,
+            "critique_revise's default prompts critique clarifying questions; this task's answers are free text",
+            shown,
             "write strategy.critique_prompt and strategy.revise_prompt for this task (variables: {input}, {draft}, {critique})",
         )
     m = getattr(config.strategy, "m", None)
     if m is not None and m <= ws.task.n_questions:
-        raise ParityError(f"strategy.m is {m}; over-generation needs more than the task's {ws.task.n_questions} questions", shown, f"set strategy.m above {ws.task.n_questions}")
+        raise ParityError(
+            f"strategy.m is {m}; over-generation needs more than the task's {ws.task.n_questions} questions",
+            shown,
+            f"set strategy.m above {ws.task.n_questions}",
+        )
     adapter = _adapter_path(ws, config.adapter, shown) if config.adapter else None
     cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
     model = open_model(spec, ws.root, cache_dir, config.backend, adapter, where=shown)
     corpus = Corpus.load(ws.corpus_path, ws.state_dir / "cache" / "embeddings", ws.shown(ws.corpus_path))
     if config.fewshot is not None and not corpus.demos:
-        raise ParityError("fewshot needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl or remove fewshot:")
+        raise ParityError(
+            "fewshot needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl or remove fewshot:"
+        )
     return Agent(config, spec, ws.task, path, model, corpus, python)
 
 
@@ -180,5 +206,9 @@ def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:
     path = Path(text).expanduser()
     path = path if path.is_absolute() else ws.root / path
     if not (path / "adapter_config.json").is_file():
-        raise ParityError(f"adapter not found: '{text}' is neither a trained adapter nor a folder with adapter_config.json", shown, "train one with `parity train`, or point adapter: at a PEFT LoRA adapter folder")
+        raise ParityError(
+            f"adapter not found: '{text}' is neither a trained adapter nor a folder with adapter_config.json",
+            shown,
+            "train one with `parity train`, or point adapter: at a PEFT LoRA adapter folder",
+        )
     return path

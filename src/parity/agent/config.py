@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 from string import Formatter
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from parity.errors import ParityError
+from parity.io import read_text
 from parity.models.resilience import BackendOptions
 from parity.models.spec import ModelSpec, parse_spec
-from parity.io import read_text
 
 # Variables a prompt template may use; anything else is refused when the agent is loaded.
 PROMPT_VARIABLES = {
@@ -148,7 +148,7 @@ class Vote(_Strict):
     match_threshold: float = Field(0.75, gt=0, lt=1)  # cosine at which two questions count as the same
 
 
-Strategy = Annotated[Union[SingleStrategy, OvergeneratePrune, BestOfN, CritiqueRevise, Vote], Field(discriminator="kind")]
+Strategy = Annotated[SingleStrategy | OvergeneratePrune | BestOfN | CritiqueRevise | Vote, Field(discriminator="kind")]
 STRATEGY_KINDS = ("single", "overgenerate_prune", "best_of_n", "critique_revise", "vote")
 
 
@@ -253,8 +253,12 @@ def _allowed_hint(loc: tuple[Any, ...]) -> str:
         if field is None:
             return "fix the value"
         annotation = field.annotation
-        model = None if key == "strategy" else next(
-            (a for a in (annotation, *getattr(annotation, "__args__", ())) if isinstance(a, type) and issubclass(a, BaseModel)), None
+        model = (
+            None
+            if key == "strategy"
+            else next(
+                (a for a in (annotation, *getattr(annotation, "__args__", ())) if isinstance(a, type) and issubclass(a, BaseModel)), None
+            )
         )
     if model is None:
         return "fix the value"

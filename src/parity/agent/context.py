@@ -84,8 +84,14 @@ class AgentContext:
         completion = self.model.complete(request)
         self.trace.append(
             Step(
-                step, completion.text, completion.prompt_tokens, completion.completion_tokens, completion.latency_s,
-                0.0 if completion.cached else completion.cost_usd, completion.cached, completion.finish_reason,
+                step,
+                completion.text,
+                completion.prompt_tokens,
+                completion.completion_tokens,
+                completion.latency_s,
+                0.0 if completion.cached else completion.cost_usd,
+                completion.cached,
+                completion.finish_reason,
                 detail={"temperature": request.temperature, "repeat": repeat} if repeat or request.temperature else {},
             )
         )
@@ -126,7 +132,9 @@ class AgentContext:
             if self.task.free_text and (kept := whole_sentences(completion.text)):
                 # Prose cut off mid-sentence still says something: keep its complete sentences (the
                 # trace keeps the cut); a cut JSON answer has no usable part.
-                self.trace[-1].detail["truncated"] = f"hit max_tokens={self.decoding.max_tokens}; kept {len(kept)} of {len(completion.text)} characters"
+                self.trace[-1].detail["truncated"] = (
+                    f"hit max_tokens={self.decoding.max_tokens}; kept {len(kept)} of {len(completion.text)} characters"
+                )
                 return Answer(text=kept)
             self.trace[-1].error = f"truncated: output hit max_tokens={self.decoding.max_tokens}"
             return None

@@ -49,7 +49,7 @@ class Corpus:
         self.embedder_name = embedder
 
     @classmethod
-    def load(cls, path: Path, cache_dir: Path | None, shown: str) -> "Corpus":
+    def load(cls, path: Path, cache_dir: Path | None, shown: str) -> Corpus:
         if not path.is_file():
             return cls([], cache_dir)
         demos = []

@@ -38,7 +38,11 @@ def pipeline_nodes(config: AgentConfig, task: TaskSpec, python_code: str | None 
     shot = config.fewshot
     if shot is not None:
         how = f"MMR λ={shot.mmr_lambda:g}" if shot.retrieval == "mmr" else shot.retrieval
-        nodes.append(Node("retrieval", f"retrieve {shot.k} demos from the corpus ({how})", "refuses the case itself and cosine ≥ 0.9 near-duplicates"))
+        nodes.append(
+            Node(
+                "retrieval", f"retrieve {shot.k} demos from the corpus ({how})", "refuses the case itself and cosine ≥ 0.9 near-duplicates"
+            )
+        )
     if python_code is not None:
         used = ", ".join(f"ctx.{name}" for name in calls_used(python_code)) or "no ctx calls found"
         nodes.append(Node("python", f"{python_name} answer(input, ctx)", used))
@@ -54,27 +58,46 @@ def _strategy_nodes(config: AgentConfig, model: str, decoding: str, task: TaskSp
     n = task.n_questions
     schema = "free text, no schema" if task.free_text else f"JSON schema: title + {n} questions"
     if s.kind == "overgenerate_prune":
-        how = {"redundancy": "drop the most similar pair's later question", "mmr": f"MMR on relevance to the input, λ={s.mmr_lambda:g}", "topic_bank": f"grounding in {s.topics} corpus topics, MMR λ={s.mmr_lambda:g}"}[s.prune]
+        how = {
+            "redundancy": "drop the most similar pair's later question",
+            "mmr": f"MMR on relevance to the input, λ={s.mmr_lambda:g}",
+            "topic_bank": f"grounding in {s.topics} corpus topics, MMR λ={s.mmr_lambda:g}",
+        }[s.prune]
         return [
             Node("call", model, f"{decoding}; JSON schema: title + {s.m} questions"),
-            Node("call", f"top-up while < {n} distinct (≤ {TOP_UPS} calls)", f"T={TOP_UP_TEMPERATURE:g}; the distinct questions are pooled"),
+            Node(
+                "call", f"top-up while < {n} distinct (≤ {TOP_UPS} calls)", f"T={TOP_UP_TEMPERATURE:g}; the distinct questions are pooled"
+            ),
             Node("post", f"prune to {n} by {s.prune}", how),
         ]
     if s.kind == "best_of_n":
         temps = ", ".join(f"{t:g}" for t in s.temperatures)
         units = "sentences" if task.free_text else "questions"
-        how = "most central in embedding space" if s.selector == "centrality" else f"most {units} echoed by other samples (cos ≥ {s.match_threshold:g})"
-        return [Node("call", f"{model} × {len(s.temperatures)}", f"T = {temps}; {schema}", len(s.temperatures)), Node("post", f"select one by {s.selector}", how)]
+        how = (
+            "most central in embedding space"
+            if s.selector == "centrality"
+            else f"most {units} echoed by other samples (cos ≥ {s.match_threshold:g})"
+        )
+        return [
+            Node("call", f"{model} × {len(s.temperatures)}", f"T = {temps}; {schema}", len(s.temperatures)),
+            Node("post", f"select one by {s.selector}", how),
+        ]
     if s.kind == "critique_revise":
         nodes = [Node("call", f"draft: {model}", f"{decoding}; {schema}")]
         for r in range(1, s.rounds + 1):
-            nodes.append(Node("call", f"critique {r}: free text", f"≤ {s.critique_max_tokens} tokens on vagueness, compounds, repeats, gaps"))
+            nodes.append(
+                Node("call", f"critique {r}: free text", f"≤ {s.critique_max_tokens} tokens on vagueness, compounds, repeats, gaps")
+            )
             nodes.append(Node("call", f"revise {r}: draft + critique", f"{schema}; a failed revision keeps the draft"))
         return nodes
     if s.kind == "vote":
         return [
             Node("call", f"{model} × {s.samples}", f"T={s.temperature:g}; {schema}", s.samples),
-            Node("post", f"vote: keep the {n} most recurring questions", f"cluster at cos ≥ {s.match_threshold:g}; support = samples asking it"),
+            Node(
+                "post",
+                f"vote: keep the {n} most recurring questions",
+                f"cluster at cos ≥ {s.match_threshold:g}; support = samples asking it",
+            ),
         ]
     return [Node("call", model, f"{decoding}; {schema}")]
 
@@ -94,14 +117,24 @@ def pipeline_svg(config: AgentConfig, task: TaskSpec, python_code: str | None = 
         y = TOP + i * (BOX_H + GAP)
         fill, stroke = COLOURS[node.kind]
         for shadow in range(min(node.copies, 4) - 1, 0, -1):
-            parts.append(f'<rect x="{x + 4 * shadow}" y="{y - 4 * shadow}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" stroke="{stroke}"/>')
+            parts.append(
+                f'<rect x="{x + 4 * shadow}" y="{y - 4 * shadow}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" stroke="{stroke}"/>'
+            )
         rx = 24 if node.kind == "io" else 8
-        parts.append(f'<rect class="node {node.kind}" x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="2"/>')
-        parts.append(f'<text x="{WIDTH // 2}" y="{y + 22}" text-anchor="middle" font-size="13" font-weight="bold">{escape(_clip(node.title, 58))}</text>')
+        parts.append(
+            f'<rect class="node {node.kind}" x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="2"/>'
+        )
+        parts.append(
+            f'<text x="{WIDTH // 2}" y="{y + 22}" text-anchor="middle" font-size="13" font-weight="bold">{escape(_clip(node.title, 58))}</text>'
+        )
         if node.detail:
-            parts.append(f'<text x="{WIDTH // 2}" y="{y + 41}" text-anchor="middle" font-size="11" fill="#37474f">{escape(_clip(node.detail, 70))}</text>')
+            parts.append(
+                f'<text x="{WIDTH // 2}" y="{y + 41}" text-anchor="middle" font-size="11" fill="#37474f">{escape(_clip(node.detail, 70))}</text>'
+            )
         if i < len(nodes) - 1:
-            parts.append(f'<line x1="{WIDTH // 2}" y1="{y + BOX_H}" x2="{WIDTH // 2}" y2="{y + BOX_H + GAP - 2}" stroke="#455a64" stroke-width="2" marker-end="url(#arrow)"/>')
+            parts.append(
+                f'<line x1="{WIDTH // 2}" y1="{y + BOX_H}" x2="{WIDTH // 2}" y2="{y + BOX_H + GAP - 2}" stroke="#455a64" stroke-width="2" marker-end="url(#arrow)"/>'
+            )
     lx = 10
     for kind, label in LEGEND.items():
         fill, stroke = COLOURS[kind]

@@ -42,7 +42,9 @@ def load_python_agent(code: str, shown: str, name: str) -> PythonAgent:
     try:
         exec(compiled, module.__dict__)
     except Exception as exc:
-        raise ParityError(f"importing the agent raised {type(exc).__name__}: {exc}", user_frame(exc, shown), "fix the agent module") from None
+        raise ParityError(
+            f"importing the agent raised {type(exc).__name__}: {exc}", user_frame(exc, shown), "fix the agent module"
+        ) from None
     answer = getattr(module, "answer", None)
     if not callable(answer):
         raise ParityError("a Python agent must define answer(input, ctx)", shown, "add: def answer(input, ctx): ...")
@@ -70,7 +72,11 @@ def _config_line(code: str) -> Callable[[list[str]], int | None]:
     except SyntaxError:
         return lambda keys: None
     line = next(
-        (node.lineno for node in tree.body if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "CONFIG" for t in node.targets)),
+        (
+            node.lineno
+            for node in tree.body
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "CONFIG" for t in node.targets)
+        ),
         None,
     )
     return lambda keys: line

@@ -79,10 +79,12 @@ def best_of_n(ctx: AgentContext, case_input: str, cfg: BestOfN) -> Answer:
     else:
         # How many of its questions (sentences) some other sample also asked, summed over the others.
         vectors = [ctx.embed(a.units()) for a in pool]
-        support = np.array([
-            sum(int(np.sum((v @ other.T).max(axis=1) >= cfg.match_threshold)) for j, other in enumerate(vectors) if j != i)
-            for i, v in enumerate(vectors)
-        ])
+        support = np.array(
+            [
+                sum(int(np.sum((v @ other.T).max(axis=1) >= cfg.match_threshold)) for j, other in enumerate(vectors) if j != i)
+                for i, v in enumerate(vectors)
+            ]
+        )
     return pool[int(np.argmax(support))]  # ties go to the earlier (cooler) sample
 
 

@@ -24,11 +24,15 @@ def blinded_rubric(ws: Workspace, dimension: str):
     check_dimension(ws, dimension)
     rubric = ws.config.rubric
     if len(rubric.dimensions) < 2:
-        raise ParityError("the rubric has one dimension: nothing is left when it is removed", "--dimension", "blind a rubric of two or more dimensions")
+        raise ParityError(
+            "the rubric has one dimension: nothing is left when it is removed", "--dimension", "blind a rubric of two or more dimensions"
+        )
     return rubric.model_copy(update={"dimensions": {k: v for k, v in rubric.dimensions.items() if k != dimension}})
 
 
-def blind(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], dimension: str, on_step: Callable[[], None] | None = None) -> Analysis:
+def blind(
+    ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], dimension: str, on_step: Callable[[], None] | None = None
+) -> Analysis:
     rubric = blinded_rubric(ws, dimension)
     full_judge, blind_judge = make_judge(ws), make_judge(ws, rubric=rubric)
     rows, labels, full_q, blind_q = [], [], [], []
@@ -48,15 +52,40 @@ def blind(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], 
         tolerance = max(2 * noise, FLOAT_SLACK) if noise is not None else FLOAT_SLACK
         reproduced = row.quality is not None and full.quality is not None and abs(full.quality - row.quality) <= tolerance
         delta = blinded.quality - full.quality if blinded.quality is not None and full.quality is not None else None
-        rows.append([experiment_id, row.agent_name, row.quality, full.quality, blinded.quality, delta,
-                     full.wtl.get("loss", 0), blinded.wtl.get("loss", 0), "yes" if reproduced else f"NO (tolerance {tolerance:.4f})"])
+        rows.append(
+            [
+                experiment_id,
+                row.agent_name,
+                row.quality,
+                full.quality,
+                blinded.quality,
+                delta,
+                full.wtl.get("loss", 0),
+                blinded.wtl.get("loss", 0),
+                "yes" if reproduced else f"NO (tolerance {tolerance:.4f})",
+            ]
+        )
         labels.append(f"#{experiment_id} {row.agent_name}")
         full_q.append(full.quality or 0.0)
         blind_q.append(blinded.quality or 0.0)
     return Analysis(
-        "blind", ruler.fingerprint, {"dimension": dimension, "experiments": experiment_ids},
-        ["experiment", "agent", "logged quality", "control (full rubric)", f"blind (no {dimension})", "Δ blind − full", "losses to gold (full)", "losses to gold (blind)", "control reproduces"],
-        rows, _findings(rows, dimension), _plot(labels, full_q, blind_q, dimension),
+        "blind",
+        ruler.fingerprint,
+        {"dimension": dimension, "experiments": experiment_ids},
+        [
+            "experiment",
+            "agent",
+            "logged quality",
+            "control (full rubric)",
+            f"blind (no {dimension})",
+            "Δ blind − full",
+            "losses to gold (full)",
+            "losses to gold (blind)",
+            "control reproduces",
+        ],
+        rows,
+        _findings(rows, dimension),
+        _plot(labels, full_q, blind_q, dimension),
     )
 
 
@@ -64,10 +93,14 @@ def _findings(rows: list[list], dimension: str) -> list[str]:
     findings = []
     failed = [f"#{r[0]}" for r in rows if r[8] != "yes"]
     if failed:
-        findings.append(f"the full-rubric control did not reproduce the logged quality for {', '.join(failed)}: the judge or its inputs changed since")
+        findings.append(
+            f"the full-rubric control did not reproduce the logged quality for {', '.join(failed)}: the judge or its inputs changed since"
+        )
     deltas = [r[5] for r in rows if r[5] is not None]
     if deltas:
-        findings.append(f"removing {dimension} moved quality by {np.mean(deltas):+.3f} on average (from {min(deltas):+.3f} to {max(deltas):+.3f})")
+        findings.append(
+            f"removing {dimension} moved quality by {np.mean(deltas):+.3f} on average (from {min(deltas):+.3f} to {max(deltas):+.3f})"
+        )
     losses = [(r[6], r[7]) for r in rows]
     findings.append(f"losses to gold: {sum(a for a, _ in losses)} with the full rubric, {sum(b for _, b in losses)} blind")
     judged = [r for r in rows if r[3] is not None and r[4] is not None]

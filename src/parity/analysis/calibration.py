@@ -50,7 +50,16 @@ def _spearman(x: list[float], y: list[float]) -> float | None:
     return float(spearmanr(x, y).statistic)
 
 
-def calibrate(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, against: Judge, experiment_ids: list[int], limit: int | None, on_step: Callable[[], None] | None = None) -> Calibration:
+def calibrate(
+    ws: Workspace,
+    ruler: Ruler,
+    store: Store,
+    judge: Judge,
+    against: Judge,
+    experiment_ids: list[int],
+    limit: int | None,
+    on_step: Callable[[], None] | None = None,
+) -> Calibration:
     cases = {case.id: case for case in ruler.cases}
     seen, items = set(), []
     for experiment_id in experiment_ids:
@@ -124,7 +133,14 @@ class LabelAgreement:
 CLEAR_GAP = 0.03  # a label gap larger than this between two sources must be ordered the same way
 
 
-def agree_with_labels(ws: Workspace, judge: Judge, labels: LabelSet, split: Split | None, on_step: Callable[[], None] | None = None, baseline: str | None = None) -> LabelAgreement:
+def agree_with_labels(
+    ws: Workspace,
+    judge: Judge,
+    labels: LabelSet,
+    split: Split | None,
+    on_step: Callable[[], None] | None = None,
+    baseline: str | None = None,
+) -> LabelAgreement:
     """`judge` against the labels. When it carries the ruler's detectors, the labels get them too: a
     frontier judge run by parity would have its answers failed by the same patterns."""
     rubric, metric = ws.config.rubric, ws.config.metric
@@ -201,7 +217,10 @@ def source_agreements(rows: list[tuple[str, float, float]]) -> list[SourceAgreem
     grouped: dict[str, list[tuple]] = {}
     for r in rows:
         grouped.setdefault(r[0], []).append(r)
-    out = [SourceAgreement(name, len(rs), float(np.mean([r[1] for r in rs])), float(np.mean([r[2] for r in rs])), None, None) for name, rs in grouped.items()]
+    out = [
+        SourceAgreement(name, len(rs), float(np.mean([r[1] for r in rs])), float(np.mean([r[2] for r in rs])), None, None)
+        for name, rs in grouped.items()
+    ]
     ceiling = next((s for s in out if s.source == GOLD_ALT_SOURCE), None)
     for s in out:
         s.judge_ratio = s.judge_quality / ceiling.judge_quality if ceiling and ceiling.judge_quality else None
@@ -212,8 +231,12 @@ def source_agreements(rows: list[tuple[str, float, float]]) -> list[SourceAgreem
 def max_ratio_error(sources: list[SourceAgreement], prefixes: tuple[str, ...] | None = None) -> float | None:
     """Largest |judge ratio − label ratio| over the sources (only those named with `prefixes`, if given)."""
     errors = [
-        abs(s.judge_ratio - s.label_ratio) for s in sources
-        if s.judge_ratio is not None and s.label_ratio is not None and s.source != GOLD_ALT_SOURCE and (prefixes is None or s.source.startswith(prefixes))
+        abs(s.judge_ratio - s.label_ratio)
+        for s in sources
+        if s.judge_ratio is not None
+        and s.label_ratio is not None
+        and s.source != GOLD_ALT_SOURCE
+        and (prefixes is None or s.source.startswith(prefixes))
     ]
     return max(errors) if errors else None
 
@@ -230,7 +253,13 @@ def _paired_deltas(ws: Workspace, rows: list[tuple], sources: list[SourceAgreeme
     for s in sources:
         own = by_source[s.source]
         for index, target in ((0, "judge_delta"), (1, "label_delta")):
-            c = paired_comparison({k: v[index] for k, v in own.items()}, {k: v[index] for k, v in base.items()}, metric.confidence, metric.bootstrap_samples, metric.seed)
+            c = paired_comparison(
+                {k: v[index] for k, v in own.items()},
+                {k: v[index] for k, v in base.items()},
+                metric.confidence,
+                metric.bootstrap_samples,
+                metric.seed,
+            )
             setattr(s, target, [c.mean_diff, c.ci_low, c.ci_high] if c.n else None)
 
 
@@ -260,11 +289,15 @@ def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str,
     sources = source_agreements([(i.source, a or 0.0, b or 0.0) for i, a, b in zip(twice, first, second)])  # first judging as "judge"
     return {
         "n_double_judged": len(twice),
-        "quality_spearman": _spearman([first[n] for n, i in enumerate(twice) if i.is_model_answer], [second[n] for n, i in enumerate(twice) if i.is_model_answer]),  # type: ignore[arg-type]
+        "quality_spearman": _spearman(
+            [first[n] for n, i in enumerate(twice) if i.is_model_answer], [second[n] for n, i in enumerate(twice) if i.is_model_answer]
+        ),  # type: ignore[arg-type]
         "quality_spearman_generated": _spearman([first[n] for n in generated], [second[n] for n in generated]),  # type: ignore[arg-type]
         "verdict_agreement": float(np.mean([i.judgings[0].verdict == i.judgings[1].verdict for i in twice])) if twice else None,
         "cohen_kappa": cohen_kappa([i.judgings[0].verdict for i in twice], [i.judgings[1].verdict for i in twice]),
-        "spearman": {d: _spearman([i.judgings[0].scores[d] for i in twice], [i.judgings[1].scores[d] for i in twice]) for d in rubric.dimensions},
+        "spearman": {
+            d: _spearman([i.judgings[0].scores[d] for i in twice], [i.judgings[1].scores[d] for i in twice]) for d in rubric.dimensions
+        },
         "max_ratio_error_models": max_ratio_error(sources, GENERATED_PREFIXES),
         "max_ratio_error": max_ratio_error(sources),
         "mean_abs_quality_diff": float(np.mean([abs(a - b) for a, b in zip(first, second)])) if twice else None,  # type: ignore[operator]
@@ -274,10 +307,17 @@ def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str,
 def agreement_record(result: LabelAgreement, n_tasks: int) -> dict[str, Any]:
     """What a fitted judge keeps of its held-out check, for every summary it judges to show."""
     return {
-        "split": result.split, "n_items": result.n_scored, "n_tasks": n_tasks,
-        "quality_spearman": result.quality_spearman, "quality_spearman_generated": result.quality_spearman_generated,
-        "system_spearman": result.system_spearman, "system_pairs_same_order": result.system_pairs_same_order,
-        "system_pairs_clear_wrong": len(result.system_pairs_clear_wrong), "max_ratio_error": result.max_ratio_error,
-        "max_ratio_error_models": result.max_ratio_error_models, "n_failed": result.n_failed,
-        "verdict_accuracy": result.verdict_accuracy, "labels_fingerprint": result.fingerprint,
+        "split": result.split,
+        "n_items": result.n_scored,
+        "n_tasks": n_tasks,
+        "quality_spearman": result.quality_spearman,
+        "quality_spearman_generated": result.quality_spearman_generated,
+        "system_spearman": result.system_spearman,
+        "system_pairs_same_order": result.system_pairs_same_order,
+        "system_pairs_clear_wrong": len(result.system_pairs_clear_wrong),
+        "max_ratio_error": result.max_ratio_error,
+        "max_ratio_error_models": result.max_ratio_error_models,
+        "n_failed": result.n_failed,
+        "verdict_accuracy": result.verdict_accuracy,
+        "labels_fingerprint": result.fingerprint,
     }

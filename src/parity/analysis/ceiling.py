@@ -20,7 +20,9 @@ from parity.task import Workspace
 
 def ceiling(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, specs: list[str], gate: str, on_case=None, on_start=None) -> Analysis:
     if not specs:
-        raise ParityError("no candidate model", "--candidate", "pass one or more model specs, e.g. --candidate openai:gpt-4o-mini@https://…")
+        raise ParityError(
+            "no candidate model", "--candidate", "pass one or more model specs, e.g. --candidate openai:gpt-4o-mini@https://…"
+        )
     base = store.running_best(ruler.fingerprint, gate)
     base_name = ws.config.loop.base_agent
     base_agent = load_agent(ws, base_name)
@@ -31,7 +33,9 @@ def ceiling(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, specs: list
         agent = build_agent(ws, config, parse_spec(config.model, "--candidate"), base_agent.source, use_cache=True)
         if on_start:
             on_start(spec)
-        outcome = run_experiment(ws, ruler, agent, judge, store, gate, f"ceiling: {spec} through the {base_name} harness", on_case, method=REFERENCE_METHOD)
+        outcome = run_experiment(
+            ws, ruler, agent, judge, store, gate, f"ceiling: {spec} through the {base_name} harness", on_case, method=REFERENCE_METHOD
+        )
         runs.append(store.experiment(outcome.experiment_id))
     shown = ([base] if base is not None else []) + runs
     dimensions = list(ws.config.rubric.dimensions)
@@ -40,15 +44,31 @@ def ceiling(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, specs: list
         summary = row.summary or {}
         wtl = summary.get("wtl", {})
         label = f"best agent: {row.agent_name}" if row is base else (row.agent_config or {}).get("model")
-        rows.append([label, row.id, row.quality, row.ci_low, row.ci_high, *[summary.get("dimensions", {}).get(d) for d in dimensions],
-                     f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}"])
+        rows.append(
+            [
+                label,
+                row.id,
+                row.quality,
+                row.ci_low,
+                row.ci_high,
+                *[summary.get("dimensions", {}).get(d) for d in dimensions],
+                f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}",
+            ]
+        )
     findings = [f"{r[0]}: quality {r[2]:.3f} [{r[3]:.3f}, {r[4]:.3f}]" for r in rows if r[2] is not None]
     if base is not None and base.quality is not None:
         above = [r[0] for r in rows[1:] if r[3] is not None and r[3] > base.quality]
-        findings.append(f"candidates whose whole CI lies above the best agent's {base.quality:.3f}: {', '.join(above) if above else 'none'}")
+        findings.append(
+            f"candidates whose whole CI lies above the best agent's {base.quality:.3f}: {', '.join(above) if above else 'none'}"
+        )
     return Analysis(
-        "ceiling", ruler.fingerprint, {"candidates": specs, "gate": gate, "best_agent_experiment": base.id if base else None},
-        ["model", "experiment", "quality", "CI low", "CI high", *dimensions, "W/T/L vs gold"], rows, findings, _plot(rows),
+        "ceiling",
+        ruler.fingerprint,
+        {"candidates": specs, "gate": gate, "best_agent_experiment": base.id if base else None},
+        ["model", "experiment", "quality", "CI low", "CI high", *dimensions, "W/T/L vs gold"],
+        rows,
+        findings,
+        _plot(rows),
     )
 
 

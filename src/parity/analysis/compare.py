@@ -42,7 +42,8 @@ def compare(ws: Workspace, store: Store, a: int, b: int) -> Comparison:
     if rows[a].ruler_fingerprint != rows[b].ruler_fingerprint:
         raise ParityError(
             f"#{a} and #{b} ran on different rulers ({rows[a].ruler_fingerprint[:12]} vs {rows[b].ruler_fingerprint[:12]})",
-            store.url, "compare experiments of one ruler only",
+            store.url,
+            "compare experiments of one ruler only",
         )
     qa = {r.case_id: r.quality for r in store.case_rows(a) if r.quality is not None}
     qb = {r.case_id: r.quality for r in store.case_rows(b) if r.quality is not None}
@@ -53,9 +54,15 @@ def compare(ws: Workspace, store: Store, a: int, b: int) -> Comparison:
     common = sorted(set(qa) & set(qb))
     deltas = [{"case": c, "a": qa[c], "b": qb[c], "delta": qa[c] - qb[c]} for c in common]
     return Comparison(
-        a, b, paired.n,
-        sum(qa[c] for c in common) / len(common), sum(qb[c] for c in common) / len(common),
-        paired.mean_diff, paired.ci_low, paired.ci_high, paired.p_value,
+        a,
+        b,
+        paired.n,
+        sum(qa[c] for c in common) / len(common),
+        sum(qb[c] for c in common) / len(common),
+        paired.mean_diff,
+        paired.ci_low,
+        paired.ci_high,
+        paired.p_value,
         sorted((d for d in deltas if d["delta"] > 1e-9), key=lambda d: -d["delta"]),
         sorted((d for d in deltas if d["delta"] < -1e-9), key=lambda d: d["delta"]),
         sum(1 for d in deltas if abs(d["delta"]) <= 1e-9),

@@ -6,6 +6,7 @@ never seen (folds grouped by case)."""
 from __future__ import annotations
 
 import numpy as np
+
 from parity.analysis.record import Analysis, new_figure
 from parity.analysis.stored import answer_text, check_dimension
 from parity.errors import ParityError
@@ -32,7 +33,11 @@ def critic(ws: Workspace, ruler: Ruler, store: Store, dimension: str, folds: int
     groups = np.array([r.case_id for r in rows])
     k = min(folds, len(set(groups)))
     if len(rows) < 4 or k < 2:
-        raise ParityError(f"{len(rows)} judged answers over {len(set(groups))} cases: too few to train and test a critic", "parity analyze critic", "run more experiments first")
+        raise ParityError(
+            f"{len(rows)} judged answers over {len(set(groups))} cases: too few to train and test a critic",
+            "parity analyze critic",
+            "run more experiments first",
+        )
     x = get_embedder(ws.config.judge.embedder).encode([answer_text(r.answer) for r in rows])
     y = np.array([r.scores[dimension] for r in rows], dtype=float)
     model = RidgeCV(alphas=np.logspace(-2, 3, 12))
@@ -42,11 +47,19 @@ def critic(ws: Workspace, ruler: Ruler, store: Store, dimension: str, folds: int
     for name, predicted in (("seen tasks (K-fold over answers)", seen), ("unseen tasks (folds grouped by case)", unseen)):
         pearson, spearman = _correlations(y, predicted)
         table.append([name, fmt(pearson), fmt(spearman), round(float(np.mean(np.abs(predicted - y))), 3)])
-    findings = [f"{name}: Pearson r {r if r is not None else '–'}, Spearman ρ {rho if rho is not None else '–'}, mean absolute error {mae}" for name, r, rho, mae in table]
+    findings = [
+        f"{name}: Pearson r {r if r is not None else '–'}, Spearman ρ {rho if rho is not None else '–'}, mean absolute error {mae}"
+        for name, r, rho, mae in table
+    ]
     findings.append(f"{len(rows)} judged answers over {len(set(groups))} cases, {k} folds; the judge's {dimension} has SD {np.std(y):.3f}")
     return Analysis(
-        "critic", ruler.fingerprint, {"dimension": dimension, "answers": len(rows), "cases": len(set(groups)), "folds": k},
-        ["evaluation", "Pearson r", "Spearman ρ", "mean absolute error"], table, findings, _plot(y, seen, unseen, dimension),
+        "critic",
+        ruler.fingerprint,
+        {"dimension": dimension, "answers": len(rows), "cases": len(set(groups)), "folds": k},
+        ["evaluation", "Pearson r", "Spearman ρ", "mean absolute error"],
+        table,
+        findings,
+        _plot(y, seen, unseen, dimension),
     )
 
 

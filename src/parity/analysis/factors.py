@@ -5,6 +5,7 @@ their correlation matrix: its share of the variance and each dimension's loading
 from __future__ import annotations
 
 import numpy as np
+
 from parity.analysis.record import Analysis, new_figure
 from parity.errors import ParityError
 from parity.ruler import Ruler
@@ -22,11 +23,17 @@ def factors(ws: Workspace, ruler: Ruler, store: Store) -> Analysis:
     names = list(ws.config.rubric.dimensions)
     matrix = judgment_matrix(store, ruler.fingerprint, names)
     if len(matrix) < 3:
-        raise ParityError(f"only {len(matrix)} scored judgments on this ruler", "parity analyze factors", "run experiments first (three judged answers at least)")
+        raise ParityError(
+            f"only {len(matrix)} scored judgments on this ruler",
+            "parity analyze factors",
+            "run experiments first (three judged answers at least)",
+        )
     moving = [i for i in range(len(names)) if np.std(matrix[:, i]) > 0]
     constant = [names[i] for i in range(len(names)) if i not in moving]
     if len(moving) < 2:
-        raise ParityError("fewer than two dimensions vary over the judgments", "parity analyze factors", "run experiments with different agents first")
+        raise ParityError(
+            "fewer than two dimensions vary over the judgments", "parity analyze factors", "run experiments with different agents first"
+        )
     kept = [names[i] for i in moving]
     corr = np.corrcoef(matrix[:, moving], rowvar=False)
     eigenvalues, eigenvectors = np.linalg.eigh(corr)  # ascending
@@ -42,8 +49,13 @@ def factors(ws: Workspace, ruler: Ruler, store: Store) -> Analysis:
     if constant:
         findings.append(f"left out, constant over every judgment: {', '.join(constant)}")
     return Analysis(
-        "factors", ruler.fingerprint, {"judgments": int(len(matrix)), "variance_explained": explained},
-        ["dimension", "loading (factor 1)", *kept], rows, findings, _plot(corr, kept, loadings, explained),
+        "factors",
+        ruler.fingerprint,
+        {"judgments": len(matrix), "variance_explained": explained},
+        ["dimension", "loading (factor 1)", *kept],
+        rows,
+        findings,
+        _plot(corr, kept, loadings, explained),
     )
 
 

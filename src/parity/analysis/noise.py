@@ -32,7 +32,9 @@ class NoiseReport:
         return asdict(self)
 
 
-def rejudge(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_id: int, times: int, on_step: Callable[[], None] | None = None) -> NoiseReport:
+def rejudge(
+    ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_id: int, times: int, on_step: Callable[[], None] | None = None
+) -> NoiseReport:
     row = experiment_of_ruler(ws, ruler, store, experiment_id)
     if times < 2:
         raise ParityError("--times must be at least 2 to measure a spread", None, "e.g. --times 3")
@@ -52,15 +54,24 @@ def rejudge(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_
     dims = {d: float(np.std([s.dimensions.get(d, np.nan) for s in summaries], ddof=1)) for d in ws.config.rubric.dimensions}
     spreads = [float(np.std(v, ddof=1)) for v in per_case.values() if len(v) >= 2]
     report = NoiseReport(
-        experiment_id, times, row.quality, qualities,
+        experiment_id,
+        times,
+        row.quality,
+        qualities,
         float(np.std([q for q in qualities if q is not None], ddof=1)) if sum(q is not None for q in qualities) >= 2 else float("nan"),
-        dims, float(np.mean(spreads)) if spreads else float("nan"), [s.n_unscored for s in summaries],
+        dims,
+        float(np.mean(spreads)) if spreads else float("nan"),
+        [s.n_unscored for s in summaries],
     )
-    store.update_experiment(experiment_id, judge_noise={"times": times, "quality_sd": report.quality_sd, "dimensions_sd": dims, "qualities": qualities})
+    store.update_experiment(
+        experiment_id, judge_noise={"times": times, "quality_sd": report.quality_sd, "dimensions_sd": dims, "qualities": qualities}
+    )
     return report
 
 
-def noise_analysis(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_id: int, times: int, on_step: Callable[[], None] | None = None):
+def noise_analysis(
+    ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_id: int, times: int, on_step: Callable[[], None] | None = None
+):
     """`parity analyze noise`: the spread of re-judged quality, and every kept experiment on the
     same gate whose gain over its predecessor (the running best before it) is within that noise
     (at most 2 SD of re-judged quality)."""
@@ -82,8 +93,13 @@ def noise_analysis(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, expe
         f"kept experiments on {gate} whose gain is within 2 SD ({band:.4f}): {', '.join(flagged) if flagged else 'none'}",
     ]
     return Analysis(
-        "noise", ruler.fingerprint, {"experiment": experiment_id, "times": times, "quality_sd": report.quality_sd, "dimensions_sd": report.dimensions_sd},
-        ["kept experiment", "agent", "quality", "gain over predecessor", "within noise"], rows, findings, _plot(report),
+        "noise",
+        ruler.fingerprint,
+        {"experiment": experiment_id, "times": times, "quality_sd": report.quality_sd, "dimensions_sd": report.dimensions_sd},
+        ["kept experiment", "agent", "quality", "gain over predecessor", "within noise"],
+        rows,
+        findings,
+        _plot(report),
     )
 
 

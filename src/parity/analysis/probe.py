@@ -19,9 +19,18 @@ from parity.task import Workspace
 
 OPENERS = ("what", "which", "how", "when", "where", "who", "why", "do", "does", "are", "is", "will", "would", "can", "should", "have")
 STYLE_FEATURES = [
-    "title words", "words per question", "SD of words per question", "characters per word", "commas per question",
-    "questions with 'you'", "questions opening with a wh-word", "questions opening with do/is/are/…", "questions with 'or'",
-    "distinct words share", "digits per question", "parentheses or dashes per question",
+    "title words",
+    "words per question",
+    "SD of words per question",
+    "characters per word",
+    "commas per question",
+    "questions with 'you'",
+    "questions opening with a wh-word",
+    "questions opening with do/is/are/…",
+    "questions with 'or'",
+    "distinct words share",
+    "digits per question",
+    "parentheses or dashes per question",
 ]
 
 
@@ -32,7 +41,9 @@ def style_features(title: str, questions: list[str]) -> list[float]:
     first = [w[0].lower() if w else "" for w in words]
     n = max(len(questions), 1)
     return [
-        float(len(title.split())), float(counts.mean()), float(counts.std()),
+        float(len(title.split())),
+        float(counts.mean()),
+        float(counts.std()),
         float(np.mean([len(w) for w in all_words])) if all_words else 0.0,
         sum(q.count(",") for q in questions) / n,
         sum(bool(re.search(r"\byou(r)?\b", q, re.I)) for q in questions) / n,
@@ -46,8 +57,15 @@ def style_features(title: str, questions: list[str]) -> list[float]:
 
 
 TEXT_STYLE_FEATURES = [
-    "words per sentence", "long-word share", "first-person rate", "register words", "contractions",
-    "semicolons and colons", "enumerators", "subordinators", "words (/300)",
+    "words per sentence",
+    "long-word share",
+    "first-person rate",
+    "register words",
+    "contractions",
+    "semicolons and colons",
+    "enumerators",
+    "subordinators",
+    "words (/300)",
 ]
 
 
@@ -79,7 +97,11 @@ def probe(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], 
     labels = np.array([1] * len(teacher) + [0] * len(model))
     k = min(folds, len(teacher), len(model))
     if k < 2:
-        raise ParityError(f"{len(teacher)} teacher and {len(model)} model answers: too few to cross-validate", "parity analyze probe", "probe experiments with at least two answered cases")
+        raise ParityError(
+            f"{len(teacher)} teacher and {len(model)} model answers: too few to cross-validate",
+            "parity analyze probe",
+            "probe experiments with at least two answered cases",
+        )
     splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     style = np.array([answer_style(a) for a in answers])
     content = get_embedder(ws.config.judge.embedder).encode([answer_text(a) for a in answers])
@@ -88,15 +110,30 @@ def probe(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], 
         classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
         scores = cross_val_predict(classifier, x, labels, cv=splits, method="predict_proba")[:, 1]
         fold_aucs = [roc_auc_score(labels[test], scores[test]) for _, test in splits.split(x, labels) if len(set(labels[test])) == 2]
-        results.append([name, x.shape[1], round(float(roc_auc_score(labels, scores)), 3), round(float(np.mean(fold_aucs)), 3) if fold_aucs else None,
-                        round(float(np.std(fold_aucs)), 3) if fold_aucs else None])
+        results.append(
+            [
+                name,
+                x.shape[1],
+                round(float(roc_auc_score(labels, scores)), 3),
+                round(float(np.mean(fold_aucs)), 3) if fold_aucs else None,
+                round(float(np.std(fold_aucs)), 3) if fold_aucs else None,
+            ]
+        )
         curves[name] = roc_curve(labels, scores)[:2]
-    findings = [f"{name}: cross-validated AUC {auc:.3f} ({k} folds; {len(teacher)} teacher vs {len(model)} model answers)" for name, _, auc, _, _ in results]
+    findings = [
+        f"{name}: cross-validated AUC {auc:.3f} ({k} folds; {len(teacher)} teacher vs {len(model)} model answers)"
+        for name, _, auc, _, _ in results
+    ]
     gap = results[0][2] - results[1][2]
     findings.append(f"style AUC − content AUC = {gap:+.3f}")
     return Analysis(
-        "probe", ruler.fingerprint, {"experiments": experiment_ids, "folds": k, "style_features": TEXT_STYLE_FEATURES if ws.task.free_text else STYLE_FEATURES},
-        ["probe", "features", "AUC (out-of-fold)", "mean fold AUC", "SD fold AUC"], results, findings, _plot(curves),
+        "probe",
+        ruler.fingerprint,
+        {"experiments": experiment_ids, "folds": k, "style_features": TEXT_STYLE_FEATURES if ws.task.free_text else STYLE_FEATURES},
+        ["probe", "features", "AUC (out-of-fold)", "mean fold AUC", "SD fold AUC"],
+        results,
+        findings,
+        _plot(curves),
     )
 
 

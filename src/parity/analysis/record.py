@@ -42,10 +42,18 @@ def _render(figure, fmt: str) -> bytes:
 def save(store: Store, analysis: Analysis, folder: Path) -> tuple[int, Path, Path]:
     """Store the analysis; returns its id and the PNG and SVG files written beside the store."""
     png, svg = _render(analysis.figure, "png"), _render(analysis.figure, "svg").decode("utf-8")
-    analysis_id = store.save_analysis(AnalysisRow(
-        kind=analysis.kind, ruler_fingerprint=analysis.ruler_fingerprint, params=analysis.params,
-        columns=analysis.columns, rows=analysis.rows, findings=analysis.findings, png=png, svg=svg,
-    ))
+    analysis_id = store.save_analysis(
+        AnalysisRow(
+            kind=analysis.kind,
+            ruler_fingerprint=analysis.ruler_fingerprint,
+            params=analysis.params,
+            columns=analysis.columns,
+            rows=analysis.rows,
+            findings=analysis.findings,
+            png=png,
+            svg=svg,
+        )
+    )
     stem = folder / f"{analysis_id}-{analysis.kind}"
     atomic_write_bytes(stem.with_suffix(".png"), png)
     atomic_write_bytes(stem.with_suffix(".svg"), svg.encode("utf-8"))

@@ -17,7 +17,11 @@ def experiment_of_ruler(ws: Workspace, ruler: Ruler, store: Store, experiment_id
     if row is None:
         raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
     if row.ruler_fingerprint != ruler.fingerprint:
-        raise ParityError(f"experiment #{experiment_id} ran on another ruler ({row.ruler_fingerprint[:12]})", ws.shown(ws.lock_path), "analyze experiments of the current ruler only")
+        raise ParityError(
+            f"experiment #{experiment_id} ran on another ruler ({row.ruler_fingerprint[:12]})",
+            ws.shown(ws.lock_path),
+            "analyze experiments of the current ruler only",
+        )
     return row
 
 
@@ -38,7 +42,9 @@ def answer_text(answer: dict | Answer) -> str:
 
 def check_dimension(ws: Workspace, dimension: str) -> None:
     if dimension not in ws.config.rubric.dimensions:
-        raise ParityError(f"the rubric has no dimension '{dimension}'", "--dimension", f"use one of: {', '.join(ws.config.rubric.dimensions)}")
+        raise ParityError(
+            f"the rubric has no dimension '{dimension}'", "--dimension", f"use one of: {', '.join(ws.config.rubric.dimensions)}"
+        )
 
 
 def judge_stored(ws: Workspace, judge: Judge, case: Case, row: CaseRow, repeat: int = 0, rubric: RubricSpec | None = None) -> Judgment:

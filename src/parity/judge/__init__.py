@@ -10,7 +10,7 @@ from parity.judge.llm import LLMJudge
 from parity.judge.reference import ReferenceJudge
 from parity.task import RubricSpec, Workspace
 
-__all__ = ["Judge", "Judgment", "Verdict", "VERDICT_SCORE", "LLMJudge", "ReferenceJudge", "make_judge"]
+__all__ = ["VERDICT_SCORE", "Judge", "Judgment", "LLMJudge", "ReferenceJudge", "Verdict", "make_judge"]
 
 Judge = ReferenceJudge | FittedReferenceJudge | LLMJudge | DetectingJudge
 
@@ -23,7 +23,7 @@ def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = N
     calibration, `rubric` another rubric (a blinded one, for `parity analyze blind`)."""
     spec = ws.config.judge
     rubric = rubric or ws.config.rubric
-    version = REFERENCE_SPECS.get(model_spec or "", None)
+    version = REFERENCE_SPECS.get(model_spec or "")
     kind = "reference" if version is not None else ("llm" if model_spec else spec.kind)
     judge: Judge
     if kind == "reference":
@@ -50,13 +50,21 @@ def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str) -> Referen
 
     spec = ws.config.judge
     if version == "v2" and not spec.fitted:
-        raise ParityError("this workspace has no fitted reference judge (v2)", "parity.toml [judge]", "fit one: parity calibrate --labels calibration/labels.jsonl --fit calibration/judge-fit.json, then set fitted = that file")
+        raise ParityError(
+            "this workspace has no fitted reference judge (v2)",
+            "parity.toml [judge]",
+            "fit one: parity calibrate --labels calibration/labels.jsonl --fit calibration/judge-fit.json, then set fitted = that file",
+        )
     if spec.fitted and version != "v1":
         from parity.judge.fitted import load_params
 
         params = load_params(ws.root / spec.fitted, spec.fitted)
         if (params.task_kind == "free_text") != ws.task.free_text:
-            raise ParityError(f"the fitted judge was fit on a {params.task_kind} task, this task is {ws.task.kind}", f"parity.toml [judge] fitted = {spec.fitted!r}", "fit it on this workspace's labels: parity calibrate --labels FILE --fit OUT")
+            raise ParityError(
+                f"the fitted judge was fit on a {params.task_kind} task, this task is {ws.task.kind}",
+                f"parity.toml [judge] fitted = {spec.fitted!r}",
+                "fit it on this workspace's labels: parity calibrate --labels FILE --fit OUT",
+            )
         return FittedReferenceJudge(rubric, get_embedder(spec.embedder), params)
     if not ws.task.free_text:
         return ReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)
@@ -65,7 +73,8 @@ def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str) -> Referen
     for name, dim in rubric.dimensions.items():
         if (dim.signal or name) not in SIGNALS:
             raise ParityError(
-                f"the reference judge has no signal '{dim.signal or name}' for dimension '{name}'", "parity.toml [rubric]",
+                f"the reference judge has no signal '{dim.signal or name}' for dimension '{name}'",
+                "parity.toml [rubric]",
                 f"set signal = one of {', '.join(SIGNALS)} on [rubric.dimensions.{name}], or use an LLM judge",
             )
     return FreeTextReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)

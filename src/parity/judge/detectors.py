@@ -19,7 +19,7 @@ class Detector:
     patterns: tuple[re.Pattern[str], ...]
 
     @classmethod
-    def from_spec(cls, name: str, spec: DetectorSpec) -> "Detector":
+    def from_spec(cls, name: str, spec: DetectorSpec) -> Detector:
         flags = re.IGNORECASE if spec.ignore_case else 0
         return cls(name, tuple(re.compile(p, flags | re.MULTILINE) for p in spec.patterns))
 
@@ -73,6 +73,12 @@ class DetectingJudge:
         notes = {**judgment.notes, CRITICAL: f"{name}: matched “{found}”"}
         extra = {**judgment.extra, "judge_said": {"status": judgment.status, "scores": judgment.scores, "verdict": judgment.verdict}}
         return replace(
-            judgment, status="scored", scores={d: worst for d in self.rubric.dimensions}, overall=worst,
-            verdict="loss", notes=notes, reason=f"{CRITICAL}: {name}", extra=extra,
+            judgment,
+            status="scored",
+            scores={d: worst for d in self.rubric.dimensions},
+            overall=worst,
+            verdict="loss",
+            notes=notes,
+            reason=f"{CRITICAL}: {name}",
+            extra=extra,
         )

@@ -42,9 +42,21 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|i'm|i've|we|our|us)\b", re.IGNORE
 _NORMALIZE = re.compile(r"[^a-z0-9 ]+")
 
 FEATURES = (
-    "v1_atomicity", "v1_specificity", "v1_coverage", "v1_naturalness", "v1_non_redundancy",
-    "coverage_raw", "set_similarity", "exact_repeats", "near_repeats", "distinct",
-    "addresses_user", "user_voice", "meta", "generic", "question_form",
+    "v1_atomicity",
+    "v1_specificity",
+    "v1_coverage",
+    "v1_naturalness",
+    "v1_non_redundancy",
+    "coverage_raw",
+    "set_similarity",
+    "exact_repeats",
+    "near_repeats",
+    "distinct",
+    "addresses_user",
+    "user_voice",
+    "meta",
+    "generic",
+    "question_form",
 )
 
 
@@ -80,7 +92,9 @@ def _repeats(questions: list[str], sims: np.ndarray) -> tuple[float, float, floa
     return exact / n, near / n, len(clusters) / n
 
 
-def question_features(embedder: Embedder, case_input: str, gold: list[str], questions: list[str], generic_vecs: np.ndarray, meta_vecs: np.ndarray) -> dict[str, float]:
+def question_features(
+    embedder: Embedder, case_input: str, gold: list[str], questions: list[str], generic_vecs: np.ndarray, meta_vecs: np.ndarray
+) -> dict[str, float]:
     q_vecs = embedder.encode(questions)
     input_vec = embedder.encode([case_input])[0]
     gold_vecs = embedder.encode(gold)
@@ -110,13 +124,44 @@ def question_features(embedder: Embedder, case_input: str, gold: list[str], ques
 # Free text. The first six are the free-text reference judge v1's signals; the rest catch loops, cut-off
 # replies, modern idiom, third-person delivery and dates past the gold's own horizon.
 TEXT_FEATURES = (
-    "v1_content", "v1_stance", "v1_relevance", "v1_voice", "v1_rhetoric", "v1_integrity",
-    "repeated_sentences", "repeated_ngrams", "cut_off", "modern_idiom", "third_person", "first_person",
-    "later_years", "length_fit", "breaks",
+    "v1_content",
+    "v1_stance",
+    "v1_relevance",
+    "v1_voice",
+    "v1_rhetoric",
+    "v1_integrity",
+    "repeated_sentences",
+    "repeated_ngrams",
+    "cut_off",
+    "modern_idiom",
+    "third_person",
+    "first_person",
+    "later_years",
+    "length_fit",
+    "breaks",
 )
 MODERN_IDIOM = (
-    "honestly", "super", "awesome", "basically", "totally", "kind of", "sort of", "you know", "okay", "ok", "cool",
-    "stuff", "guys", "gonna", "wanna", "pretty much", "a big deal", "literally", "amazing", "fun fact", "vibe",
+    "honestly",
+    "super",
+    "awesome",
+    "basically",
+    "totally",
+    "kind of",
+    "sort of",
+    "you know",
+    "okay",
+    "ok",
+    "cool",
+    "stuff",
+    "guys",
+    "gonna",
+    "wanna",
+    "pretty much",
+    "a big deal",
+    "literally",
+    "amazing",
+    "fun fact",
+    "vibe",
 )
 _MODERN = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in MODERN_IDIOM) + r")\b", re.IGNORECASE)
 _THIRD = re.compile(r"\b(?:he|his|him|himself|she|her|they|their)\b", re.IGNORECASE)
@@ -128,7 +173,12 @@ _WORDS = re.compile(r"[A-Za-z']+")
 def text_identity() -> dict[str, object]:
     from parity.judge import reference_text
 
-    return {"features": list(TEXT_FEATURES), "modern_idiom": list(MODERN_IDIOM), "patterns": [_THIRD.pattern, _FIRST.pattern, _YEAR.pattern], "v1": reference_text.identity()}
+    return {
+        "features": list(TEXT_FEATURES),
+        "modern_idiom": list(MODERN_IDIOM),
+        "patterns": [_THIRD.pattern, _FIRST.pattern, _YEAR.pattern],
+        "v1": reference_text.identity(),
+    }
 
 
 def _ngram_repeats(words: list[str], n: int = 5) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -66,7 +66,7 @@ class Tree(_Strict):
     value: list[float]
 
     @model_validator(mode="after")
-    def _well_formed(self) -> "Tree":
+    def _well_formed(self) -> Tree:
         n = len(self.feature)
         if n == 0 or any(len(a) != n for a in (self.threshold, self.left, self.right, self.value)):
             raise ValueError("a tree's node arrays must be non-empty and of one length")
@@ -125,7 +125,7 @@ class FittedParams(_Strict):
     agreement: dict[str, Any] = Field(default_factory=dict)  # held-out figures, for summaries
 
     @model_validator(mode="after")
-    def _features_in_range(self) -> "FittedParams":
+    def _features_in_range(self) -> FittedParams:
         for name, model in [*self.dimensions.items(), ("verdict", self.verdict)]:
             if any(not -1 <= f < len(self.features) for tree in model.trees for f in tree.feature):
                 raise ValueError(f"{name}: a tree splits on a feature index outside the feature list")
@@ -136,10 +136,16 @@ def load_params(path: Path, shown_as: str) -> FittedParams:
     try:
         params = FittedParams.model_validate_json(path.read_bytes())
     except FileNotFoundError:
-        raise ParityError("fitted judge parameters not found", shown_as, "fit them: parity calibrate --labels calibration/labels.jsonl --fit FILE") from None
+        raise ParityError(
+            "fitted judge parameters not found", shown_as, "fit them: parity calibrate --labels calibration/labels.jsonl --fit FILE"
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ParityError(f"invalid fitted judge parameters: {'.'.join(map(str, first['loc']))}: {first['msg']}", shown_as, "refit them with parity calibrate --fit") from None
+        raise ParityError(
+            f"invalid fitted judge parameters: {'.'.join(map(str, first['loc']))}: {first['msg']}",
+            shown_as,
+            "refit them with parity calibrate --fit",
+        ) from None
     unknown = sorted(set(params.features) - set(_feature_names(params.task_kind)))
     if unknown:
         raise ParityError(f"fitted judge names unknown features {unknown}", shown_as, "refit with this version of parity")
@@ -178,7 +184,11 @@ class FittedReferenceJudge:
     def __init__(self, rubric: RubricSpec, embedder: Embedder, params: FittedParams):
         missing = sorted(set(rubric.dimensions) - set(params.dimensions))
         if missing:
-            raise ParityError(f"the fitted judge has no model for dimension(s) {missing}", "parity.toml [judge] fitted", "refit on labels that score every rubric dimension")
+            raise ParityError(
+                f"the fitted judge has no model for dimension(s) {missing}",
+                "parity.toml [judge] fitted",
+                "refit on labels that score every rubric dimension",
+            )
         self.rubric = rubric
         self.embedder = embedder
         self.params = params
@@ -193,9 +203,19 @@ class FittedReferenceJudge:
         value = self.params.verdict(x)
         verdict: Verdict = "win" if value >= self.params.verdict.win else "tie" if value >= self.params.verdict.tie else "loss"
         notes = {d: _strongest(self.params.dimensions[d], named) for d in self.weights}
-        notes["pairwise"] = f"{verdict}: verdict value {value:.3f} (tie ≥ {self.params.verdict.tie:.3f}, win ≥ {self.params.verdict.win:.3f}); {_strongest(self.params.verdict, named)}"
+        notes["pairwise"] = (
+            f"{verdict}: verdict value {value:.3f} (tie ≥ {self.params.verdict.tie:.3f}, win ≥ {self.params.verdict.win:.3f}); {_strongest(self.params.verdict, named)}"
+        )
         overall = round(sum(self.weights[d] * scores[d] for d in self.weights), 4)
-        return Judgment(case.id, "scored", scores=scores, overall=overall, verdict=verdict, notes=notes, extra={"features": {k: round(v, 4) for k, v in named.items()}})
+        return Judgment(
+            case.id,
+            "scored",
+            scores=scores,
+            overall=overall,
+            verdict=verdict,
+            notes=notes,
+            extra={"features": {k: round(v, 4) for k, v in named.items()}},
+        )
 
 
 def _strongest(model: Trees, named: dict[str, float]) -> str:
@@ -225,10 +245,15 @@ class _Targets:
         self.model = np.array([item.is_model_answer for item in items])
 
 
-
 def fit(
-    items: list[LabelledItem], rubric: RubricSpec, embedder: Embedder, labels_path: str, labels_fingerprint: str,
-    free_text: bool = False, failed: set[str] | None = None, on_step: Any = None,
+    items: list[LabelledItem],
+    rubric: RubricSpec,
+    embedder: Embedder,
+    labels_path: str,
+    labels_fingerprint: str,
+    free_text: bool = False,
+    failed: set[str] | None = None,
+    on_step: Any = None,
 ) -> FittedParams:
     """Fit every dimension and the verdict to the labels of `items` (the fitting tasks only). `failed`:
     the items the ruler's detectors fail; they are scored 0 on both sides and not fit."""
@@ -251,17 +276,30 @@ def fit(
     dimensions, verdict = _export_models(_fit_models(X, data, rubric, depth, n_trees, ~data.failed), names, X[~data.failed])
     chosen = results[(depth, n_trees)]
     record = FitRecord(
-        labels=labels_path, labels_fingerprint=labels_fingerprint, n_items=len(items), n_tasks=len(tasks), n_failed=int(data.failed.sum()),
-        depth=depth, n_trees=n_trees, learning_rate=LEARNING_RATE, subsample=SUBSAMPLE, cv_score=chosen["score"],
-        cv={k: v for k, v in chosen.items() if k != "score"}, fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        labels=labels_path,
+        labels_fingerprint=labels_fingerprint,
+        n_items=len(items),
+        n_tasks=len(tasks),
+        n_failed=int(data.failed.sum()),
+        depth=depth,
+        n_trees=n_trees,
+        learning_rate=LEARNING_RATE,
+        subsample=SUBSAMPLE,
+        cv_score=chosen["score"],
+        cv={k: v for k, v in chosen.items() if k != "score"},
+        fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    return FittedParams(task_kind="free_text" if free_text else "questions", features=names, dimensions=dimensions, verdict=verdict, fit=record)
+    return FittedParams(
+        task_kind="free_text" if free_text else "questions", features=names, dimensions=dimensions, verdict=verdict, fit=record
+    )
 
 
 def _boosted(depth: int, n_trees: int):
     from sklearn.ensemble import GradientBoostingRegressor
 
-    return GradientBoostingRegressor(max_depth=depth, n_estimators=n_trees, learning_rate=LEARNING_RATE, subsample=SUBSAMPLE, random_state=SEED)
+    return GradientBoostingRegressor(
+        max_depth=depth, n_estimators=n_trees, learning_rate=LEARNING_RATE, subsample=SUBSAMPLE, random_state=SEED
+    )
 
 
 def _fit_models(X: np.ndarray, data: _Targets, rubric: RubricSpec, depth: int, n_trees: int, train: np.ndarray) -> tuple[dict, tuple]:
@@ -298,7 +336,9 @@ def _predicted_quality(models: tuple[dict, tuple], X: np.ndarray, rubric: Rubric
     return _METRIC.rubric_weight * rubric_part + _METRIC.pairwise_weight * pairwise
 
 
-def _cross_validate(X: np.ndarray, data: _Targets, rubric: RubricSpec, depth: int, n_trees: int, folds: list[np.ndarray]) -> dict[str, float]:
+def _cross_validate(
+    X: np.ndarray, data: _Targets, rubric: RubricSpec, depth: int, n_trees: int, folds: list[np.ndarray]
+) -> dict[str, float]:
     """Fit without one fold of tasks, then measure that fold as `parity calibrate` would; mean over folds."""
     from scipy.stats import spearmanr
 
@@ -310,13 +350,22 @@ def _cross_validate(X: np.ndarray, data: _Targets, rubric: RubricSpec, depth: in
         models = _fit_models(X, data, rubric, depth, n_trees, ~test & ~data.failed)
         predicted = np.where(data.failed[test], 0.0, _predicted_quality(models, X[test], rubric))
         truth, source = data.quality[test], data.source[test]
-        rho = [float(spearmanr(predicted[m], truth[m]).statistic) for m in (data.model[test], data.generated[test]) if m.sum() >= 3 and np.ptp(predicted[m]) > 0 and np.ptp(truth[m]) > 0]
+        rho = [
+            float(spearmanr(predicted[m], truth[m]).statistic)
+            for m in (data.model[test], data.generated[test])
+            if m.sum() >= 3 and np.ptp(predicted[m]) > 0 and np.ptp(truth[m]) > 0
+        ]
         sources = source_agreements([(s, p, t) for s, p, t in zip(source, predicted, truth)])
         _, _, _, reversed_pairs = order_pairs(sources)
         ratio_error = max_ratio_error(sources, GENERATED_PREFIXES) or 0.0
         measures.append((float(np.mean(rho)) if rho else -1.0, ratio_error, len(reversed_pairs)))
     rho, ratio_error, reversed_count = (float(v) for v in np.mean(measures, axis=0))
-    return {"score": rho - ratio_error - PAIR_PENALTY * reversed_count, "spearman": rho, "max_model_ratio_error": ratio_error, "clear_pairs_reversed": reversed_count}
+    return {
+        "score": rho - ratio_error - PAIR_PENALTY * reversed_count,
+        "spearman": rho,
+        "max_model_ratio_error": ratio_error,
+        "clear_pairs_reversed": reversed_count,
+    }
 
 
 def _export_models(models: tuple[dict, tuple], names: list[str], X: np.ndarray) -> tuple[dict[str, Trees], VerdictTrees]:
@@ -331,15 +380,29 @@ def _export(model, names: list[str], X: np.ndarray) -> dict[str, Any]:
     for estimator in model.estimators_[:, 0]:
         t = estimator.tree_
         leaf = t.children_left == -1
-        trees.append(Tree(
-            feature=np.where(leaf, -1, t.feature).tolist(), threshold=np.where(leaf, 0.0, t.threshold).tolist(),
-            left=t.children_left.tolist(), right=t.children_right.tolist(), value=t.value[:, 0, 0].tolist(),
-        ))
+        trees.append(
+            Tree(
+                feature=np.where(leaf, -1, t.feature).tolist(),
+                threshold=np.where(leaf, 0.0, t.threshold).tolist(),
+                left=t.children_left.tolist(),
+                right=t.children_right.tolist(),
+                value=t.value[:, 0, 0].tolist(),
+            )
+        )
     base = float(model.predict(X[:1])[0] - model.learning_rate * sum(e.predict(X[:1])[0] for e in model.estimators_[:, 0]))
-    out = {"base": base, "learning_rate": float(model.learning_rate), "trees": trees, "importance": {n: round(float(v), 4) for n, v in zip(names, model.feature_importances_)}}
+    out = {
+        "base": base,
+        "learning_rate": float(model.learning_rate),
+        "trees": trees,
+        "importance": {n: round(float(v), 4) for n, v in zip(names, model.feature_importances_)},
+    }
     probe = Trees(**out)
     if not np.allclose([probe(list(x)) for x in X[:50]], model.predict(X[:50]), atol=1e-9):
-        raise ParityError("exported judge trees disagree with the fitted model", "parity calibrate --fit", "report this: scikit-learn's tree layout may have changed")
+        raise ParityError(
+            "exported judge trees disagree with the fitted model",
+            "parity calibrate --fit",
+            "report this: scikit-learn's tree layout may have changed",
+        )
     return out
 
 

@@ -7,8 +7,9 @@ judge. Every prompt and raw response is kept with the judgment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from parity.judge.base import Judgment, Verdict
 from parity.judge.parsing import Parsed, parse_pairwise, parse_rubric
@@ -56,38 +57,64 @@ class LLMJudge:
         log = CallLog()
         candidate, gold = answer.to_dict(), case.gold.to_dict()
         try:
-            rubric = self._ask(rubric_messages(self.task, self.rubric, case.input, gold, candidate), rubric_schema(self.rubric), lambda t: parse_rubric(t, self.rubric), repeat, log)
-            first = self._ask(pairwise_messages(self.task, self.rubric, case.input, candidate, gold), PAIRWISE_SCHEMA, parse_pairwise, repeat, log)
-            second = self._ask(pairwise_messages(self.task, self.rubric, case.input, gold, candidate), PAIRWISE_SCHEMA, parse_pairwise, repeat, log)
+            rubric = self._ask(
+                rubric_messages(self.task, self.rubric, case.input, gold, candidate),
+                rubric_schema(self.rubric),
+                lambda t: parse_rubric(t, self.rubric),
+                repeat,
+                log,
+            )
+            first = self._ask(
+                pairwise_messages(self.task, self.rubric, case.input, candidate, gold), PAIRWISE_SCHEMA, parse_pairwise, repeat, log
+            )
+            second = self._ask(
+                pairwise_messages(self.task, self.rubric, case.input, gold, candidate), PAIRWISE_SCHEMA, parse_pairwise, repeat, log
+            )
         except Unscored as exc:
             return Judgment(case.id, "unscored", reason=exc.reason, extra={"calls": log.calls, "cost_usd": log.cost_usd})
         scores = {name: float(rubric["dimensions"][name]["score"]) for name in self.weights}
         notes = {name: rubric["dimensions"][name]["note"] for name in self.weights}
         notes["overall"] = rubric["overall_note"]
         verdict, consistent = combine_orders(first["winner"], second["winner"])
-        notes["pairwise"] = f"{verdict} (candidate first: {first['winner']}, gold first: {second['winner']}; {'consistent' if consistent else 'inconsistent → tie'})"
+        notes["pairwise"] = (
+            f"{verdict} (candidate first: {first['winner']}, gold first: {second['winner']}; {'consistent' if consistent else 'inconsistent → tie'})"
+        )
         overall = round(sum(self.weights[name] * scores[name] for name in self.weights), 4)
         return Judgment(
-            case.id, "scored", scores=scores, overall=overall, verdict=verdict, notes=notes,
+            case.id,
+            "scored",
+            scores=scores,
+            overall=overall,
+            verdict=verdict,
+            notes=notes,
             extra={"calls": log.calls, "cost_usd": log.cost_usd, "position_consistent": consistent},
         )
 
-    def _ask(self, messages: tuple[dict[str, str], ...], schema: dict[str, Any], parse: Callable[[str], Parsed], repeat: int, log: CallLog) -> dict[str, Any]:
+    def _ask(
+        self, messages: tuple[dict[str, str], ...], schema: dict[str, Any], parse: Callable[[str], Parsed], repeat: int, log: CallLog
+    ) -> dict[str, Any]:
         """One question to the judge: retry a truncation with a larger limit, re-ask once when unreadable."""
         limit = self.max_tokens
         conversation = messages
         asked_again = False
         while True:
-            request = Request(messages=conversation, temperature=self.temperature, max_tokens=limit, seed=self.seed, schema=schema, repeat=repeat)
+            request = Request(
+                messages=conversation, temperature=self.temperature, max_tokens=limit, seed=self.seed, schema=schema, repeat=repeat
+            )
             try:
                 completion = self.model.complete(request)
             except BackendError as exc:
                 raise Unscored(f"error: {exc}") from None
-            log.calls.append({
-                "messages": list(conversation), "raw": completion.text, "finish_reason": completion.finish_reason,
-                "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
-                "cost_usd": 0.0 if completion.cached else completion.cost_usd,
-            })
+            log.calls.append(
+                {
+                    "messages": list(conversation),
+                    "raw": completion.text,
+                    "finish_reason": completion.finish_reason,
+                    "prompt_tokens": completion.prompt_tokens,
+                    "completion_tokens": completion.completion_tokens,
+                    "cost_usd": 0.0 if completion.cached else completion.cost_usd,
+                }
+            )
             if completion.finish_reason == "length":
                 if limit > self.max_tokens:
                     raise Unscored(f"truncated: judgment hit max_tokens={limit} twice")
@@ -96,11 +123,17 @@ class LLMJudge:
             parsed = parse(completion.text)
             if parsed.value is not None:
                 return parsed.value
-            if parsed.reason and parsed.reason.startswith("refused") or asked_again:
+            if (parsed.reason and parsed.reason.startswith("refused")) or asked_again:
                 raise Unscored(parsed.reason or "parse: unreadable")
             asked_again = True
-            conversation = (*messages, {"role": "assistant", "content": completion.text},
-                            {"role": "user", "content": f"That reply was not usable ({parsed.reason}). Reply again with only the JSON object, every field filled."})
+            conversation = (
+                *messages,
+                {"role": "assistant", "content": completion.text},
+                {
+                    "role": "user",
+                    "content": f"That reply was not usable ({parsed.reason}). Reply again with only the JSON object, every field filled.",
+                },
+            )
 
 
 def combine_orders(candidate_first: str, gold_first: str) -> tuple[Verdict, bool]:

@@ -17,7 +17,9 @@ import json_repair
 
 from parity.task import RubricSpec
 
-_REFUSAL = re.compile(r"\b(i can ?not|i can't|i cannot|i am unable|i'm unable|i won't|i will not|as an ai\b|i'm sorry|i am sorry)", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"\b(i can ?not|i can't|i cannot|i am unable|i'm unable|i won't|i will not|as an ai\b|i'm sorry|i am sorry)", re.IGNORECASE
+)
 
 
 @dataclass
@@ -50,7 +52,7 @@ def load_object(text: str) -> Parsed:
         return Parsed(complete[0], repaired=True)  # one object, with prose or a repeat around it
     try:
         obj = json_repair.loads(stripped)
-    except Exception as exc:  # noqa: BLE001 — the repair library's failures are just "unparseable"
+    except Exception as exc:
         return Parsed(None, f"parse: unrepairable JSON ({type(exc).__name__})")
     if isinstance(obj, list):
         objects = [o for o in obj if isinstance(o, dict) and o]
@@ -116,7 +118,9 @@ def parse_rubric(text: str, rubric: RubricSpec) -> Parsed:
             return Parsed(None, f"parse: no score for '{name}'")
         score, fixed = _score(entry["score"], rubric.scale_min, rubric.scale_max)
         if score is None:
-            return Parsed(None, f"parse: score for '{name}' is {entry['score']!r}, not a whole number in {rubric.scale_min}–{rubric.scale_max}")
+            return Parsed(
+                None, f"parse: score for '{name}' is {entry['score']!r}, not a whole number in {rubric.scale_min}–{rubric.scale_max}"
+            )
         note = entry.get("note")
         if not isinstance(note, str):
             note, fixed = "", True
@@ -136,7 +140,9 @@ def parse_pairwise(text: str) -> Parsed:
         return loaded
     winner = loaded.value.get("winner")
     if not isinstance(winner, str) or winner.strip().lower() not in _WINNERS:
-        return Parsed(None, f"parse: 'winner' is {winner!r}, not \"A\", \"B\" or \"tie\"")
+        return Parsed(None, f'parse: \'winner\' is {winner!r}, not "A", "B" or "tie"')
     reason = loaded.value.get("reason")
     repaired = loaded.repaired or not isinstance(reason, str) or winner != _WINNERS[winner.strip().lower()]
-    return Parsed({"winner": _WINNERS[winner.strip().lower()], "reason": reason.strip() if isinstance(reason, str) else ""}, repaired=repaired)
+    return Parsed(
+        {"winner": _WINNERS[winner.strip().lower()], "reason": reason.strip() if isinstance(reason, str) else ""}, repaired=repaired
+    )

@@ -53,14 +53,18 @@ def _dimension_lines(rubric: RubricSpec) -> str:
     return "\n".join(f"- {name}: {dim.description}" for name, dim in rubric.dimensions.items())
 
 
-def rubric_messages(task: TaskSpec, rubric: RubricSpec, case_input: str, reference: dict[str, Any], candidate: dict[str, Any]) -> tuple[dict[str, str], ...]:
+def rubric_messages(
+    task: TaskSpec, rubric: RubricSpec, case_input: str, reference: dict[str, Any], candidate: dict[str, Any]
+) -> tuple[dict[str, str], ...]:
     shape = ", ".join(f'"{name}": {{"score": {rubric.scale_min}-{rubric.scale_max}, "note": "one sentence"}}' for name in rubric.dimensions)
     blocks = data_blocks([("input", case_input), ("reference", reference), ("candidate", candidate)])
     user = RUBRIC.format(low=rubric.scale_min, high=rubric.scale_max, dimensions=_dimension_lines(rubric), blocks=blocks, shape=shape)
     return ({"role": "system", "content": SYSTEM.format(task=task.description)}, {"role": "user", "content": user})
 
 
-def pairwise_messages(task: TaskSpec, rubric: RubricSpec, case_input: str, first: dict[str, Any], second: dict[str, Any]) -> tuple[dict[str, str], ...]:
+def pairwise_messages(
+    task: TaskSpec, rubric: RubricSpec, case_input: str, first: dict[str, Any], second: dict[str, Any]
+) -> tuple[dict[str, str], ...]:
     blocks = data_blocks([("input", case_input), ("answer-A", first), ("answer-B", second)])
     user = PAIRWISE.format(dimensions=_dimension_lines(rubric), blocks=blocks)
     return ({"role": "system", "content": SYSTEM.format(task=task.description)}, {"role": "user", "content": user})
@@ -76,7 +80,11 @@ def rubric_schema(rubric: RubricSpec) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "dimensions": {"type": "object", "properties": {name: entry for name in rubric.dimensions}, "required": list(rubric.dimensions)},
+            "dimensions": {
+                "type": "object",
+                "properties": {name: entry for name in rubric.dimensions},
+                "required": list(rubric.dimensions),
+            },
             "overall_note": {"type": "string", "maxLength": 400},
         },
         "required": ["dimensions", "overall_note"],

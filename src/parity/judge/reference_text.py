@@ -38,15 +38,46 @@ BREAK_PENALTY = 0.34  # per distinct out-of-character marker found
 
 _WORD = re.compile(r"[A-Za-z']+")
 _FIRST_PERSON = {"i", "me", "my", "mine", "myself"}
-_REGISTER = {"shall", "upon", "whilst", "thus", "hence", "therefore", "indeed", "doubtless", "sir", "madam", "wherein", "whereby", "whence", "ought", "owing", "confess", "esteem"}
+_REGISTER = {
+    "shall",
+    "upon",
+    "whilst",
+    "thus",
+    "hence",
+    "therefore",
+    "indeed",
+    "doubtless",
+    "sir",
+    "madam",
+    "wherein",
+    "whereby",
+    "whence",
+    "ought",
+    "owing",
+    "confess",
+    "esteem",
+}
 _CONTRACTION = re.compile(r"\b\w+(?:n't|'re|'ll|'ve|'m|'d)\b", re.IGNORECASE)
-_ENUMERATOR = re.compile(r"\b(?:first|firstly|secondly|thirdly|lastly|finally|in the first place|in the second place|on the one hand|on the other)\b", re.IGNORECASE)
+_ENUMERATOR = re.compile(
+    r"\b(?:first|firstly|secondly|thirdly|lastly|finally|in the first place|in the second place|on the one hand|on the other)\b",
+    re.IGNORECASE,
+)
 _SUBORDINATOR = re.compile(r"\b(?:which|whereas|although|though|unless|whether|while|whilst|since|if)\b", re.IGNORECASE)
 # Phrasing no eighteenth- or nineteenth-century speaker, in character, would produce.
 OUT_OF_CHARACTER = (
-    r"\bas an ai\b", r"\blanguage model\b", r"\b(?:ai|virtual) assistant\b", r"\bchatbot\b", r"\bi(?:'m| am) (?:just )?an? (?:ai|assistant|program)\b",
-    r"\bhistorical figure\b", r"\brole-?play", r"\bin character\b", r"\bi(?:'m| am) sorry,? but\b", r"\bhappy to help\b",
-    r"\b(?:okay|ok|hey|awesome|cool|guys)\b", r"\*\*|^#+\s|^\s*[-*•]\s", r"[\U0001F300-\U0001FAFF\u2600-\u27BF]",
+    r"\bas an ai\b",
+    r"\blanguage model\b",
+    r"\b(?:ai|virtual) assistant\b",
+    r"\bchatbot\b",
+    r"\bi(?:'m| am) (?:just )?an? (?:ai|assistant|program)\b",
+    r"\bhistorical figure\b",
+    r"\brole-?play",
+    r"\bin character\b",
+    r"\bi(?:'m| am) sorry,? but\b",
+    r"\bhappy to help\b",
+    r"\b(?:okay|ok|hey|awesome|cool|guys)\b",
+    r"\*\*|^#+\s|^\s*[-*•]\s",
+    r"[\U0001F300-\U0001FAFF\u2600-\u27BF]",
 )
 _BREAK = re.compile("|".join(f"(?:{p})" for p in OUT_OF_CHARACTER), re.IGNORECASE | re.MULTILINE)
 
@@ -70,23 +101,27 @@ def voice_features(text: str) -> np.ndarray:
     """Each in [0, 1]: sentence length, long-word share, first-person rate, register, contractions."""
     words = [w.lower() for w in _WORD.findall(text)] or [""]
     n_sentences = len(sentences(text))
-    return np.array([
-        min(len(words) / n_sentences / 40.0, 1.0),
-        sum(len(w) >= 7 for w in words) / len(words) * 3.0,
-        min(sum(w in _FIRST_PERSON for w in words) / len(words) * 10.0, 1.0),
-        min(sum(w in _REGISTER for w in words) / n_sentences, 1.0),
-        min(len(_CONTRACTION.findall(text)) / n_sentences, 1.0),
-    ]).clip(0.0, 1.0)
+    return np.array(
+        [
+            min(len(words) / n_sentences / 40.0, 1.0),
+            sum(len(w) >= 7 for w in words) / len(words) * 3.0,
+            min(sum(w in _FIRST_PERSON for w in words) / len(words) * 10.0, 1.0),
+            min(sum(w in _REGISTER for w in words) / n_sentences, 1.0),
+            min(len(_CONTRACTION.findall(text)) / n_sentences, 1.0),
+        ]
+    ).clip(0.0, 1.0)
 
 
 def rhetoric_features(text: str) -> np.ndarray:
     """Each in [0, 1]: semicolons and colons, enumeration, subordinate clauses (per sentence)."""
     n_sentences = len(sentences(text))
-    return np.array([
-        min((text.count(";") + text.count(":")) / n_sentences, 1.0),
-        min(len(_ENUMERATOR.findall(text)) / n_sentences * 2.0, 1.0),
-        min(len(_SUBORDINATOR.findall(text)) / n_sentences / 2.0, 1.0),
-    ])
+    return np.array(
+        [
+            min((text.count(";") + text.count(":")) / n_sentences, 1.0),
+            min(len(_ENUMERATOR.findall(text)) / n_sentences * 2.0, 1.0),
+            min(len(_SUBORDINATOR.findall(text)) / n_sentences / 2.0, 1.0),
+        ]
+    )
 
 
 def closeness(a: np.ndarray, b: np.ndarray) -> float:
@@ -117,10 +152,15 @@ class FreeTextReferenceJudge(ReferenceJudge):
         whole, input_vec, own_vecs = vectors[0], vectors[1], vectors[2:]
         relevance = float(_ramp(float(whole @ input_vec), RELEVANCE_LO, RELEVANCE_HI))
         breaks = character_breaks(text)
-        signal: dict[str, float] = {"relevance": relevance, "integrity": max(0.0, 1.0 - BREAK_PENALTY * len(breaks)) * (0.7 + 0.3 * relevance)}
+        signal: dict[str, float] = {
+            "relevance": relevance,
+            "integrity": max(0.0, 1.0 - BREAK_PENALTY * len(breaks)) * (0.7 + 0.3 * relevance),
+        }
         notes = {
             "relevance": f"similarity to the input {float(whole @ input_vec):.2f}",
-            "integrity": f"out of character: {', '.join(repr(b) for b in breaks[:3])}" if breaks else "no assistant or modern phrasing found",
+            "integrity": f"out of character: {', '.join(repr(b) for b in breaks[:3])}"
+            if breaks
+            else "no assistant or modern phrasing found",
         }
         if reference is None:
             for name in ("content", "stance", "voice", "rhetoric"):
@@ -138,7 +178,9 @@ class FreeTextReferenceJudge(ReferenceJudge):
             signal["rhetoric"] = 0.5 * closeness(rhetoric_features(text), rhetoric_features(gold_text)) + 0.5 * fit
             missed = [s for s, c in zip(gold_sentences, covered) if c < 0.5]
             notes["content"] = f"similarity to the reference answer {content:.2f}"
-            notes["stance"] = f"missed {len(missed)}/{len(gold_sentences)} reference sentences" + (f", e.g. “{_clip(missed[0])}”" if missed else "")
+            notes["stance"] = f"missed {len(missed)}/{len(gold_sentences)} reference sentences" + (
+                f", e.g. “{_clip(missed[0])}”" if missed else ""
+            )
             notes["voice"] = f"style distance to the reference {1 - signal['voice']:.2f}"
             notes["rhetoric"] = f"structure {closeness(rhetoric_features(text), rhetoric_features(gold_text)):.2f}, length fit {fit:.2f}"
         sub = {name: signal[source] for name, source in self.signals.items() if source in signal}

@@ -46,10 +46,16 @@ class Memory:
         lines.append("Earlier experiments (oldest first):")
         for t in self.trials[-limit:]:
             patch = ", ".join(f"{k}={v}" for k, v in t.patch.items()) or "no change"
-            quality = f"{t.quality:.3f} [{t.ci[0]:.3f}, {t.ci[1]:.3f}] on {t.gate}" if t.quality is not None and t.ci[0] is not None else "no score"
+            quality = (
+                f"{t.quality:.3f} [{t.ci[0]:.3f}, {t.ci[1]:.3f}] on {t.gate}"
+                if t.quality is not None and t.ci[0] is not None
+                else "no score"
+            )
             lines.append(f"- #{t.number} [{t.lever}] {patch} -> {quality}: {t.verdict or 'running'}")
         if self.plateau:
-            lines.append(f"PLATEAU: the last experiments kept nothing; recent levers {', '.join(self.recent_levers)} - try a different lever.")
+            lines.append(
+                f"PLATEAU: the last experiments kept nothing; recent levers {', '.join(self.recent_levers)} - try a different lever."
+            )
         return "\n".join(lines)
 
 
@@ -61,8 +67,15 @@ def build_memory(store: Store, trials: list[TrialRow], plateau_after: int) -> Me
         row = store.experiment(experiment_id) if experiment_id else None
         summaries.append(
             TrialSummary(
-                number, trial.lever, trial.hypothesis, trial.patch, trial.verdict,
-                row.quality if row else None, (row.ci_low, row.ci_high) if row else (None, None), row.gate if row else None, trial.reason,
+                number,
+                trial.lever,
+                trial.hypothesis,
+                trial.patch,
+                trial.verdict,
+                row.quality if row else None,
+                (row.ci_low, row.ci_high) if row else (None, None),
+                row.gate if row else None,
+                trial.reason,
             )
         )
         if trial.verdict == "kept" and row is not None and row.quality is not None and (best_quality is None or row.quality > best_quality):

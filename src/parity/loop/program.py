@@ -46,6 +46,10 @@ def program_text(ws: Workspace) -> str:
     rule = ws.config.loop
     rejudge = " and a second judgment of the candidate confirms it by more than the judge's noise" if rule.confirm_rejudge else ""
     return PROGRAM.format(
-        task=ws.task.description, screen=rule.screen_gate, decide=rule.decide_gate,
-        confidence=rule.keep_confidence, rejudge=rejudge, plateau=rule.plateau,
+        task=ws.task.description,
+        screen=rule.screen_gate,
+        decide=rule.decide_gate,
+        confidence=rule.keep_confidence,
+        rejudge=rejudge,
+        plateau=rule.plateau,
     )

@@ -40,7 +40,11 @@ class Proposer(Protocol):
 def space_of(ws: Workspace) -> dict[str, ParamSpec]:
     space = ws.config.loop.space
     if not space:
-        raise ParityError("the loop needs a search space", "parity.toml [loop.space]", 'declare fields, e.g. "decoding.temperature" = { range = [0.0, 1.0] }')
+        raise ParityError(
+            "the loop needs a search space",
+            "parity.toml [loop.space]",
+            'declare fields, e.g. "decoding.temperature" = { range = [0.0, 1.0] }',
+        )
     return space
 
 
@@ -169,7 +173,12 @@ class LLMProposer:
                 "lever": {"type": "string", "enum": levers},
                 "patch": {
                     "type": "array",
-                    "items": {"type": "object", "properties": {"field": {"type": "string", "enum": fields}, "value": value}, "required": ["field", "value"], "additionalProperties": False},
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string", "enum": fields}, "value": value},
+                        "required": ["field", "value"],
+                        "additionalProperties": False,
+                    },
                     "minItems": 1,
                     "maxItems": 3,
                 },
@@ -211,7 +220,10 @@ class LLMProposer:
         levers = self.levers_now(memory)
         request = Request(
             messages=tuple(self.prompt(memory, base, levers, notes)),
-            temperature=0.7, max_tokens=self.max_tokens, seed=0, schema=self.schema(levers),
+            temperature=0.7,
+            max_tokens=self.max_tokens,
+            seed=0,
+            schema=self.schema(levers),
             # Distinct per log state and retry, and the same after a restart (so the cache replays it).
             repeat=len(memory.trials) * 10 + len(notes),
         )

@@ -9,7 +9,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -63,7 +63,9 @@ def base_config(ws: Workspace) -> dict:
     return config.model_dump()
 
 
-def run_loop(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, proposer: Proposer, limits: LoopLimits, say: Say, on_case=None) -> int:
+def run_loop(
+    ws: Workspace, ruler: Ruler, judge: Judge, store: Store, proposer: Proposer, limits: LoopLimits, say: Say, on_case=None
+) -> int:
     """Run trials until a limit; returns how many trials this worker finished."""
     name = loop_name(ruler, proposer.name)
     base = base_config(ws)
@@ -101,7 +103,11 @@ def run_loop(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, proposer: 
                 # Keep the loop productive: the next untried grid point, saying why.
                 fallback = GridProposer(proposer.space).propose(memory, base, notes)
                 if fallback is None:
-                    raise ParityError(f"{MAX_REFUSALS} proposals in a row were refused (last: {claimed}) and the grid is exhausted", f"--proposer {proposer.name}", "widen [loop.space]")
+                    raise ParityError(
+                        f"{MAX_REFUSALS} proposals in a row were refused (last: {claimed}) and the grid is exhausted",
+                        f"--proposer {proposer.name}",
+                        "widen [loop.space]",
+                    )
                 fallback.hypothesis = f"{fallback.hypothesis} (after {refusals} refused {proposer.name} proposals)"
                 claimed = _claim(ws, store, name, proposer, fallback, base)
                 if isinstance(claimed, str):
@@ -130,9 +136,16 @@ def _claim(ws: Workspace, store: Store, name: str, proposer: Proposer, proposal:
     normalized = config.model_dump()
     training = {k: v for k, v in proposal.patch.items() if k.startswith("train.")}  # a request, not an agent field
     row = TrialRow(
-        loop=name, proposer=proposer.name, worker=worker_id(), hypothesis=proposal.hypothesis or "(no hypothesis)",
-        lever=proposal.lever, patch=proposal.patch, config=normalized, config_hash=config_hash({**normalized, **training}),
-        status="running", optuna_trial=proposal.optuna_trial,
+        loop=name,
+        proposer=proposer.name,
+        worker=worker_id(),
+        hypothesis=proposal.hypothesis or "(no hypothesis)",
+        lever=proposal.lever,
+        patch=proposal.patch,
+        config=normalized,
+        config_hash=config_hash({**normalized, **training}),
+        status="running",
+        optuna_trial=proposal.optuna_trial,
     )
     trial_id = store.claim_trial(row)
     if trial_id is None:
@@ -142,13 +155,23 @@ def _claim(ws: Workspace, store: Store, name: str, proposer: Proposer, proposal:
 
 
 def _finish_trial(
-    ws: Workspace, ruler: Ruler, judge: Judge, store: Store, trial: TrialRow, proposer: Proposer,
-    limits: LoopLimits, say: Say, on_case, proposal: Proposal | None = None,
+    ws: Workspace,
+    ruler: Ruler,
+    judge: Judge,
+    store: Store,
+    trial: TrialRow,
+    proposer: Proposer,
+    limits: LoopLimits,
+    say: Say,
+    on_case,
+    proposal: Proposal | None = None,
 ) -> None:
     proposal = proposal or Proposal(trial.hypothesis, trial.lever, trial.patch, trial.optuna_trial)
     recipe = trial.patch.get("train.recipe", "sft")
     if trial.lever == "weights" and not (limits.allow_training and recipe in AVAILABLE_RECIPES):
-        later = "rerun the loop with --allow-training to train it" if not limits.allow_training else f"the {recipe} recipe is not available yet"
+        later = (
+            "rerun the loop with --allow-training to train it" if not limits.allow_training else f"the {recipe} recipe is not available yet"
+        )
         why = f"training request: {recipe} on the corpus (recorded; {later})"
         store.update_trial(trial.id, status="done", verdict="training_request", reason=why, finished_at=_now())
         proposer.tell(proposal, None)
@@ -185,8 +208,11 @@ def _finish_trial(
 
 # Training options a weights proposal may set (train.* keys), and where each goes.
 TRAIN_OPTIONS = {
-    "train.epochs": "epochs", "train.max_steps": "max_steps", "train.learning_rate": "learning_rate",
-    "train.batch_size": "batch_size", "train.grad_accum": "grad_accum",
+    "train.epochs": "epochs",
+    "train.max_steps": "max_steps",
+    "train.learning_rate": "learning_rate",
+    "train.batch_size": "batch_size",
+    "train.grad_accum": "grad_accum",
 }
 
 
@@ -208,7 +234,9 @@ def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
         base = parse_spec(trial.config["model"]).target
         pairs = _pairs_for_trial(ws, ruler, store, trial, say) if recipe in PAIR_RECIPES else None
         say(f"trial {trial.id}: training adapter {name} ({recipe} on {base})")
-        train_from_corpus(ws, ruler, store, recipe, name, base, lora=lora, options=TrainOptions(**fields), resume=existing is not None, pairs=pairs)
+        train_from_corpus(
+            ws, ruler, store, recipe, name, base, lora=lora, options=TrainOptions(**fields), resume=existing is not None, pairs=pairs
+        )
     return apply_patch(trial.config, {"model": serving_spec(trial.config["model"]), "adapter": name})
 
 
@@ -218,7 +246,13 @@ def _pairs_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
         return name  # built before the loop was interrupted
     limit = int(trial.patch.get("train.pairs", PAIRS_DEFAULT))
     say(f"trial {trial.id}: drafting {limit} corpus inputs for on-policy pairs")
-    agent = build_agent(ws, AgentConfig.model_validate(trial.config), parse_spec(trial.config["model"]), ws.agents_dir / f"loop-{trial.id}.yaml", use_cache=True)
+    agent = build_agent(
+        ws,
+        AgentConfig.model_validate(trial.config),
+        parse_spec(trial.config["model"]),
+        ws.agents_dir / f"loop-{trial.id}.yaml",
+        use_cache=True,
+    )
     data = onpolicy_pairs(ws, ruler, agent, name, limit)
     register_dataset(store, data, ws.state_dir / "datasets")
     return name
@@ -230,7 +264,9 @@ def _verdict(store: Store, trial_id: int) -> str:
         return f"{row.verdict}: {row.reason}" if row else "?"
 
 
-def _experiment(ws, ruler, judge, store: Store, trial: TrialRow, step: str, gate: str, on_case, limits: LoopLimits, screened_by: int | None = None):
+def _experiment(
+    ws, ruler, judge, store: Store, trial: TrialRow, step: str, gate: str, on_case, limits: LoopLimits, screened_by: int | None = None
+):
     """The trial's experiment on `gate`: resumed if it was started before, else run."""
     existing_id = trial.screen_experiment_id if step == "screen" else trial.decide_experiment_id
     existing = store.experiment(existing_id) if existing_id else None
@@ -243,8 +279,17 @@ def _experiment(ws, ruler, judge, store: Store, trial: TrialRow, step: str, gate
     agent = build_agent(ws, config, parse_spec(config.model), ws.agents_dir / f"loop-{trial.id}.yaml", use_cache=True)
     remaining = None if limits.budget_usd is None else max(limits.budget_usd - _spent(store, store.trials(trial.loop)), 0.0)
     outcome = run_experiment(
-        ws, ruler, agent, judge, store, gate, trial.hypothesis, on_case, remaining,
-        method=f"loop trial {trial.id} ({trial.proposer}, lever {trial.lever}): patch {trial.patch}", screened_by=screened_by,
+        ws,
+        ruler,
+        agent,
+        judge,
+        store,
+        gate,
+        trial.hypothesis,
+        on_case,
+        remaining,
+        method=f"loop trial {trial.id} ({trial.proposer}, lever {trial.lever}): patch {trial.patch}",
+        screened_by=screened_by,
         on_start=lambda experiment_id: store.update_trial(trial.id, **{f"{step}_experiment_id": experiment_id}),
     )
     return store.experiment(outcome.experiment_id)
@@ -266,7 +311,7 @@ def _spent(store: Store, trials: list[TrialRow]) -> float:
 def _orphans(store: Store, name: str) -> list[TrialRow]:
     """Running trials whose worker is gone: this host's dead processes, or another host's silent ones."""
     host = socket.gethostname()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     orphans = []
     for trial in store.trials(name):
         if trial.status != "running":
@@ -298,7 +343,7 @@ def _last_progress(store: Store, trial: TrialRow) -> datetime | None:
         row = store.experiment(experiment_id) if experiment_id else None
         if row is not None:
             stamps.append(row.created_at)
-    stamps = [s if s.tzinfo else s.replace(tzinfo=timezone.utc) for s in stamps if s is not None]
+    stamps = [s if s.tzinfo else s.replace(tzinfo=UTC) for s in stamps if s is not None]
     return max(stamps) if stamps else None
 
 

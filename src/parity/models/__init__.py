@@ -9,7 +9,7 @@ from parity.models.cache import CachedModel
 from parity.models.resilience import BackendError, BackendOptions
 from parity.models.spec import ModelSpec, model_path, parse_spec
 
-__all__ = ["BackendError", "BackendOptions", "Completion", "Model", "Request", "ModelSpec", "parse_spec", "open_model"]
+__all__ = ["BackendError", "BackendOptions", "Completion", "Model", "ModelSpec", "Request", "open_model", "parse_spec"]
 
 
 def open_model(

@@ -35,7 +35,9 @@ class GrammarFirst:
         self._seen: int | None = None
         n_vocab = llama.n_vocab()
         self._data = np.recarray((n_vocab,), dtype=np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True))
-        self._array = llama_cpp.llama_token_data_array(data=self._data.ctypes.data_as(llama_cpp.llama_token_data_p), size=n_vocab, selected=-1, sorted=False)
+        self._array = llama_cpp.llama_token_data_array(
+            data=self._data.ctypes.data_as(llama_cpp.llama_token_data_p), size=n_vocab, selected=-1, sorted=False
+        )
         self._all_ids = np.arange(n_vocab, dtype=np.intc)
         self.refusals = 0
         self.steps = 0

@@ -50,8 +50,12 @@ def load_base(source: str) -> tuple[Any, Any]:
         return _load_folder(str(transformers_folder(Path(source))))
     except ParityError:
         raise
-    except Exception as exc:  # noqa: BLE001 — loading errors vary by library version; the user needs one line
-        raise ParityError(f"cannot load '{source}' with transformers ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})", None, "pass a local model folder or .gguf file") from None
+    except Exception as exc:
+        raise ParityError(
+            f"cannot load '{source}' with transformers ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+            None,
+            "pass a local model folder or .gguf file",
+        ) from None
 
 
 def transformers_folder(source: Path) -> Path:
@@ -147,7 +151,9 @@ class HFModel:
 
         with self._lock:
             tokenizer, model = self._ready()
-            inputs = tokenizer.apply_chat_template(list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            inputs = tokenizer.apply_chat_template(
+                list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
             prompt_len = inputs["input_ids"].shape[1]
             sampling = request.temperature > 0
             kwargs: dict[str, Any] = {"max_new_tokens": request.max_tokens, "do_sample": sampling, "pad_token_id": tokenizer.eos_token_id}

@@ -77,15 +77,21 @@ class LlamaCppModel:
                 try:
                     # The processor samples; llama-cpp-python only takes its one finite logit.
                     out = llama.create_chat_completion(
-                        messages=list(request.messages), temperature=0.0, max_tokens=request.max_tokens, seed=seed,
+                        messages=list(request.messages),
+                        temperature=0.0,
+                        max_tokens=request.max_tokens,
+                        seed=seed,
                         logits_processor=LogitsProcessorList([constrain]),
                     )
                 finally:
                     constrain.close()
             else:
                 out = llama.create_chat_completion(
-                    messages=list(request.messages), temperature=request.temperature, top_p=request.top_p,
-                    max_tokens=request.max_tokens, seed=seed,
+                    messages=list(request.messages),
+                    temperature=request.temperature,
+                    top_p=request.top_p,
+                    max_tokens=request.max_tokens,
+                    seed=seed,
                 )
             latency = time.perf_counter() - started
         choice = out["choices"][0]

@@ -58,7 +58,7 @@ class AdaptiveLimiter:
         self._successes = 0
         self._cond = threading.Condition()
 
-    def __enter__(self) -> "AdaptiveLimiter":
+    def __enter__(self) -> AdaptiveLimiter:
         with self._cond:
             while self.in_flight >= self.limit:
                 self._cond.wait()
@@ -92,7 +92,9 @@ def retry_delay(attempt: int, options: BackendOptions, retry_after: float | None
     return random.uniform(ceiling / 2, ceiling)
 
 
-def call_with_retries(backend: str, fn: Callable[[], T], options: BackendOptions, limiter: AdaptiveLimiter, sleep: Callable[[float], None] = time.sleep) -> T:
+def call_with_retries(
+    backend: str, fn: Callable[[], T], options: BackendOptions, limiter: AdaptiveLimiter, sleep: Callable[[float], None] = time.sleep
+) -> T:
     last = "unknown error"
     for attempt in range(options.max_retries + 1):
         try:

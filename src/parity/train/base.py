@@ -22,7 +22,9 @@ class BaseModel:
 def resolve_base(text: str, root: Path, where: str = "--base") -> BaseModel:
     spec = parse_spec(text, where)
     if spec.backend not in ("hf", "llamacpp"):
-        raise ParityError(f"cannot train '{text}': training needs local weights, not a served model", where, "use smollm2-135m, hf:PATH or a .gguf file")
+        raise ParityError(
+            f"cannot train '{text}': training needs local weights, not a served model", where, "use smollm2-135m, hf:PATH or a .gguf file"
+        )
     source = model_path(spec, root, where)
     return BaseModel(text, source, transformers_folder(source), f"sha256:{content_id(source)}")
 

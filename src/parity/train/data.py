@@ -53,7 +53,8 @@ def check_no_ruler_inputs(corpus: Corpus, ruler: Ruler, shown: str) -> None:
     if leaked:
         raise ParityError(
             f"{len(leaked)} corpus input(s) repeat a ruler case (e.g. {', '.join(leaked[:3])}); training on them would leak the ruler",
-            shown, "remove or rewrite those corpus entries",
+            shown,
+            "remove or rewrite those corpus entries",
         )
 
 
@@ -73,7 +74,12 @@ def sft_data(ws: Workspace, ruler: Ruler, agent: Agent, name: str, source: str |
         {"id": d.id, "prompt": prompt_messages(agent, d.input), "completion": [{"role": "assistant", "content": d.answer_text()}]}
         for d in corpus.demos
     ]
-    provenance = {"source": source or ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
+    provenance = {
+        "source": source or ws.shown(ws.corpus_path),
+        "corpus_fingerprint": corpus.fingerprint,
+        "agent": agent.name,
+        "n": len(rows),
+    }
     return TrainingData(name, "sft", rows, provenance)
 
 
@@ -95,7 +101,11 @@ def stored_data(store, name: str) -> TrainingData:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     data = TrainingData(row.name, row.kind, rows, row.provenance)
     if data.fingerprint != row.fingerprint:
-        raise ParityError(f"dataset '{name}' at {path} was edited after it was stored (fingerprint differs)", "--pairs", "build it again with parity pairs build")
+        raise ParityError(
+            f"dataset '{name}' at {path} was edited after it was stored (fingerprint differs)",
+            "--pairs",
+            "build it again with parity pairs build",
+        )
     return data
 
 

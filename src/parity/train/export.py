@@ -31,7 +31,11 @@ BLOCK_TENSORS = {
     "ffn_up.weight": "mlp.up_proj.weight",
     "ffn_down.weight": "mlp.down_proj.weight",
 }
-GLOBAL_TENSORS = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight", "output.weight": "lm_head.weight"}
+GLOBAL_TENSORS = {
+    "token_embd.weight": "model.embed_tokens.weight",
+    "output_norm.weight": "model.norm.weight",
+    "output.weight": "lm_head.weight",
+}
 
 
 def rotary_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
@@ -60,7 +64,11 @@ def hf_name(gguf_name: str) -> str:
         return GLOBAL_TENSORS[gguf_name]
     _, layer, rest = gguf_name.split(".", 2)
     if rest not in BLOCK_TENSORS:
-        raise ParityError(f"cannot export tensor '{gguf_name}': only llama-architecture models are supported", "parity export", "export a llama-architecture base (SmolLM2, Llama, Qwen-like layouts are not yet mapped)")
+        raise ParityError(
+            f"cannot export tensor '{gguf_name}': only llama-architecture models are supported",
+            "parity export",
+            "export a llama-architecture base (SmolLM2, Llama, Qwen-like layouts are not yet mapped)",
+        )
     return f"model.layers.{layer}.{BLOCK_TENSORS[rest]}"
 
 
@@ -68,7 +76,11 @@ def export_gguf(base: BaseModel, adapter: Path, out: Path, quant: str = "f16") -
     import gguf
 
     if base.source.suffix != ".gguf":
-        raise ParityError(f"cannot export onto {base.spec}: the export copies its metadata from the base's GGUF file", "parity export", "train on a .gguf base (such as smollm2-135m) to export to GGUF")
+        raise ParityError(
+            f"cannot export onto {base.spec}: the export copies its metadata from the base's GGUF file",
+            "parity export",
+            "train on a .gguf base (such as smollm2-135m) to export to GGUF",
+        )
     if quant not in QUANTS:
         raise ParityError(f"unknown quantization '{quant}'", "--quant", f"use one of: {', '.join(QUANTS)}")
     reader = gguf.GGUFReader(str(base.source))

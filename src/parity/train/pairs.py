@@ -41,8 +41,17 @@ def onpolicy_pairs(ws: Workspace, ruler: Ruler, agent: Agent, name: str, limit: 
             if draft == demo.answer_text():
                 skipped["same_as_teacher"] += 1
                 continue
-            rows.append({"id": demo.id, "prompt": prompt_messages(agent, demo.input), "chosen": _turn(demo.answer_text()), "rejected": _turn(draft)})
-    provenance = {"mode": "onpolicy", "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "agent_config": agent.config.model_dump(), "skipped": skipped, "n": len(rows)}
+            rows.append(
+                {"id": demo.id, "prompt": prompt_messages(agent, demo.input), "chosen": _turn(demo.answer_text()), "rejected": _turn(draft)}
+            )
+    provenance = {
+        "mode": "onpolicy",
+        "corpus_fingerprint": corpus.fingerprint,
+        "agent": agent.name,
+        "agent_config": agent.config.model_dump(),
+        "skipped": skipped,
+        "n": len(rows),
+    }
     return TrainingData(name, "pairs-onpolicy", rows, provenance)
 
 
@@ -53,9 +62,14 @@ def style_pairs(ws: Workspace, ruler: Ruler, agent: Agent, name: str, rejected_f
         raise ParityError(f"no file at {rejected_file}", "--rejected", "pass a JSONL file of {id, answer} in the style to move away from")
     other = {str(row.get("id")): row.get("answer") for _, row in read_jsonl(rejected_file, str(rejected_file))}
     rows = [
-        {"id": d.id, "prompt": prompt_messages(agent, d.input), "chosen": _turn(d.answer_text()),
-         "rejected": _turn(other[d.id] if isinstance(other[d.id], str) else json.dumps(other[d.id], ensure_ascii=False))}
-        for d in corpus.demos if d.id in other
+        {
+            "id": d.id,
+            "prompt": prompt_messages(agent, d.input),
+            "chosen": _turn(d.answer_text()),
+            "rejected": _turn(other[d.id] if isinstance(other[d.id], str) else json.dumps(other[d.id], ensure_ascii=False)),
+        }
+        for d in corpus.demos
+        if d.id in other
     ]
     if not rows:
         raise ParityError(f"no id in {rejected_file} matches a corpus id", "--rejected", "use the corpus ids (corpus/train.jsonl)")

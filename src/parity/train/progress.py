@@ -12,12 +12,28 @@ from transformers import TrainerCallback
 from parity.store import Store
 
 # The metrics worth a curve; TRL logs many more (learning rate, grad norm, token counts).
-CURVE_KEYS = ("loss", "reward", "reward_std", "kl", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "auc", "entropy")
+CURVE_KEYS = (
+    "loss",
+    "reward",
+    "reward_std",
+    "kl",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/margins",
+    "rewards/accuracies",
+    "auc",
+    "entropy",
+)
 
 
 class RecordCurves(TrainerCallback):
     def __init__(
-        self, store: Store, adapter: str, title: str, curves: dict[str, list[list[float]]] | None = None, earlier_s: float = 0.0,
+        self,
+        store: Store,
+        adapter: str,
+        title: str,
+        curves: dict[str, list[list[float]]] | None = None,
+        earlier_s: float = 0.0,
         probes: dict[str, Any] | None = None,
     ):
         self.store = store
@@ -36,8 +52,12 @@ class RecordCurves(TrainerCallback):
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[metrics]}", markup=False),
-            TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}", style="bold", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[metrics]}", markup=False),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
         )
         self.progress.start()
         self.started = time.perf_counter()

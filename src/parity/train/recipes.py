@@ -6,10 +6,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from parity.errors import ParityError
 from parity.store import AdapterRow, DatasetRow, Store
@@ -91,17 +92,18 @@ def common_args(out: Path, options: TrainOptions) -> dict[str, Any]:
 def lora_config(lora: LoraOptions) -> Any:
     from peft import LoraConfig
 
-    return LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=list(lora.targets), task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=list(lora.targets), task_type="CAUSAL_LM"
+    )
 
 
 def load_for_training(base: BaseModel) -> tuple[Any, Any]:
     import os
 
+    import datasets
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
-
-    import datasets
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     hf_logging.set_verbosity_error()
@@ -121,8 +123,12 @@ def sft_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOption
     rows = [{"prompt": r["prompt"], "completion": r["completion"]} for r in data.rows]
     args = SFTConfig(**common_args(out, options), max_length=options.max_length, completion_only_loss=True, packing=False)
     return SFTTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-        peft_config=lora_config(lora), callbacks=callbacks,
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=lora_config(lora),
+        callbacks=callbacks,
     )
 
 
@@ -130,7 +136,11 @@ def _pair_rows(data: TrainingData) -> Any:
     from datasets import Dataset
 
     if not data.kind.startswith("pairs"):
-        raise ParityError(f"{data.name} holds {data.kind} data; preference recipes need pairs", "--pairs", "build them with: parity pairs build --mode onpolicy")
+        raise ParityError(
+            f"{data.name} holds {data.kind} data; preference recipes need pairs",
+            "--pairs",
+            "build them with: parity pairs build --mode onpolicy",
+        )
     return Dataset.from_list([{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in data.rows])
 
 
@@ -140,7 +150,14 @@ def dpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOption
 
     tokenizer, model = load_for_training(base)
     args = DPOConfig(**common_args(out, options), max_length=options.max_length, beta=float(options.extra.get("beta", 0.1)))
-    return DPOTrainer(model=model, args=args, train_dataset=_pair_rows(data), processing_class=tokenizer, peft_config=lora_config(lora), callbacks=callbacks)
+    return DPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=_pair_rows(data),
+        processing_class=tokenizer,
+        peft_config=lora_config(lora),
+        callbacks=callbacks,
+    )
 
 
 def orpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOptions, options: TrainOptions, callbacks: list[Any]) -> Any:
@@ -149,7 +166,14 @@ def orpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOptio
 
     tokenizer, model = load_for_training(base)
     args = ORPOConfig(**common_args(out, options), max_length=options.max_length, beta=float(options.extra.get("beta", 0.1)))
-    return ORPOTrainer(model=model, args=args, train_dataset=_pair_rows(data), processing_class=tokenizer, peft_config=lora_config(lora), callbacks=callbacks)
+    return ORPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=_pair_rows(data),
+        processing_class=tokenizer,
+        peft_config=lora_config(lora),
+        callbacks=callbacks,
+    )
 
 
 def grpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOptions, options: TrainOptions, callbacks: list[Any]) -> Any:
@@ -161,43 +185,95 @@ def grpo_trainer(base: BaseModel, data: TrainingData, out: Path, lora: LoraOptio
     tokenizer, model = load_for_training(base)
     extra = options.extra
     args = GRPOConfig(
-        **common_args(out, options), beta=float(extra.get("beta", 0.04)), num_generations=int(extra.get("num_generations", 4)),
-        max_completion_length=int(extra.get("max_completion_length", 256)), temperature=float(extra.get("temperature", 0.9)),
+        **common_args(out, options),
+        beta=float(extra.get("beta", 0.04)),
+        num_generations=int(extra.get("num_generations", 4)),
+        max_completion_length=int(extra.get("max_completion_length", 256)),
+        temperature=float(extra.get("temperature", 0.9)),
     )
     rows = Dataset.from_list([{k: r[k] for k in ("prompt", "id", "input", "teacher")} for r in data.rows])
-    return GRPOTrainer(model=model, reward_funcs=[extra["reward"]], args=args, train_dataset=rows, processing_class=tokenizer, peft_config=lora_config(lora), callbacks=callbacks)
+    return GRPOTrainer(
+        model=model,
+        reward_funcs=[extra["reward"]],
+        args=args,
+        train_dataset=rows,
+        processing_class=tokenizer,
+        peft_config=lora_config(lora),
+        callbacks=callbacks,
+    )
 
 
-TRAINERS: dict[str, Callable[..., Any]] = {"sft": sft_trainer, "dpo": dpo_trainer, "orpo": orpo_trainer, "grpo": grpo_trainer, "gad": grpo_trainer}
+TRAINERS: dict[str, Callable[..., Any]] = {
+    "sft": sft_trainer,
+    "dpo": dpo_trainer,
+    "orpo": orpo_trainer,
+    "grpo": grpo_trainer,
+    "gad": grpo_trainer,
+}
 
 
 def register_dataset(store: Store, data: TrainingData, folder: Path) -> None:
     if store.dataset(data.fingerprint) is None:
         path = data.write(folder)
-        store.save_dataset(DatasetRow(name=data.name, kind=data.kind, fingerprint=data.fingerprint, n_rows=len(data.rows), path=str(path), provenance=data.provenance))
+        store.save_dataset(
+            DatasetRow(
+                name=data.name,
+                kind=data.kind,
+                fingerprint=data.fingerprint,
+                n_rows=len(data.rows),
+                path=str(path),
+                provenance=data.provenance,
+            )
+        )
 
 
 def train_adapter(
-    recipe: str, state_dir: Path, store: Store, base: BaseModel, data: TrainingData, name: str,
-    lora: LoraOptions, options: TrainOptions, resume: bool,
+    recipe: str,
+    state_dir: Path,
+    store: Store,
+    base: BaseModel,
+    data: TrainingData,
+    name: str,
+    lora: LoraOptions,
+    options: TrainOptions,
+    resume: bool,
 ) -> TrainResult:
     out = adapter_dir(state_dir, name)
     existing = store.adapter(name)
     if existing is not None and existing.status == "done":
-        raise ParityError(f"adapter '{name}' already exists ({existing.recipe}, trained {existing.finished_at:%Y-%m-%d %H:%M})", "--name", "choose another --name")
+        raise ParityError(
+            f"adapter '{name}' already exists ({existing.recipe}, trained {existing.finished_at:%Y-%m-%d %H:%M})",
+            "--name",
+            "choose another --name",
+        )
     if existing is not None and not resume:
-        raise ParityError(f"adapter '{name}' has an unfinished run ({existing.status})", "--name", "add --resume to continue it, or choose another --name")
+        raise ParityError(
+            f"adapter '{name}' has an unfinished run ({existing.status})", "--name", "add --resume to continue it, or choose another --name"
+        )
     if resume and (existing is None or existing.options.get("dataset") != data.fingerprint):
         raise ParityError(f"nothing to resume for adapter '{name}' on this data", "--resume", "run without --resume to start it")
     register_dataset(store, data, state_dir / "datasets")
     plain_extra = {k: v for k, v in options.extra.items() if isinstance(v, (int, float, str, bool))}  # not the reward object
-    options_record = {"lora": asdict(lora), "train": {**asdict(replace(options, extra={})), "extra": plain_extra}, "dataset": data.fingerprint}
+    options_record = {
+        "lora": asdict(lora),
+        "train": {**asdict(replace(options, extra={})), "extra": plain_extra},
+        "dataset": data.fingerprint,
+    }
     curves = existing.curves if existing is not None else {}
-    store.save_adapter(AdapterRow(
-        name=name, recipe=recipe, base=base.spec, base_identity=base.identity, dataset_fingerprint=data.fingerprint,
-        options=options_record, curves=curves, status="running", path=str(out / "adapter"),
-        created_at=existing.created_at if existing is not None else datetime.now(timezone.utc),
-    ))
+    store.save_adapter(
+        AdapterRow(
+            name=name,
+            recipe=recipe,
+            base=base.spec,
+            base_identity=base.identity,
+            dataset_fingerprint=data.fingerprint,
+            options=options_record,
+            curves=curves,
+            status="running",
+            path=str(out / "adapter"),
+            created_at=existing.created_at if existing is not None else datetime.now(UTC),
+        )
+    )
     from transformers import PrinterCallback
 
     earlier_s = (existing.train_s or 0.0) if existing is not None else 0.0
@@ -215,7 +291,7 @@ def train_adapter(
     train_s = callback.train_s
     _save_atomically(trainer.model, out / "adapter")
     summary = _summary(trainer, output)
-    store.update_adapter(name, status="done", finished_at=datetime.now(timezone.utc), train_s=train_s, summary=summary, curves=callback.curves)
+    store.update_adapter(name, status="done", finished_at=datetime.now(UTC), train_s=train_s, summary=summary, curves=callback.curves)
     return TrainResult(name, out / "adapter", train_s, summary)
 
 

@@ -60,7 +60,9 @@ class JudgeReward:
         self.ws = ws
         self.judge = judge
 
-    def __call__(self, prompts: list[Any], completions: list[Any], id: list[str], input: list[str], teacher: list[str], **_: Any) -> list[float]:
+    def __call__(
+        self, prompts: list[Any], completions: list[Any], id: list[str], input: list[str], teacher: list[str], **_: Any
+    ) -> list[float]:
         rewards = []
         for case_id, case_input, gold_text, completion in zip(id, input, teacher, completions):
             answer = lenient(completion_text(completion), self.ws.task)

@@ -19,9 +19,19 @@ PAIR_RECIPES = ("dpo", "orpo")
 
 
 def train_from_corpus(
-    ws: Workspace, ruler: Ruler, store: Store, recipe: str, name: str, base: str = "smollm2-135m", agent: str | None = None,
-    lora: LoraOptions | None = None, options: TrainOptions | None = None, resume: bool = False, data: Path | None = None,
-    announce=None, pairs: str | None = None,
+    ws: Workspace,
+    ruler: Ruler,
+    store: Store,
+    recipe: str,
+    name: str,
+    base: str = "smollm2-135m",
+    agent: str | None = None,
+    lora: LoraOptions | None = None,
+    options: TrainOptions | None = None,
+    resume: bool = False,
+    data: Path | None = None,
+    announce=None,
+    pairs: str | None = None,
 ) -> TrainResult:
     if recipe not in AVAILABLE_RECIPES:
         raise ParityError(f"the {recipe} recipe is not available yet", f"train {recipe}", f"use one of: {', '.join(AVAILABLE_RECIPES)}")
@@ -35,7 +45,11 @@ def train_from_corpus(
         chosen.corpus = Corpus.load(data, chosen.corpus.cache_dir, str(data))
     if recipe in PAIR_RECIPES:
         if pairs is None:
-            raise ParityError(f"{recipe} trains on preference pairs", f"train {recipe}", "build them with `parity pairs build --mode onpolicy --name P`, then pass --pairs P")
+            raise ParityError(
+                f"{recipe} trains on preference pairs",
+                f"train {recipe}",
+                "build them with `parity pairs build --mode onpolicy --name P`, then pass --pairs P",
+            )
         dataset = stored_data(store, pairs)  # checked against the ruler when it was built
     elif recipe in ("grpo", "gad"):
         dataset = rl_prompts(ws, ruler, chosen, name)
@@ -49,7 +63,9 @@ def train_from_corpus(
         dataset = sft_data(ws, ruler, chosen, name, source=None if data is None else str(data))
     lora = lora or LoraOptions()
     if announce is not None:
-        announce(f"{recipe} {name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {base}, LoRA r={lora.rank} α={lora.alpha}")
+        announce(
+            f"{recipe} {name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {base}, LoRA r={lora.rank} α={lora.alpha}"
+        )
     return train_adapter(recipe, ws.state_dir, store, model, dataset, name, lora, options or TrainOptions(), resume)
 
 

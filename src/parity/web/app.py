@@ -11,7 +11,6 @@ from parity.store import Store
 from parity.task import Workspace
 from parity.web import pages, views
 
-
 MAX_ID = 2**63 - 1
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -74,5 +73,7 @@ def serve(ws: Workspace, store: Store, host: str, port: int) -> None:
         try:  # uvicorn would log a traceback-like error and exit 3; say it in one line instead
             probe.bind((host, port))
         except OSError as exc:
-            raise ParityError(f"cannot serve on {host}:{port} ({exc.strerror})", "--port/--host", "choose a free port, e.g. --port 8766") from None
+            raise ParityError(
+                f"cannot serve on {host}:{port} ({exc.strerror})", "--port/--host", "choose a free port, e.g. --port 8766"
+            ) from None
     uvicorn.run(create_app(ws, store), host=host, port=port, log_level="warning")

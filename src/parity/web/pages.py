@@ -40,7 +40,9 @@ def plotly_js() -> Path:
     spec = importlib.util.find_spec("plotly")
     path = Path(spec.origin).parent / "package_data" / "plotly.min.js" if spec and spec.origin else None
     if path is None or not path.is_file():
-        raise ParityError("plotly's JavaScript bundle is missing", "the plotly package", "reinstall it: pip install --force-reinstall plotly")
+        raise ParityError(
+            "plotly's JavaScript bundle is missing", "the plotly package", "reinstall it: pip install --force-reinstall plotly"
+        )
     return path
 
 
@@ -68,9 +70,13 @@ def all_overviews(ws: Workspace, store: Store) -> dict[str, dict[str, Any]]:
 def overview_page(ws: Workspace, store: Store, live: bool) -> str:
     data = views.overview(ws, store)
     return _render(
-        ws, "overview.html", data=data, live=live,
+        ws,
+        "overview.html",
+        data=data,
+        live=live,
         all_json=script_json(all_overviews(ws, store)),
-        colours_json=script_json({k: v for k, v in views.VERDICT_COLOURS.items() if k}), symbols_json=script_json(views.LEVER_SYMBOLS),
+        colours_json=script_json({k: v for k, v in views.VERDICT_COLOURS.items() if k}),
+        symbols_json=script_json(views.LEVER_SYMBOLS),
     )
 
 

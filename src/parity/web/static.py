@@ -19,7 +19,6 @@ from parity.store import Store
 from parity.task import Workspace
 from parity.web import pages
 
-
 MARKER = ".parity-export"  # the names of the files parity wrote into an export
 
 
@@ -35,10 +34,16 @@ def _earlier_export(out: Path) -> list[Path]:
     try:
         written = set(json.loads((out / MARKER).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
-        raise ParityError(f"{out} holds other files", "--html", "pass an empty folder or an earlier export (parity replaces only what it wrote)") from None
+        raise ParityError(
+            f"{out} holds other files", "--html", "pass an empty folder or an earlier export (parity replaces only what it wrote)"
+        ) from None
     foreign = sorted(e.name for e in entries if e.name != MARKER and (e.name not in written or not e.is_file() or e.is_symlink()))
     if foreign:
-        raise ParityError(f"{out} holds other files besides an earlier export: {', '.join(foreign[:5])}", "--html", "move them out, or pass another folder")
+        raise ParityError(
+            f"{out} holds other files besides an earlier export: {', '.join(foreign[:5])}",
+            "--html",
+            "move them out, or pass another folder",
+        )
     return entries
 
 
@@ -47,8 +52,11 @@ def export_html(ws: Workspace, store: Store, ruler: Ruler | None, out: Path) -> 
     earlier = _earlier_export(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = store.experiments()
-    files: dict[str, str] = {"index.html": pages.overview_page(ws, store, live=False), "training.html": pages.training_page(ws, store),
-                             "analyses.html": pages.analyses_page(ws, store)}
+    files: dict[str, str] = {
+        "index.html": pages.overview_page(ws, store, live=False),
+        "training.html": pages.training_page(ws, store),
+        "analyses.html": pages.analyses_page(ws, store),
+    }
     with Progress(transient=True) as progress:
         task = progress.add_task("rendering experiments", total=len(rows))
         for row in rows:

@@ -15,7 +15,14 @@ from parity.ruler import Case, Ruler
 from parity.store import CaseRow, ExperimentRow, Store
 from parity.task import Workspace
 
-VERDICT_COLOURS = {"kept": "#1a9850", "discarded": "#f46d43", "invalid": "#7b3294", "crashed": "#d73027", "reference": "#4575b4", None: "#999999"}
+VERDICT_COLOURS = {
+    "kept": "#1a9850",
+    "discarded": "#f46d43",
+    "invalid": "#7b3294",
+    "crashed": "#d73027",
+    "reference": "#4575b4",
+    None: "#999999",
+}
 LEVER_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon", "triangle-down", "pentagon"]
 
 
@@ -66,7 +73,9 @@ def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str =
     (the keep rule decides what counts, never the dashboard)."""
     rows = store.experiments()
     gates = gates_in(rows)
-    gate = gate or (ws.config.loop.decide_gate if ws.config.loop.decide_gate in gates else (gates[0] if gates else ws.config.loop.decide_gate))
+    gate = gate or (
+        ws.config.loop.decide_gate if ws.config.loop.decide_gate in gates else (gates[0] if gates else ws.config.loop.decide_gate)
+    )
     metrics = ["quality", *ws.config.rubric.dimensions]
     if metric not in metrics:
         raise ParityError(f"unknown metric '{metric}'", "dashboard ?metric=", f"use one of: {', '.join(metrics)}")
@@ -77,17 +86,32 @@ def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str =
         value = metric_value(r, metric)
         if r.verdict == "kept" and value is not None and (best is None or value > best):
             best = value
-        points.append({
-            "id": r.id, "agent": r.agent_name, "verdict": r.verdict or r.status, "lever": lever_of(r, levers), "value": value,
-            "quality": r.quality, "ci_low": r.ci_low, "ci_high": r.ci_high, "hypothesis": r.hypothesis or "",
-            "critical": sum((r.summary or {}).get("critical_failures", {}).values()) if (r.summary or {}).get("detectors") else None,
-        })
+        points.append(
+            {
+                "id": r.id,
+                "agent": r.agent_name,
+                "verdict": r.verdict or r.status,
+                "lever": lever_of(r, levers),
+                "value": value,
+                "quality": r.quality,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "hypothesis": r.hypothesis or "",
+                "critical": sum((r.summary or {}).get("critical_failures", {}).values()) if (r.summary or {}).get("detectors") else None,
+            }
+        )
         best_line.append({"id": r.id, "value": best})
     ceilings = [r.ceiling for r in on_gate if r.ceiling is not None]
     return {
-        "gate": gate, "gates": gates, "metric": metric, "metrics": metrics, "points": points, "running_best": best_line,
+        "gate": gate,
+        "gates": gates,
+        "metric": metric,
+        "metrics": metrics,
+        "points": points,
+        "running_best": best_line,
         "ceiling": ceilings[-1] if ceilings and metric == "quality" else None,
-        "levers": sorted({p["lever"] for p in points}), "n_running": sum(1 for r in rows if r.status == "running"),
+        "levers": sorted({p["lever"] for p in points}),
+        "n_running": sum(1 for r in rows if r.status == "running"),
         "detectors": bool(ws.config.detectors),
     }
 
@@ -149,14 +173,22 @@ def compare_view(ws: Workspace, store: Store, ruler: Ruler | None, a: int, b: in
     side_by_side = []
     for case_id in [c for c in rows_a if c in rows_b]:
         case = cases.get(case_id)
-        side_by_side.append({
-            "case_id": case_id, "input": case.input if case else "", "gold": _answer_dict(case.gold) if case else None,
-            "a": case_view(case, rows_a[case_id], None), "b": case_view(case, rows_b[case_id], None),
-            "delta": (rows_a[case_id].quality or 0.0) - (rows_b[case_id].quality or 0.0)
-            if rows_a[case_id].quality is not None and rows_b[case_id].quality is not None else None,
-        })
+        side_by_side.append(
+            {
+                "case_id": case_id,
+                "input": case.input if case else "",
+                "gold": _answer_dict(case.gold) if case else None,
+                "a": case_view(case, rows_a[case_id], None),
+                "b": case_view(case, rows_b[case_id], None),
+                "delta": (rows_a[case_id].quality or 0.0) - (rows_b[case_id].quality or 0.0)
+                if rows_a[case_id].quality is not None and rows_b[case_id].quality is not None
+                else None,
+            }
+        )
     return {
-        "stats": stats.to_dict(), "a": experiment_row_summary(store.experiment(a)), "b": experiment_row_summary(store.experiment(b)),
+        "stats": stats.to_dict(),
+        "a": experiment_row_summary(store.experiment(a)),
+        "b": experiment_row_summary(store.experiment(b)),
         "cases": side_by_side,
     }
 
@@ -166,7 +198,8 @@ def experiments_using(adapter, experiments: list[ExperimentRow]) -> list[Experim
     (matched by file name: an agent may name the export by a relative or an absolute path)."""
     exports = {Path(p).name for p in (adapter.summary or {}).get("exports", {}).values()}
     return [
-        r for r in experiments
+        r
+        for r in experiments
         if (r.agent_config or {}).get("adapter") == adapter.name
         or Path(str((r.agent_config or {}).get("model", "")).split(":", 1)[-1]).name in exports
     ]
@@ -178,20 +211,46 @@ def training_view(store: Store) -> dict[str, Any]:
     for a in store.adapters():
         used_by = [experiment_row_summary(r) for r in experiments_using(a, experiments)]
         dataset = store.dataset(a.dataset_fingerprint) if a.dataset_fingerprint else None
-        adapters.append({
-            "name": a.name, "recipe": a.recipe, "base": a.base, "base_identity": a.base_identity, "status": a.status,
-            "train_s": a.train_s, "summary": a.summary or {}, "options": a.options or {}, "curves": a.curves or {},
-            "dataset": {"name": dataset.name, "kind": dataset.kind, "n_rows": dataset.n_rows, "fingerprint": dataset.fingerprint,
-                        "provenance": dataset.provenance} if dataset is not None else None,
-            "used_by": used_by,
-        })
+        adapters.append(
+            {
+                "name": a.name,
+                "recipe": a.recipe,
+                "base": a.base,
+                "base_identity": a.base_identity,
+                "status": a.status,
+                "train_s": a.train_s,
+                "summary": a.summary or {},
+                "options": a.options or {},
+                "curves": a.curves or {},
+                "dataset": {
+                    "name": dataset.name,
+                    "kind": dataset.kind,
+                    "n_rows": dataset.n_rows,
+                    "fingerprint": dataset.fingerprint,
+                    "provenance": dataset.provenance,
+                }
+                if dataset is not None
+                else None,
+                "used_by": used_by,
+            }
+        )
     return {"adapters": adapters}
 
 
 def analyses_view(store: Store) -> dict[str, Any]:
     """Newest first: each `parity analyze` result with its findings, table and SVG plot."""
-    return {"analyses": [
-        {"id": a.id, "kind": a.kind, "created_at": a.created_at.strftime("%Y-%m-%d %H:%M") if a.created_at else "", "params": a.params,
-         "columns": a.columns, "rows": a.rows, "findings": a.findings, "svg": a.svg}
-        for a in reversed(store.analyses())
-    ]}
+    return {
+        "analyses": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "created_at": a.created_at.strftime("%Y-%m-%d %H:%M") if a.created_at else "",
+                "params": a.params,
+                "columns": a.columns,
+                "rows": a.rows,
+                "findings": a.findings,
+                "svg": a.svg,
+            }
+            for a in reversed(store.analyses())
+        ]
+    }
