@@ -32,11 +32,12 @@ def timed_run(ws, ruler, agent_name: str, use_cache: bool, store) -> tuple[float
     from parity.agent import load_agent
     from parity.experiment import run_experiment
     from parity.judge import make_judge
+    from parity.loop.rules import keep
 
     agent = load_agent(ws, agent_name, use_cache=use_cache)
     judge = make_judge(ws)
     started = time.perf_counter()
-    outcome = run_experiment(ws, ruler, agent, judge, store, "dev", f"benchmark {agent_name}")
+    outcome = run_experiment(ws, ruler, agent, judge, store, "dev", f"benchmark {agent_name}", keep)
     elapsed = time.perf_counter() - started
     return elapsed, sum(row.completion_tokens for row in store.case_rows(outcome.experiment_id))
 

@@ -34,13 +34,14 @@ def parity_throughput(ws, ruler, gate: str, texts: list[str]) -> tuple[int, floa
     from parity.agent import load_agent
     from parity.experiment import run_experiment
     from parity.judge import make_judge
+    from parity.loop.rules import keep
     from parity.store import Store
 
     agent = load_agent(ws, "baseline", use_cache=False)
     store = Store(f"sqlite:///{ws.state_dir / 'bench.db'}")
     judge = make_judge(ws)
     started = time.perf_counter()
-    outcome = run_experiment(ws, ruler, agent, judge, store, gate, "benchmark")
+    outcome = run_experiment(ws, ruler, agent, judge, store, gate, "benchmark", keep)
     elapsed = time.perf_counter() - started
     rows = store.case_rows(outcome.experiment_id)
     texts.extend(row.raw_text for row in rows)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -68,13 +69,13 @@ def main() -> None:
                 # Evaluate the prompt first (one token), so the timed call reuses it from llama.cpp's
                 # prefix cache and measures generation alone, for every mode alike.
                 model.complete(Request(messages=request.messages, max_tokens=1))
-                out, elapsed = timed(lambda: calls[name](request, length))
+                out, elapsed = timed(partial(calls[name], request, length))
                 tokens = out.completion_tokens if hasattr(out, "completion_tokens") else out["usage"]["completion_tokens"]
                 totals[name][0] += tokens
                 totals[name][1] += elapsed
         for name, agent in (("single", single), ("overgen_prune", overgen)):
             for case in cases:
-                walls[name] += timed(lambda: agent.answer(case.input))[1]
+                walls[name] += timed(partial(agent.answer, case.input))[1]
 
     rate = {name: tokens / elapsed for name, (tokens, elapsed) in totals.items()}
     print(f"cases: {len(cases)} ({args.gate} gate) x {args.rounds} rounds, {os.cpu_count()} threads, model {model.path.name}")

@@ -119,14 +119,17 @@ def main() -> None:
 
     from parity.agent import load_agent
     from parity.ruler import load_ruler
+    from parity.store import Store
     from parity.train.base import resolve_base
-    from parity.train.data import sft_data
-    from parity.train.recipes import bf16_supported
+    from parity.train.recipes import registry
+    from parity.train.recipes.recipe import DataInputs
+    from parity.train.trainer import bf16_supported
 
     bf16 = bf16_supported()  # what `parity train` picks on this CPU; the plain script gets the same
 
     ws = bundled_workspace()
-    data = sft_data(ws, load_ruler(ws), load_agent(ws, "baseline"), "bench")
+    inputs = DataInputs(ws, load_ruler(ws), Store.for_workspace(ws), load_agent(ws, "baseline"), "bench")
+    data = registry()["sft"].build_data(inputs)
     rows_path = Path(tempfile.mkdtemp()) / "rows.jsonl"
     rows_path.write_text("".join(json.dumps({"prompt": r["prompt"], "completion": r["completion"]}) + "\n" for r in data.rows))
     base = resolve_base("smollm2-135m", ws.root)

@@ -1,8 +1,8 @@
+"""Fixtures only (shared helpers are in tests/helpers), and the environment every test runs in."""
+
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -12,6 +12,9 @@ from parity.examples import write_example
 from parity.task import Workspace, load_workspace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Rich can fix its width when parity's consoles are made: set it before any test imports them, so commands
+# run in-process (tests.helpers.cli.invoke_parity) print as wide as run_parity's.
+os.environ.setdefault("COLUMNS", "200")
 
 # Under xdist every worker runs models at once: give each an equal share of the cores, or llama.cpp's
 # spinning threads and torch's intra-op pool oversubscribe them (seen: the whole suite 1.8x slower).
@@ -31,56 +34,6 @@ def ws_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def ws(ws_dir: Path) -> Workspace:
     return load_workspace(ws_dir)
-
-
-# Small gates for end-to-end tests, so a model run takes seconds rather than minutes.
-TINY_GATE = ["travel-easy", "career-medium"]
-SMALL_GATE = ["travel-easy", "career-medium", "home-hard", "health-easy"]
-SIX_CASES = [*SMALL_GATE, "finance-medium", "events-hard"]  # long enough to kill a run midway
-
-
-def add_gates(ws_dir: Path, **gates: list[str]) -> Path:
-    """Declare extra gates in the workspace and re-lock the ruler (gates are part of it)."""
-    lines = "".join(f"{name} = {gate!r}\n".replace("'", '"') for name, gate in gates.items())
-    text = (ws_dir / "parity.toml").read_text().replace('full = "all"\n', 'full = "all"\n' + lines, 1)
-    (ws_dir / "parity.toml").write_text(text)
-    locked = run_parity("ruler", "lock", cwd=ws_dir)
-    assert locked.returncode == 0, locked.stderr
-    return ws_dir
-
-
-def run_parity(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    """The real command line, in a subprocess: exit codes and stderr exactly as a user sees them."""
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "parity", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
-
-
-def write_agent(
-    ws_dir: Path, name: str, model: str, backend: dict | None = None, adapter: str | None = None, max_tokens: int | None = None
-) -> Path:
-    """A copy of the baseline agent with another model (and backend options)."""
-    import yaml
-
-    config = yaml.safe_load((ws_dir / "agents" / "baseline.yaml").read_text())
-    config["model"] = model
-    if max_tokens:
-        config["decoding"]["max_tokens"] = max_tokens
-    if backend:
-        config["backend"] = backend
-    if adapter:
-        config["adapter"] = adapter
-    path = ws_dir / "agents" / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-def show_json(ws_dir: Path, experiment_id: int | None = None, env: dict[str, str] | None = None):
-    import json
-
-    args = ["show", *([str(experiment_id)] if experiment_id else []), "--json"]
-    result = run_parity(*args, cwd=ws_dir, env=env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture

@@ -16,11 +16,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from parity.cases import Case
 from parity.errors import ParityError
 from parity.io import canonical_json, read_jsonl
-from parity.judge.base import Judgment
+from parity.judge.base import JudgeRecord, Judgment
 from parity.metrics import case_quality
-from parity.ruler import Case
+from parity.statuses import JudgmentStatus, Pairwise
 from parity.task import Answer, Workspace, parse_answer
 
 LABELS_PATH = Path("calibration") / "labels.jsonl"
@@ -141,11 +142,11 @@ def _item(row: LabelRow, ws: Workspace, where: str) -> LabelledItem:
     judgments = tuple(
         Judgment(
             row.task_id,
-            "scored",
+            JudgmentStatus.SCORED,
             scores=dict(j.scores),
             overall=_overall(j.scores, rubric.normalized_weights()),
-            verdict=j.verdict,
-            extra={"judge": j.judge},
+            verdict=Pairwise(j.verdict),
+            extra=JudgeRecord(labeller=j.judge),
         )
         for j in row.judgings
     )

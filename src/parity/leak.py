@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from parity.ruler import Case
+from parity.cases import Case
 
 LEAK_THRESHOLD = 4  # this many normalized questions shared verbatim with the case's gold flags the experiment
 NEAR_THRESHOLD = 5  # ... or this many near copies (all of them, when the gold has fewer units)
@@ -41,7 +41,9 @@ def is_near_copy(unit: str, reference: str) -> bool:
         return True
     if f" {reference} " in f" {unit} " and len(unit.split()) - len(reference.split()) <= NEAR_EXTRA_WORDS:
         return True
-    return SequenceMatcher(None, unit, reference, autojunk=False).ratio() >= NEAR_RATIO
+    matcher = SequenceMatcher(None, unit, reference, autojunk=False)
+    # the quick ratios are upper bounds of ratio(): most pairs are ruled out without the full match
+    return matcher.real_quick_ratio() >= NEAR_RATIO and matcher.quick_ratio() >= NEAR_RATIO and matcher.ratio() >= NEAR_RATIO
 
 
 def find_leak(case: Case, questions: list[str]) -> Leak | None:

@@ -8,15 +8,15 @@ from typing import Any
 
 import numpy as np
 
+from parity.cases import Case
 from parity.judge.base import VERDICT_SCORE, Judgment
-from parity.judge.detectors import critical_name
-from parity.ruler import Case
+from parity.statuses import JudgmentStatus
 from parity.task import MetricSpec, RubricSpec
 
 
 def case_quality(judgment: Judgment, rubric: RubricSpec, metric: MetricSpec) -> float | None:
     """Blend of the normalized weighted rubric and the pairwise score; None when unscored."""
-    if judgment.status != "scored" or judgment.overall is None or judgment.verdict is None:
+    if judgment.status != JudgmentStatus.SCORED or judgment.overall is None or judgment.verdict is None:
         return None
     rubric_part = (judgment.overall - rubric.scale_min) / (rubric.scale_max - rubric.scale_min)
     return metric.rubric_weight * rubric_part + metric.pairwise_weight * VERDICT_SCORE[judgment.verdict]
@@ -96,14 +96,14 @@ def summarize(cases: list[Case], judgments: list[Judgment], rubric: RubricSpec, 
     failed = 0
     for judgment in judgments:
         quality = case_quality(judgment, rubric, metric)
-        if quality is None:
-            unscored[(judgment.reason or "unknown").split(":")[0]] += 1
+        if quality is None or judgment.verdict is None:  # a scored case has a verdict; the check tells the type checker
+            unscored[judgment.unscored or "unknown"] += 1
             continue
         case = by_id[judgment.case_id]
         qualities[case.id] = quality
         failed += judgment.agent_failed
-        if (detector := critical_name(judgment.reason)) is not None:
-            critical[detector] += 1
+        if judgment.critical is not None:
+            critical[judgment.critical] += 1
         wtl[judgment.verdict] += 1
         for name, score in judgment.scores.items():
             dims[name].append(score)

@@ -9,19 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from parity.experiment import experiment_row_summary
+from parity.experiment import ExperimentSummary
 from parity.judge.agreement import judge_agreement
+from parity.present.numbers import analysis_cell, fmt, parity_ratio, signed, usd, with_ci
+from parity.statuses import RunStatus, Verdict
 from parity.store import ExperimentRow, Store
 from parity.task import Workspace
 from parity.web.views import experiments_using, lever_of, trial_levers
 
 STILL = 0.05  # a dimension whose mean moved less than this across all experiments (1–5 scale) "never moved"
-
-
-def _f(x: float | None, digits: int = 3, sign: bool = False) -> str:
-    if x is None:
-        return "–"
-    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
 def _cell(text: Any) -> str:
@@ -42,40 +38,44 @@ def _gates(ws: Workspace, rows: list[ExperimentRow]) -> list[str]:
 
 def progression(rows: list[ExperimentRow], levers: dict[int, str]) -> tuple[list[list[Any]], list[tuple[float, ExperimentRow, float]]]:
     """One gate's experiments in run order, each with its gain over the running best before it."""
-    table, gains, best = [], [], None
+    table: list[list[Any]] = []
+    gains: list[tuple[float, ExperimentRow, float]] = []
+    before: float | None = None  # the running best quality before this experiment
     for r in rows:
-        before = best.quality if best is not None else None
         gain = r.quality - before if r.quality is not None and before is not None else None
-        ratio = r.quality / r.ceiling if r.quality is not None and r.ceiling else None
         table.append(
             [
                 f"#{r.id}",
                 r.agent_name,
                 lever_of(r, levers),
-                f"{_f(r.quality)} [{_f(r.ci_low)}, {_f(r.ci_high)}]",
-                _f(ratio, 2),
-                _f(gain, sign=True),
+                with_ci(r.quality, r.ci_low, r.ci_high),
+                fmt(parity_ratio(r.quality, r.ceiling), 2),
+                signed(gain),
                 r.verdict or r.status,
                 r.hypothesis or "",
             ]
         )
-        if r.verdict == "kept" and r.quality is not None:
-            if gain is not None:
+        if r.verdict == Verdict.KEPT and r.quality is not None:
+            if gain is not None and before is not None:
                 gains.append((gain, r, before))
-            if best is None or r.quality > best.quality:
-                best = r
+            if before is None or r.quality > before:
+                before = r.quality
     return table, gains
 
 
 def _group_tables(rows: list[ExperimentRow], key: str) -> list[str]:
-    shown = [r for r in rows if r.status == "done" and (r.summary or {}).get(key)][-8:]
+    groups = {r.id: getattr(ExperimentSummary.of(r), key) for r in rows if r.status == RunStatus.DONE}
+    shown = [r for r in rows if groups.get(r.id)][-8:]
     if not shown:
         return []
-    names = sorted({name for r in shown for name in r.summary[key]})
-    body = [
-        [name, *[_f(r.summary[key].get(name, {}).get("quality")) for r in shown], str(shown[-1].summary[key].get(name, {}).get("n", ""))]
-        for name in names
-    ]
+    names = sorted({name for r in shown for name in groups[r.id]})
+
+    def cell(r: ExperimentRow, name: str) -> str:
+        group = groups[r.id].get(name)
+        return fmt(group.quality if group else None)
+
+    last = groups[shown[-1].id]
+    body = [[name, *[cell(r, name) for r in shown], str(last[name].n) if name in last else ""] for name in names]
     return _table([{"categories": "category", "difficulties": "difficulty"}[key], *[f"#{r.id} {r.agent_name}" for r in shown], "n"], body)
 
 
@@ -91,9 +91,10 @@ def _critical_section(ws: Workspace, by_gate: dict[str, list[ExperimentRow]]) ->
     body = []
     for gate, rows in by_gate.items():
         for r in rows:
-            if r.status != "done":
+            if r.status != RunStatus.DONE:
                 continue
-            found = (r.summary or {}).get("critical_failures", {})
+            summary = ExperimentSummary.of(r)
+            found = summary.critical_failures
             body.append(
                 [
                     f"#{r.id}",
@@ -101,7 +102,7 @@ def _critical_section(ws: Workspace, by_gate: dict[str, list[ExperimentRow]]) ->
                     gate,
                     *[found.get(name, 0) for name in names],
                     sum(found.values()),
-                    (r.summary or {}).get("n_cases", 0),
+                    summary.n_cases,
                 ]
             )
     return out + _table(["#", "agent", "gate", *names, "total", "cases"], body)
@@ -112,24 +113,26 @@ def _findings(ws: Workspace, by_gate: dict[str, list[ExperimentRow]], gains: dic
     for gate, found in gains.items():
         for gain, row, before in sorted(found, key=lambda g: -g[0])[:3]:
             lines.append(
-                f"- Largest gains on {gate}: #{row.id} {row.agent_name} {_f(gain, sign=True)} ({_f(before)} → {_f(row.quality)}): {row.hypothesis or 'no hypothesis'}"
+                f"- Largest gains on {gate}: #{row.id} {row.agent_name} {signed(gain)} ({fmt(before)} → {fmt(row.quality)}): {row.hypothesis or 'no hypothesis'}"
             )
     for gate, rows in by_gate.items():
-        done = [r for r in rows if (r.summary or {}).get("dimensions")]
+        done = [dims for dims in (ExperimentSummary.of(r).dimensions for r in rows) if dims]
         if len(done) < 2:
             continue
         for name in ws.config.rubric.dimensions:
-            values = [r.summary["dimensions"][name] for r in done if name in r.summary["dimensions"]]
+            values = [dims[name] for dims in done if name in dims]
             if values and max(values) - min(values) < STILL:
-                lines.append(f"- {name} never moved on {gate}: {_f(min(values), 2)}–{_f(max(values), 2)} across {len(values)} experiments")
+                lines.append(
+                    f"- {name} never moved on {gate}: {fmt(min(values), 2)}–{fmt(max(values), 2)} across {len(values)} experiments"
+                )
             elif values:
-                lines.append(f"- {name} on {gate} ranged {_f(min(values), 2)}–{_f(max(values), 2)} across {len(values)} experiments")
-    noisy = [r for rows in by_gate.values() for r in rows if r.judge_noise]
-    for r in noisy:
+                lines.append(f"- {name} on {gate} ranged {fmt(min(values), 2)}–{fmt(max(values), 2)} across {len(values)} experiments")
+    noisy = [(r.id, r.judge_noise) for rows in by_gate.values() for r in rows if r.judge_noise]
+    for experiment_id, noise in noisy:
         lines.append(
-            f"- Judge noise on #{r.id}: quality SD {_f(r.judge_noise.get('quality_sd'), 4)} over {r.judge_noise.get('times')} re-judgments"
+            f"- Judge noise on #{experiment_id}: quality SD {fmt(noise.get('quality_sd'), 4)} over {noise.get('times')} re-judgments"
         )
-    crashed = [r for rows in by_gate.values() for r in rows if r.verdict == "crashed" or r.status == "crashed"]
+    crashed = [r for rows in by_gate.values() for r in rows if r.verdict == Verdict.CRASHED or r.status == RunStatus.CRASHED]
     if crashed:
         lines.append(f"- Crashed experiments: {', '.join(f'#{r.id}' for r in crashed)}")
     return lines + [""] if lines else ["Fewer than two finished experiments on every gate: nothing to rank yet.", ""]
@@ -175,9 +178,7 @@ def _analyses_section(store: Store) -> list[str]:
     out = ["## Analyses", ""]
     for a in analyses:
         out += [f"### #{a.id} {a.kind}", ""] + [f"- {finding}" for finding in a.findings] + [""]
-        out += _table(
-            [str(c) for c in a.columns], [[_f(v) if isinstance(v, float) else ("–" if v is None else v) for v in row] for row in a.rows]
-        )
+        out += _table([str(c) for c in a.columns], [[analysis_cell(v) for v in row] for row in a.rows])
     return out
 
 
@@ -196,11 +197,11 @@ def _training_sections(store: Store, rows: list[ExperimentRow]) -> list[str]:
                 a.base,
                 (a.dataset_fingerprint or "–")[:12],
                 (a.summary or {}).get("steps", "–"),
-                _f(a.train_s, 0),
-                _f((a.summary or {}).get("tokens_per_s"), 0),
+                fmt(a.train_s, 0),
+                fmt((a.summary or {}).get("tokens_per_s"), 0),
                 f"r {lora.get('rank')} α {lora.get('alpha')}",
                 train.get("learning_rate", "–"),
-                ", ".join(f"{k} {_f(v)}" for k, v in last.items()) or "–",
+                ", ".join(f"{k} {fmt(v)}" for k, v in last.items()) or "–",
                 " ".join(used) or "–",
             ]
         )
@@ -223,15 +224,15 @@ def _training_sections(store: Store, rows: list[ExperimentRow]) -> list[str]:
 def _cost_section(by_gate: dict[str, list[ExperimentRow]]) -> list[str]:
     body, totals = [], [0, 0, 0, 0.0, 0.0]
     for gate, rows in by_gate.items():
-        summaries = [experiment_row_summary(r) for r in rows]
+        summaries = [ExperimentSummary.of(r) for r in rows]
         line = [
             len(rows),
-            sum(s["prompt_tokens"] or 0 for s in summaries),
-            sum(s["completion_tokens"] or 0 for s in summaries),
+            sum(s.prompt_tokens or 0 for s in summaries),
+            sum(s.completion_tokens or 0 for s in summaries),
             sum(r.cost_usd or 0.0 for r in rows),
             sum(r.wall_s or 0.0 for r in rows),
         ]
         totals = [t + v for t, v in zip(totals, line)]
-        body.append([gate, line[0], line[1], line[2], f"{line[3]:.4f}", f"{line[4]:.0f}"])
-    body.append(["all", totals[0], totals[1], totals[2], f"{totals[3]:.4f}", f"{totals[4]:.0f}"])
+        body.append([gate, line[0], line[1], line[2], usd(line[3]), fmt(line[4], 0)])
+    body.append(["all", totals[0], totals[1], totals[2], usd(totals[3]), fmt(totals[4], 0)])
     return ["## Cost", ""] + _table(["gate", "experiments", "prompt tokens", "completion tokens", "cost $", "wall s"], body)

@@ -7,22 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from parity.cases import Case, load_cases
 from parity.errors import ParityError
-from parity.io import atomic_write_text, canonical_json, read_jsonl, read_text
-from parity.task import Answer, Workspace, parse_answer
-
-DIFFICULTIES = ("easy", "medium", "hard")
-_CASE_FIELDS = {"id", "category", "difficulty", "input", "gold", "gold_alt"}
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    category: str
-    difficulty: str
-    input: str
-    gold: Answer
-    gold_alt: Answer | None
+from parity.io import atomic_write_text, canonical_json, read_text
+from parity.judge.identity import judge_identity
+from parity.task import Workspace
 
 
 @dataclass(frozen=True)
@@ -37,41 +26,6 @@ class Ruler:
             raise ParityError(f"unknown gate '{name}'", "parity.toml [gates]", f"use one of: {', '.join(self.gates)}")
         by_id = {case.id: case for case in self.cases}
         return [by_id[case_id] for case_id in self.gates[name]]
-
-
-def load_cases(ws: Workspace) -> list[Case]:
-    shown = ws.shown(ws.cases_path)
-    cases: list[Case] = []
-    seen: dict[str, str] = {}
-    for where, obj in read_jsonl(ws.cases_path, shown):
-        case = _parse_case(obj, ws, where)
-        if case.id in seen:
-            raise ParityError(f"duplicate case id '{case.id}' (first at {seen[case.id]})", where, "give every case a unique id")
-        seen[case.id] = where
-        cases.append(case)
-    if not cases:
-        raise ParityError("the ruler has no cases", shown, "add held-out cases, one JSON object per line")
-    return cases
-
-
-def _parse_case(obj: dict[str, Any], ws: Workspace, where: str) -> Case:
-    for key in ("id", "category", "difficulty", "input", "gold"):
-        if key not in obj:
-            raise ParityError(f"missing field '{key}'", where, f"every case needs {', '.join(sorted(_CASE_FIELDS - {'gold_alt'}))}")
-    unknown = set(obj) - _CASE_FIELDS
-    if unknown:
-        raise ParityError(f"unknown field(s) {sorted(unknown)}", where, f"allowed: {', '.join(sorted(_CASE_FIELDS))}")
-    for key in ("id", "category", "input"):
-        if not isinstance(obj[key], str) or not obj[key].strip():
-            raise ParityError(f"field '{key}' must be a non-empty string", where, "fix that line")
-    if obj["difficulty"] not in DIFFICULTIES:
-        raise ParityError(f"difficulty '{obj['difficulty']}' is not one of {', '.join(DIFFICULTIES)}", where, "fix that line")
-    try:
-        gold = parse_answer(obj["gold"], ws.task, "gold")
-        gold_alt = parse_answer(obj["gold_alt"], ws.task, "gold_alt") if obj.get("gold_alt") is not None else None
-    except ValueError as exc:
-        raise ParityError(str(exc), where, "fix the gold answer on that line") from None
-    return Case(obj["id"], obj["category"], obj["difficulty"], obj["input"].strip(), gold, gold_alt)
 
 
 def _resolve_gates(ws: Workspace, cases: list[Case]) -> dict[str, tuple[str, ...]]:
@@ -107,37 +61,6 @@ def compute_parts(ws: Workspace, cases: list[Case], gates: dict[str, tuple[str, 
     if cfg.detectors:  # they decide which cases fail, so they are part of the ruler
         parts["detectors"] = _sha({name: spec.model_dump() for name, spec in cfg.detectors.items()})
     return parts
-
-
-def judge_identity(ws: Workspace) -> dict[str, Any]:
-    """What determines the judge's verdicts (not how it is reached: retries and concurrency are not here)."""
-    spec = ws.config.judge
-    if spec.kind == "reference":
-        if ws.task.free_text:
-            from parity.judge.reference_text import identity
-        else:
-            from parity.judge.reference import identity
-
-        if spec.fitted:
-            from parity.judge.fitted import identity as fitted_identity
-            from parity.judge.fitted import load_params
-
-            return {
-                "kind": "reference",
-                "embedder": spec.embedder,
-                "fitted": fitted_identity(load_params(ws.root / spec.fitted, spec.fitted)),
-            }
-        return {"kind": "reference", "embedder": spec.embedder, "tie_margin": spec.tie_margin, "formulas": identity()}
-    from parity.judge.prompts import template_hash
-
-    return {
-        "kind": "llm",
-        "model": spec.model,
-        "temperature": spec.temperature,
-        "seed": spec.seed,
-        "max_tokens": spec.max_tokens,
-        "prompts": template_hash(),
-    }
 
 
 def _case_record(case: Case) -> dict[str, Any]:

@@ -29,10 +29,10 @@ class TaskSpec(_Strict):
     name: str
     description: str
     kind: Literal["questions", "free_text"] = "questions"
-    n_questions: int = Field(7, ge=1, le=50)
-    max_question_chars: int = Field(200, ge=20)
-    max_title_chars: int = Field(100, ge=10)
-    max_answer_chars: int | None = Field(None, ge=20)  # free_text: longer answers are refused (unset: no limit)
+    n_questions: int = Field(default=7, ge=1, le=50)
+    max_question_chars: int = Field(default=200, ge=20)
+    max_title_chars: int = Field(default=100, ge=10)
+    max_answer_chars: int | None = Field(default=None, ge=20)  # free_text: longer answers are refused (unset: no limit)
 
     @property
     def free_text(self) -> bool:
@@ -70,10 +70,10 @@ class RubricSpec(_Strict):
 
 
 class MetricSpec(_Strict):
-    rubric_weight: float = Field(0.5, ge=0, le=1)
-    pairwise_weight: float = Field(0.5, ge=0, le=1)
-    confidence: float = Field(0.95, gt=0.5, lt=1)
-    bootstrap_samples: int = Field(2000, ge=100, le=100_000)  # more gives no steadier CI, only minutes per summary
+    rubric_weight: float = Field(default=0.5, ge=0, le=1)
+    pairwise_weight: float = Field(default=0.5, ge=0, le=1)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    bootstrap_samples: int = Field(default=2000, ge=100, le=100_000)  # more gives no steadier CI, only minutes per summary
     seed: int = 0
 
     @model_validator(mode="after")
@@ -87,14 +87,14 @@ class JudgeSpec(_Strict):
     kind: Literal["reference", "llm"] = "reference"
     # reference judge
     embedder: str = "all-minilm-l6-v2"
-    tie_margin: float = Field(0.05, ge=0, lt=1)
+    tie_margin: float = Field(default=0.05, ge=0, lt=1)
     # reference judge v2: weights fit to frontier labels (a JSON file written by `parity calibrate --fit`)
     fitted: str | None = None
     # LLM judge
     model: str | None = None
-    temperature: float = Field(0.0, ge=0, le=2)
+    temperature: float = Field(default=0.0, ge=0, le=2)
     seed: int = 0
-    max_tokens: int = Field(768, ge=64, le=16384)
+    max_tokens: int = Field(default=768, ge=64, le=16384)
     backend: BackendOptions = BackendOptions()
 
     @model_validator(mode="after")
@@ -151,9 +151,9 @@ class LoopSpec(_Strict):
     base_agent: str = "baseline"  # every proposal is a patch on this agent
     screen_gate: str = "dev"
     decide_gate: str = "full"
-    keep_confidence: float = Field(0.90, gt=0.5, lt=1)
+    keep_confidence: float = Field(default=0.90, gt=0.5, lt=1)
     confirm_rejudge: bool = True  # re-judge a candidate before keeping it; both judgments must agree
-    plateau: int = Field(4, ge=2, le=50)  # this many experiments in a row without a keep is a plateau
+    plateau: int = Field(default=4, ge=2, le=50)  # this many experiments in a row without a keep is a plateau
     space: dict[str, ParamSpec] = Field(default_factory=dict)
 
 

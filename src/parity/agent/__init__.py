@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity.agent.config import CRITIQUE_PROMPT, REVISE_PROMPT, AgentConfig, load_agent_config, resolve_agent_path
+from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
 from parity.agent.context import AgentContext, AgentFailure, Step
 from parity.agent.corpus import Corpus
 from parity.agent.pyagent import AgentCodeError, PythonAgent, load_python_agent, read_python_agent, user_frame
-from parity.agent.strategies import QUESTION_STRATEGIES, run_strategy
+from parity.agent.strategies import calls_per_case, check_strategy, run_strategy
 from parity.errors import ParityError
 from parity.models import Completion, Model, Request, open_model
 from parity.models.spec import ModelSpec, parse_spec
@@ -33,7 +33,7 @@ class AgentOutput:
         last = calls[-1] if calls else Step("none")
         return Completion(
             text=last.text,
-            finish_reason=last.finish_reason,  # type: ignore[arg-type]
+            finish_reason=last.finish_reason,
             prompt_tokens=sum(s.prompt_tokens for s in calls),
             completion_tokens=sum(s.completion_tokens for s in calls),
             cost_usd=sum(s.cost_usd for s in calls),
@@ -66,8 +66,8 @@ class Agent:
         return self.config.name or self.source.stem
 
     @property
-    def schema(self) -> dict:
-        """The JSON schema of a final answer."""
+    def schema(self) -> dict[str, Any] | None:
+        """The JSON schema of a final answer (None for a free-text task)."""
         return answer_schema(self.task)
 
     @property
@@ -77,15 +77,7 @@ class Agent:
     @property
     def calls_per_case(self) -> int:
         """The most model calls one case can take (the budget reserves this many; a Python agent counts as one)."""
-        from parity.agent.strategies import TOP_UPS
-
-        strategy = self.config.strategy
-        return {
-            "overgenerate_prune": 1 + TOP_UPS,  # the draft, then a sampled top-up each time it repeats itself
-            "best_of_n": len(getattr(strategy, "temperatures", [])),
-            "vote": getattr(strategy, "samples", 1),
-            "critique_revise": 1 + 2 * getattr(strategy, "rounds", 1),
-        }.get(strategy.kind, 1)
+        return calls_per_case(self.config.strategy)
 
     def context(self, case_input: str) -> AgentContext:
         return AgentContext(self.model, self.config, self.task, self.corpus, case_input)
@@ -164,29 +156,7 @@ def build_agent(
     ws: Workspace, config: AgentConfig, spec: ModelSpec, path: Path, use_cache: bool, python: PythonAgent | None = None
 ) -> Agent:
     shown = ws.shown(path)
-    if ws.task.free_text and config.strategy.kind in QUESTION_STRATEGIES:
-        raise ParityError(
-            f"strategy '{config.strategy.kind}' combines lists of questions; this task's answers are free text",
-            shown,
-            "use single, best_of_n or critique_revise",
-        )
-    if (
-        ws.task.free_text
-        and config.strategy.kind == "critique_revise"
-        and (config.strategy.critique_prompt == CRITIQUE_PROMPT or config.strategy.revise_prompt == REVISE_PROMPT)
-    ):
-        raise ParityError(
-            "critique_revise's default prompts critique clarifying questions; this task's answers are free text",
-            shown,
-            "write strategy.critique_prompt and strategy.revise_prompt for this task (variables: {input}, {draft}, {critique})",
-        )
-    m = getattr(config.strategy, "m", None)
-    if m is not None and m <= ws.task.n_questions:
-        raise ParityError(
-            f"strategy.m is {m}; over-generation needs more than the task's {ws.task.n_questions} questions",
-            shown,
-            f"set strategy.m above {ws.task.n_questions}",
-        )
+    check_strategy(config.strategy, ws.task, shown)
     adapter = _adapter_path(ws, config.adapter, shown) if config.adapter else None
     cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
     model = open_model(spec, ws.root, cache_dir, config.backend, adapter, where=shown)

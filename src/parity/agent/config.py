@@ -1,171 +1,37 @@
-"""Agent files (`agents/NAME.yaml`): validated, with errors that name the file, the line and the field."""
+"""Agent files (`agents/NAME.yaml`): validated, with errors that name the file, the line and the field.
+The sections come from agent/settings.py, and `strategy:` from the registered strategies."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from string import Formatter
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator
 
+from parity.agent.settings import DecodingConfig, FewshotConfig, PromptConfig, Strict
+from parity.agent.strategies import STRATEGIES, STRATEGY_KINDS, AnyStrategyConfig
+from parity.agent.strategies.single import SingleStrategy
 from parity.errors import ParityError
 from parity.io import read_text
 from parity.models.resilience import BackendOptions
 from parity.models.spec import ModelSpec, parse_spec
 
-# Variables a prompt template may use; anything else is refused when the agent is loaded.
-PROMPT_VARIABLES = {
-    "input": "the case input as the user typed it",
-    "n_questions": "how many questions the task requires",
-    "task_description": "the task description from parity.toml",
-}
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-DEFAULT_SYSTEM = "You are a planning assistant. Before planning anything, you ask the user clarifying questions."
-DEFAULT_USER = (
-    "Task: {input}\n\nRestate the task as a short title, then write exactly {n_questions} clarifying questions "
-    'you need answered before you can plan it.\nAnswer in JSON with the keys "title" and "questions".'
-)
-
-
-class PromptConfig(_Strict):
-    system: str = DEFAULT_SYSTEM
-    user: str = DEFAULT_USER
-
-    @field_validator("system", "user")
-    @classmethod
-    def _known_variables(cls, template: str) -> str:
-        return checked_template(template, tuple(PROMPT_VARIABLES))
-
-
-def checked_template(template: str, variables: tuple[str, ...]) -> str:
-    """A template that will render: only `variables`, and no conversion, format spec or field access
-    that would fail mid-run (`{input!z}`, `{n_questions:d}` on text, `{input.x}`)."""
-    allowed = ", ".join("{" + v + "}" for v in variables)
-    try:
-        names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
-    except ValueError as exc:  # a lone brace
-        raise ValueError(f"malformed template ({exc}); write a literal brace as {{{{ or }}}}") from None
-    for name in names:
-        if name not in variables:
-            raise ValueError(f"unknown template variable {{{name}}}; allowed: {allowed}")
-    try:
-        template.format(**{v: 7 if v == "n_questions" else "x" for v in variables})  # the types they get at run time
-    except (ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise ValueError(f"template cannot be filled ({exc}); use plain variables: {allowed}") from None
-    return template
-
-
-class DecodingConfig(_Strict):
-    temperature: float = Field(0.0, ge=0, le=2)
-    top_p: float = Field(1.0, gt=0, le=1)
-    max_tokens: int = Field(512, ge=16, le=8192)
-    seed: int = 0
-
-
-class FewshotConfig(_Strict):
-    """Demonstrations drawn from the corpus only, shown as earlier chat turns."""
-
-    k: int = Field(3, ge=1, le=8)
-    retrieval: Literal["knn", "mmr", "random"] = "knn"
-    mmr_lambda: float = Field(0.5, ge=0, le=1)  # mmr: weight of similarity to the case vs diversity among demos
-    seed: int = 0  # random: which demos
-
-
-class SingleStrategy(_Strict):
-    kind: Literal["single"] = "single"
-
-
-class OvergeneratePrune(_Strict):
-    """Ask for m > n questions in one call, keep n."""
-
-    kind: Literal["overgenerate_prune"]
-    m: int = Field(12, ge=2, le=30)
-    prune: Literal["redundancy", "mmr", "topic_bank"] = "redundancy"
-    mmr_lambda: float = Field(0.6, ge=0, le=1)  # mmr and topic_bank: relevance vs diversity
-    topics: int = Field(48, ge=4, le=512)  # topic_bank: clusters mined from the corpus questions
-
-
-class BestOfN(_Strict):
-    """A pool of drafts over several temperatures; a selector that never sees gold picks one."""
-
-    kind: Literal["best_of_n"]
-    temperatures: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.8, 1.0], min_length=2, max_length=16)
-    selector: Literal["centrality", "self_consistency"] = "centrality"
-    match_threshold: float = Field(0.75, gt=0, lt=1)  # self_consistency: cosine at which two questions agree
-
-    @field_validator("temperatures")
-    @classmethod
-    def _in_range(cls, temps: list[float]) -> list[float]:
-        if any(not 0 <= t <= 2 for t in temps):
-            raise ValueError("every temperature must be between 0 and 2")
-        return temps
-
-
-CRITIQUE_PROMPT = (
-    "Task: {input}\n\nA planner drafted these clarifying questions:\n{draft}\n\n"
-    "Point out, briefly, which questions are vague, ask two things at once, repeat another question, "
-    "or do not fit this task, and which important unknown is missing."
-)
-REVISE_PROMPT = (
-    "Task: {input}\n\nDraft questions:\n{draft}\n\nReview of the draft:\n{critique}\n\n"
-    "Write the final answer: a short title restating the task and exactly {n_questions} improved clarifying questions.\n"
-    'Answer in JSON with the keys "title" and "questions".'
-)
-
-
-class CritiqueRevise(_Strict):
-    """Draft, then a free-text critique of the draft, then a constrained revision."""
-
-    kind: Literal["critique_revise"]
-    rounds: int = Field(1, ge=1, le=3)
-    critique_prompt: str = CRITIQUE_PROMPT  # variables: {input}, {draft}
-    revise_prompt: str = REVISE_PROMPT  # variables: {input}, {draft}, {critique}, {n_questions}
-    critique_max_tokens: int = Field(200, ge=16, le=2048)
-
-    @field_validator("critique_prompt")
-    @classmethod
-    def _critique_template(cls, template: str) -> str:
-        return checked_template(template, ("input", "draft"))
-
-    @field_validator("revise_prompt")
-    @classmethod
-    def _revise_template(cls, template: str) -> str:
-        return checked_template(template, ("input", "draft", "critique", "n_questions"))
-
-
-class Vote(_Strict):
-    """Several samples; the questions that recur across the most samples win."""
-
-    kind: Literal["vote"]
-    samples: int = Field(5, ge=2, le=16)
-    temperature: float = Field(0.8, gt=0, le=2)
-    match_threshold: float = Field(0.75, gt=0, lt=1)  # cosine at which two questions count as the same
-
-
-Strategy = Annotated[SingleStrategy | OvergeneratePrune | BestOfN | CritiqueRevise | Vote, Field(discriminator="kind")]
-STRATEGY_KINDS = ("single", "overgenerate_prune", "best_of_n", "critique_revise", "vote")
-
-
-class AgentConfig(_Strict):
+class AgentConfig(Strict):
     name: str | None = None
     model: str = "llamacpp:smollm2-135m"
     adapter: str | None = None  # a PEFT LoRA adapter folder put on an hf: base model
     prompt: PromptConfig = PromptConfig()
     fewshot: FewshotConfig | None = None
     decoding: DecodingConfig = DecodingConfig()
-    strategy: Strategy = SingleStrategy()
+    strategy: AnyStrategyConfig = SingleStrategy()
     backend: BackendOptions = BackendOptions()
 
     @field_validator("strategy", mode="before")
     @classmethod
     def _kind_shorthand(cls, value: Any) -> Any:
-        # `strategy: vote` is short for `strategy: {kind: vote}` with every default.
+        # `strategy: KIND` is short for `strategy: {kind: KIND}` with every default.
         if isinstance(value, str):
             if value not in STRATEGY_KINDS:
                 raise ValueError(f"unknown strategy '{value}'; allowed: {', '.join(STRATEGY_KINDS)}")
@@ -247,7 +113,7 @@ def _allowed_hint(loc: tuple[Any, ...]) -> str:
     model: Any = AgentConfig
     for key in [str(k) for k in loc[:-1]]:
         if key in STRATEGY_KINDS and model is None:
-            model = _STRATEGY_MODELS[key]
+            model = STRATEGIES[key].config
             continue
         field = getattr(model, "model_fields", {}).get(key)
         if field is None:
@@ -263,15 +129,6 @@ def _allowed_hint(loc: tuple[Any, ...]) -> str:
     if model is None:
         return "fix the value"
     return f"allowed fields here: {', '.join(model.model_fields)}"
-
-
-_STRATEGY_MODELS: dict[str, type[BaseModel]] = {
-    "single": SingleStrategy,
-    "overgenerate_prune": OvergeneratePrune,
-    "best_of_n": BestOfN,
-    "critique_revise": CritiqueRevise,
-    "vote": Vote,
-}
 
 
 def _yaml_line(node: Any, keys: list[str]) -> int | None:

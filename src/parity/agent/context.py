@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from parity.agent.config import AgentConfig
 from parity.agent.corpus import Corpus, Demo
 from parity.agent.prompting import build_messages
 from parity.models import Completion, Model, Request
+from parity.models.base import FinishReason
 from parity.task import Answer, TaskSpec, answer_from_text, answer_schema, parse_answer
+
+if TYPE_CHECKING:  # only a type here: the config's strategy section is built from strategies that use this context
+    from parity.agent.config import AgentConfig
 
 
 def whole_sentences(text: str) -> str:
@@ -40,7 +43,7 @@ class Step:
     latency_s: float = 0.0
     cost_usd: float = 0.0
     cached: bool = False
-    finish_reason: str = "stop"
+    finish_reason: FinishReason = "stop"
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -100,10 +103,10 @@ class AgentContext:
     def messages(self, case_input: str, n_questions: int | None = None, demos: list[Demo] | None = None) -> list[dict[str, str]]:
         """The agent's prompt for `case_input`, with demos as earlier chat turns."""
         n = n_questions or self.task.n_questions
-        system, *user = build_messages(self.config.prompt, self.task, case_input, n)
-        if system["role"] != "system":
-            user, system = [system, *user], None
-        turns: list[dict[str, str]] = [system] if system else []
+        first, *user = build_messages(self.config.prompt, self.task, case_input, n)
+        if first["role"] != "system":
+            user = [first, *user]
+        turns: list[dict[str, str]] = [first] if first["role"] == "system" else []
         for demo in demos or []:
             turns.extend(build_messages(self.config.prompt, self.task, demo.input, n, system=False))
             turns.append({"role": "assistant", "content": demo.answer_text()})

@@ -67,7 +67,7 @@ class Corpus:
         return digest.hexdigest()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return get_embedder(self.embedder_name).encode(texts)
+        return get_embedder(self.embedder_name, self.cache_dir).encode(texts)
 
     @cached_property
     def input_vectors(self) -> np.ndarray:
@@ -106,9 +106,15 @@ class Corpus:
     def _cached(self, what: str, compute: Any) -> np.ndarray:
         if self.cache_dir is None:
             return compute()
-        path = self.cache_dir / f"{what}-{self.embedder_name}-{self.fingerprint[:16]}.npy"
-        if path.is_file():
-            return np.load(path)
+        identity = get_embedder(self.embedder_name, self.cache_dir).identity
+        key = hashlib.sha256(f"{identity}\x00{self.fingerprint}".encode()).hexdigest()  # the model and the corpus content
+        path = self.cache_dir / f"{what}-{self.embedder_name}-{key[:16]}.npy"
+        try:
+            return np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, EOFError):  # damaged: computed again and rewritten below
+            path.unlink(missing_ok=True)
         vectors = np.asarray(compute(), dtype=np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
         from io import BytesIO

@@ -1,15 +1,14 @@
 """The pipeline diagram of an agent, drawn as SVG from its config: one visual language for every
 experiment (grey = input/output, blue = retrieval, orange = model call, green = post-processing,
-purple = hand-written Python). Stacked boxes mean several calls."""
+purple = hand-written Python). Stacked boxes mean several calls; each strategy draws its own boxes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
 
 from parity.agent.config import AgentConfig
 from parity.agent.pyagent import calls_used
-from parity.agent.strategies import TOP_UP_TEMPERATURE, TOP_UPS
+from parity.agent.strategies import Diagram, Node, strategy_nodes
 from parity.task import TaskSpec
 
 COLOURS = {
@@ -21,14 +20,6 @@ COLOURS = {
 }
 LEGEND = {"io": "input / output", "retrieval": "retrieval", "call": "model call", "post": "post-processing", "python": "Python code"}
 WIDTH, BOX_W, BOX_H, GAP, TOP = 480, 400, 54, 30, 40
-
-
-@dataclass
-class Node:
-    kind: str
-    title: str
-    detail: str = ""
-    copies: int = 1  # > 1: drawn as a stack, e.g. n samples
 
 
 def pipeline_nodes(config: AgentConfig, task: TaskSpec, python_code: str | None = None, python_name: str = "") -> list[Node]:
@@ -48,58 +39,9 @@ def pipeline_nodes(config: AgentConfig, task: TaskSpec, python_code: str | None 
         nodes.append(Node("python", f"{python_name} answer(input, ctx)", used))
         nodes.append(Node("call", f"model: {model}", f"{decoding}; whatever answer() asks for"))
     else:
-        nodes.extend(_strategy_nodes(config, model, decoding, task))
+        nodes.extend(strategy_nodes(config.strategy, Diagram(model, decoding, task)))
     nodes.append(Node("io", "answer", task.answer_shape()))
     return nodes
-
-
-def _strategy_nodes(config: AgentConfig, model: str, decoding: str, task: TaskSpec) -> list[Node]:
-    s = config.strategy
-    n = task.n_questions
-    schema = "free text, no schema" if task.free_text else f"JSON schema: title + {n} questions"
-    if s.kind == "overgenerate_prune":
-        how = {
-            "redundancy": "drop the most similar pair's later question",
-            "mmr": f"MMR on relevance to the input, λ={s.mmr_lambda:g}",
-            "topic_bank": f"grounding in {s.topics} corpus topics, MMR λ={s.mmr_lambda:g}",
-        }[s.prune]
-        return [
-            Node("call", model, f"{decoding}; JSON schema: title + {s.m} questions"),
-            Node(
-                "call", f"top-up while < {n} distinct (≤ {TOP_UPS} calls)", f"T={TOP_UP_TEMPERATURE:g}; the distinct questions are pooled"
-            ),
-            Node("post", f"prune to {n} by {s.prune}", how),
-        ]
-    if s.kind == "best_of_n":
-        temps = ", ".join(f"{t:g}" for t in s.temperatures)
-        units = "sentences" if task.free_text else "questions"
-        how = (
-            "most central in embedding space"
-            if s.selector == "centrality"
-            else f"most {units} echoed by other samples (cos ≥ {s.match_threshold:g})"
-        )
-        return [
-            Node("call", f"{model} × {len(s.temperatures)}", f"T = {temps}; {schema}", len(s.temperatures)),
-            Node("post", f"select one by {s.selector}", how),
-        ]
-    if s.kind == "critique_revise":
-        nodes = [Node("call", f"draft: {model}", f"{decoding}; {schema}")]
-        for r in range(1, s.rounds + 1):
-            nodes.append(
-                Node("call", f"critique {r}: free text", f"≤ {s.critique_max_tokens} tokens on vagueness, compounds, repeats, gaps")
-            )
-            nodes.append(Node("call", f"revise {r}: draft + critique", f"{schema}; a failed revision keeps the draft"))
-        return nodes
-    if s.kind == "vote":
-        return [
-            Node("call", f"{model} × {s.samples}", f"T={s.temperature:g}; {schema}", s.samples),
-            Node(
-                "post",
-                f"vote: keep the {n} most recurring questions",
-                f"cluster at cos ≥ {s.match_threshold:g}; support = samples asking it",
-            ),
-        ]
-    return [Node("call", model, f"{decoding}; {schema}")]
 
 
 def pipeline_svg(config: AgentConfig, task: TaskSpec, python_code: str | None = None, python_name: str = "") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parity.agent.config import PromptConfig
+from parity.agent.settings import PromptConfig
 from parity.task import TaskSpec
 
 

@@ -90,9 +90,14 @@ def calls_used(code: str) -> list[str]:
         return []
     seen: dict[str, int] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-            if node.func.value.id == "ctx" and node.func.attr in CONTEXT_METHODS:
-                seen.setdefault(node.func.attr, node.lineno)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "ctx"
+            and node.func.attr in CONTEXT_METHODS
+        ):
+            seen.setdefault(node.func.attr, node.lineno)
     return sorted(seen, key=seen.__getitem__)
 
 

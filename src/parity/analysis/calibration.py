@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from parity.judge import Judge
-from parity.judge.detectors import critical_name
-from parity.labels import GENERATED_PREFIXES, GOLD_ALT_SOURCE, LabelledItem, LabelSet, Split, label_quality
+from parity.cases import load_cases
+from parity.errors import ParityError
+from parity.judge import Judge, make_judge
+from parity.judge.detectors import DetectingJudge
+from parity.labels import GENERATED_PREFIXES, GOLD_ALT_SOURCE, LabelledItem, LabelSet, Split, label_quality, load_labels
 from parity.metrics import case_quality
 from parity.ruler import Ruler
+from parity.statuses import JudgmentStatus
 from parity.store import Store
 from parity.task import Answer, Workspace
 
@@ -32,7 +36,7 @@ class Calibration:
         return asdict(self)
 
 
-def cohen_kappa(a: list[str], b: list[str]) -> float | None:
+def cohen_kappa(a: Sequence[str | None], b: Sequence[str | None]) -> float | None:
     """Agreement on verdicts beyond chance; None when chance agreement is already total."""
     n = len(a)
     if n == 0:
@@ -74,13 +78,18 @@ def calibrate(
         pairs.append((judge.judge(case, answer), against.judge(case, answer)))
         if on_step:
             on_step()
-    both = [(a, b) for a, b in pairs if a.status == "scored" and b.status == "scored"]
+    both = [(a, b) for a, b in pairs if a.status == JudgmentStatus.SCORED and b.status == JudgmentStatus.SCORED]
     rubric, metric = ws.config.rubric, ws.config.metric
+    qualities = [
+        (qa, qb)
+        for a, b in both
+        if (qa := case_quality(a, rubric, metric)) is not None and (qb := case_quality(b, rubric, metric)) is not None
+    ]
     return Calibration(
         n_answers=len(items),
         n_both_scored=len(both),
         spearman={d: _spearman([a.scores[d] for a, _ in both], [b.scores[d] for _, b in both]) for d in rubric.dimensions},
-        quality_spearman=_spearman([case_quality(a, rubric, metric) for a, _ in both], [case_quality(b, rubric, metric) for _, b in both]),
+        quality_spearman=_spearman([qa for qa, _ in qualities], [qb for _, qb in qualities]),
         pairwise_agreement=float(np.mean([a.verdict == b.verdict for a, b in both])) if both else None,
         cohen_kappa=cohen_kappa([a.verdict for a, _ in both], [b.verdict for _, b in both]),
     )
@@ -202,7 +211,7 @@ def _distinct(rows: list[tuple]) -> list[tuple]:
 
 
 def _failed(judgment) -> bool:
-    return critical_name(judgment.reason) is not None
+    return judgment.critical is not None
 
 
 def _label_score(row: tuple, dimension: str, worst: float) -> float:
@@ -283,16 +292,17 @@ def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str,
     """The frontier labels' own noise: items judged twice, first judging against second."""
     rubric, metric = ws.config.rubric, ws.config.metric
     twice = [r[0] for r in _distinct([(i,) for i in items]) if len(r[0].judgings) >= 2]
-    first = [case_quality(i.judgings[0], rubric, metric) for i in twice]
-    second = [case_quality(i.judgings[1], rubric, metric) for i in twice]
+    # a label's judgings are always scored (labels.py builds them so): `or 0.0` never applies, it only types the list
+    first = [case_quality(i.judgings[0], rubric, metric) or 0.0 for i in twice]
+    second = [case_quality(i.judgings[1], rubric, metric) or 0.0 for i in twice]
     generated = [n for n, i in enumerate(twice) if i.source.startswith(GENERATED_PREFIXES)]
-    sources = source_agreements([(i.source, a or 0.0, b or 0.0) for i, a, b in zip(twice, first, second)])  # first judging as "judge"
+    sources = source_agreements([(i.source, a, b) for i, a, b in zip(twice, first, second)])  # first judging as "judge"
     return {
         "n_double_judged": len(twice),
         "quality_spearman": _spearman(
             [first[n] for n, i in enumerate(twice) if i.is_model_answer], [second[n] for n, i in enumerate(twice) if i.is_model_answer]
-        ),  # type: ignore[arg-type]
-        "quality_spearman_generated": _spearman([first[n] for n in generated], [second[n] for n in generated]),  # type: ignore[arg-type]
+        ),
+        "quality_spearman_generated": _spearman([first[n] for n in generated], [second[n] for n in generated]),
         "verdict_agreement": float(np.mean([i.judgings[0].verdict == i.judgings[1].verdict for i in twice])) if twice else None,
         "cohen_kappa": cohen_kappa([i.judgings[0].verdict for i in twice], [i.judgings[1].verdict for i in twice]),
         "spearman": {
@@ -300,7 +310,7 @@ def inter_judge_agreement(ws: Workspace, items: list[LabelledItem]) -> dict[str,
         },
         "max_ratio_error_models": max_ratio_error(sources, GENERATED_PREFIXES),
         "max_ratio_error": max_ratio_error(sources),
-        "mean_abs_quality_diff": float(np.mean([abs(a - b) for a, b in zip(first, second)])) if twice else None,  # type: ignore[operator]
+        "mean_abs_quality_diff": float(np.mean([abs(a - b) for a, b in zip(first, second)])) if twice else None,
     }
 
 
@@ -321,3 +331,60 @@ def agreement_record(result: LabelAgreement, n_tasks: int) -> dict[str, Any]:
         "verdict_accuracy": result.verdict_accuracy,
         "labels_fingerprint": result.fingerprint,
     }
+
+
+def calibrate_judges(
+    ws: Workspace,
+    ruler: Ruler,
+    store: Store,
+    judge_spec: str | None,
+    against_spec: str,
+    experiment_ids: list[int] | None,
+    limit: int | None,
+    on_step: Callable[[], None] | None = None,
+) -> Calibration:
+    """`parity calibrate --against SPEC`: the workspace's judge (or `judge_spec`) and a second one on the
+    answers stored by `experiment_ids` (default: every experiment on this ruler)."""
+    ids = experiment_ids or [r.id for r in store.experiments() if r.ruler_fingerprint == ruler.fingerprint]
+    if not ids:
+        raise ParityError("no experiments with stored answers on this ruler", store.url, "run one first: parity run baseline")
+    first, second = make_judge(ws, model_spec=judge_spec), make_judge(ws, model_spec=against_spec)
+    return calibrate(ws, ruler, store, first, second, ids, limit, on_step)
+
+
+SPLITS: dict[str, Split | None] = {"heldout": Split.HELDOUT, "fit": Split.FIT, "all": None, "ruler": None}
+
+
+def agreement_on_labels(
+    ws: Workspace,
+    path: Path,
+    judge_spec: str | None,
+    split: str,
+    baseline: str | None = None,
+    no_detectors: bool = False,
+    on_phase: Callable[[str, int | None], None] | None = None,
+    on_step: Callable[[], None] | None = None,
+) -> LabelAgreement:
+    """`parity calibrate --labels FILE`: a judge against the labelled answers of one split ("ruler": the
+    tasks that are this workspace's ruler cases); `no_detectors` takes the ruler's detectors off the
+    judge. `on_phase(what, total)` hears when the judging starts, `on_step` each answer."""
+    if split not in SPLITS:
+        raise ParityError(f"unknown split '{split}'", "--split", "use heldout, fit, all or ruler")
+    label_set = load_labels(path, ws)
+    if split == "ruler":
+        label_set = label_set.on_tasks({case.id for case in load_cases(ws)})
+    if baseline is not None and baseline not in {i.source for i in label_set.items}:
+        raise ParityError(
+            f"no source '{baseline}' in the label set", str(path), f"use one of: {', '.join(sorted({i.source for i in label_set.items}))}"
+        )
+    items = label_set.where(SPLITS[split])
+    if not items:
+        raise ParityError(f"no labelled answers in split '{split}'", str(path), "use --split all, or label held-out tasks")
+    judge = make_judge(ws, model_spec=judge_spec)
+    if no_detectors and isinstance(judge, DetectingJudge):
+        judge = judge.inner
+    if on_phase:
+        on_phase("judging labelled answers", len(items))
+    result = agree_with_labels(ws, judge, label_set, SPLITS[split], on_step, baseline)
+    result.split = split
+    return result

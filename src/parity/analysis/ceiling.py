@@ -4,14 +4,17 @@ reference runs, beside the bundled model's best agent on that gate."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from parity.agent import build_agent, load_agent
 from parity.agent.config import AgentConfig
 from parity.analysis.record import Analysis, new_figure
 from parity.errors import ParityError
-from parity.experiment import REFERENCE_METHOD, run_experiment
+from parity.experiment import REFERENCE_METHOD, ExperimentSummary, run_experiment
 from parity.judge import Judge
+from parity.loop.rules import keep
 from parity.models import parse_spec
 from parity.ruler import Ruler
 from parity.store import ExperimentRow, Store
@@ -34,15 +37,15 @@ def ceiling(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, specs: list
         if on_start:
             on_start(spec)
         outcome = run_experiment(
-            ws, ruler, agent, judge, store, gate, f"ceiling: {spec} through the {base_name} harness", on_case, method=REFERENCE_METHOD
+            ws, ruler, agent, judge, store, gate, f"ceiling: {spec} through the {base_name} harness", keep, on_case, method=REFERENCE_METHOD
         )
-        runs.append(store.experiment(outcome.experiment_id))
+        runs.append(store.require_experiment(outcome.experiment_id))
     shown = ([base] if base is not None else []) + runs
     dimensions = list(ws.config.rubric.dimensions)
-    rows = []
+    rows: list[list[Any]] = []  # table rows: label, id, quality, CI, dimensions, win/tie/loss
     for row in shown:
-        summary = row.summary or {}
-        wtl = summary.get("wtl", {})
+        summary = ExperimentSummary.of(row)
+        wtl = summary.wtl
         label = f"best agent: {row.agent_name}" if row is base else (row.agent_config or {}).get("model")
         rows.append(
             [
@@ -51,7 +54,7 @@ def ceiling(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, specs: list
                 row.quality,
                 row.ci_low,
                 row.ci_high,
-                *[summary.get("dimensions", {}).get(d) for d in dimensions],
+                *[summary.dimensions.get(d) for d in dimensions],
                 f"{wtl.get('win', 0)}/{wtl.get('tie', 0)}/{wtl.get('loss', 0)}",
             ]
         )

@@ -33,12 +33,7 @@ class Comparison:
 
 
 def compare(ws: Workspace, store: Store, a: int, b: int) -> Comparison:
-    rows = {}
-    for experiment_id in (a, b):
-        row = store.experiment(experiment_id)
-        if row is None:
-            raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
-        rows[experiment_id] = row
+    rows = {experiment_id: store.require_experiment(experiment_id) for experiment_id in (a, b)}
     if rows[a].ruler_fingerprint != rows[b].ruler_fingerprint:
         raise ParityError(
             f"#{a} and #{b} ran on different rulers ({rows[a].ruler_fingerprint[:12]} vs {rows[b].ruler_fingerprint[:12]})",
@@ -52,7 +47,7 @@ def compare(ws: Workspace, store: Store, a: int, b: int) -> Comparison:
     if paired.n == 0:
         raise ParityError(f"#{a} and #{b} share no scored cases", store.url, "compare experiments on the same gate")
     common = sorted(set(qa) & set(qb))
-    deltas = [{"case": c, "a": qa[c], "b": qb[c], "delta": qa[c] - qb[c]} for c in common]
+    deltas: list[dict[str, Any]] = [{"case": c, "a": qa[c], "b": qb[c], "delta": qa[c] - qb[c]} for c in common]
     return Comparison(
         a,
         b,

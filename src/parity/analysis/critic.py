@@ -10,7 +10,7 @@ import numpy as np
 from parity.analysis.record import Analysis, new_figure
 from parity.analysis.stored import answer_text, check_dimension
 from parity.errors import ParityError
-from parity.models.embedder import get_embedder
+from parity.models.embedder import get_embedder, workspace_cache
 from parity.ruler import Ruler
 from parity.store import Store
 from parity.task import Workspace
@@ -38,7 +38,8 @@ def critic(ws: Workspace, ruler: Ruler, store: Store, dimension: str, folds: int
             "parity analyze critic",
             "run more experiments first",
         )
-    x = get_embedder(ws.config.judge.embedder).encode([answer_text(r.answer) for r in rows])
+    texts = [answer_text(r.answer) for r in rows if r.answer is not None]  # every row has an answer; the check types it
+    x = get_embedder(ws.config.judge.embedder, workspace_cache(ws.state_dir)).encode(texts)
     y = np.array([r.scores[dimension] for r in rows], dtype=float)
     model = RidgeCV(alphas=np.logspace(-2, 3, 12))
     seen = cross_val_predict(model, x, y, cv=KFold(n_splits=k, shuffle=True, random_state=seed))

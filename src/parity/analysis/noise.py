@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from parity.analysis.record import Analysis
 from parity.analysis.stored import experiment_of_ruler, judge_stored, stored_cases
 from parity.errors import ParityError
 from parity.judge import Judge, Judgment
-from parity.metrics import summarize
+from parity.metrics import Result, summarize
 from parity.ruler import Ruler
+from parity.statuses import Verdict
 from parity.store import Store
 from parity.task import Workspace
 
@@ -39,7 +41,8 @@ def rejudge(
     if times < 2:
         raise ParityError("--times must be at least 2 to measure a spread", None, "e.g. --times 3")
     pairs = stored_cases(ruler, store, experiment_id)
-    summaries, per_case = [], {r.case_id: [] for _, r in pairs}
+    summaries: list[Result] = []
+    per_case: dict[str, list[float]] = {r.case_id: [] for _, r in pairs}
     for repeat in range(1, times + 1):
         judgments: list[Judgment] = []
         for case, r in pairs:
@@ -71,28 +74,27 @@ def rejudge(
 
 def noise_analysis(
     ws: Workspace, ruler: Ruler, store: Store, judge: Judge, experiment_id: int, times: int, on_step: Callable[[], None] | None = None
-):
-    """`parity analyze noise`: the spread of re-judged quality, and every kept experiment on the
-    same gate whose gain over its predecessor (the running best before it) is within that noise
-    (at most 2 SD of re-judged quality)."""
-    from parity.analysis.record import Analysis
-
+) -> tuple[NoiseReport, Analysis]:
+    """`parity analyze noise`: the spread of re-judged quality (the experiment keeps it), and every kept
+    experiment on the same gate whose gain over its predecessor (the running best before it) is within
+    that noise (at most 2 SD of re-judged quality)."""
     report = rejudge(ws, ruler, store, judge, experiment_id, times, on_step)
-    gate = store.experiment(experiment_id).gate
+    gate = store.require_experiment(experiment_id).gate
     band = 2 * report.quality_sd if np.isfinite(report.quality_sd) else 0.0
-    rows, best = [], None
+    rows: list[list[Any]] = []
+    best: float | None = None  # the running best quality before each kept experiment
     for row in store.experiments():
-        if row.ruler_fingerprint != ruler.fingerprint or row.gate != gate or row.verdict != "kept" or row.quality is None:
+        if row.ruler_fingerprint != ruler.fingerprint or row.gate != gate or row.verdict != Verdict.KEPT or row.quality is None:
             continue
-        gain = row.quality - best.quality if best is not None else None
+        gain = row.quality - best if best is not None else None
         rows.append([row.id, row.agent_name, row.quality, gain, "–" if gain is None else ("yes" if gain <= band else "no")])
-        best = row if best is None or row.quality > best.quality else best
+        best = row.quality if best is None or row.quality > best else best
     flagged = [f"#{r[0]}" for r in rows if r[4] == "yes"]
     findings = [
         f"{times} re-judgments of #{experiment_id}'s identical answers: quality SD {report.quality_sd:.4f} (logged {report.logged_quality:.3f}; re-judged {', '.join(f'{q:.3f}' for q in report.qualities if q is not None)})",
         f"kept experiments on {gate} whose gain is within 2 SD ({band:.4f}): {', '.join(flagged) if flagged else 'none'}",
     ]
-    return Analysis(
+    return report, Analysis(
         "noise",
         ruler.fingerprint,
         {"experiment": experiment_id, "times": times, "quality_sd": report.quality_sd, "dimensions_sd": report.dimensions_sd},

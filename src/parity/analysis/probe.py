@@ -12,7 +12,7 @@ import numpy as np
 from parity.analysis.record import Analysis, new_figure
 from parity.analysis.stored import answer_text, experiment_of_ruler, stored_cases
 from parity.errors import ParityError
-from parity.models.embedder import get_embedder
+from parity.models.embedder import get_embedder, workspace_cache
 from parity.ruler import Ruler
 from parity.store import Store
 from parity.task import Workspace
@@ -104,7 +104,7 @@ def probe(ws: Workspace, ruler: Ruler, store: Store, experiment_ids: list[int], 
         )
     splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     style = np.array([answer_style(a) for a in answers])
-    content = get_embedder(ws.config.judge.embedder).encode([answer_text(a) for a in answers])
+    content = get_embedder(ws.config.judge.embedder, workspace_cache(ws.state_dir)).encode([answer_text(a) for a in answers])
     results, curves = [], {}
     for name, x in (("style features only", style), ("content embeddings only", content)):
         classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))

@@ -13,9 +13,7 @@ from parity.task import Answer, RubricSpec, Workspace
 
 
 def experiment_of_ruler(ws: Workspace, ruler: Ruler, store: Store, experiment_id: int) -> ExperimentRow:
-    row = store.experiment(experiment_id)
-    if row is None:
-        raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
+    row = store.require_experiment(experiment_id)
     if row.ruler_fingerprint != ruler.fingerprint:
         raise ParityError(
             f"experiment #{experiment_id} ran on another ruler ({row.ruler_fingerprint[:12]})",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from parity.errors import ParityError
 from parity.judge.base import VERDICT_SCORE, Judgment, Verdict
 from parity.judge.detectors import DetectingJudge
 from parity.judge.fitted import FittedReferenceJudge
 from parity.judge.llm import LLMJudge
 from parity.judge.reference import ReferenceJudge
+from parity.models.embedder import get_embedder, workspace_cache
 from parity.task import RubricSpec, Workspace
 
 __all__ = ["VERDICT_SCORE", "Judge", "Judgment", "LLMJudge", "ReferenceJudge", "Verdict", "make_judge"]
@@ -27,7 +30,7 @@ def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = N
     kind = "reference" if version is not None else ("llm" if model_spec else spec.kind)
     judge: Judge
     if kind == "reference":
-        judge = _reference_judge(ws, rubric, version or "reference")
+        judge = _reference_judge(ws, rubric, version or "reference", workspace_cache(ws.state_dir) if use_cache else None)
     else:
         from parity.models import open_model, parse_spec
 
@@ -45,9 +48,7 @@ def with_detectors(ws: Workspace, judge: Judge, rubric: RubricSpec | None = None
     return judge
 
 
-def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str) -> ReferenceJudge | FittedReferenceJudge:
-    from parity.models.embedder import get_embedder
-
+def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str, cache_dir: Path | None) -> ReferenceJudge | FittedReferenceJudge:
     spec = ws.config.judge
     if version == "v2" and not spec.fitted:
         raise ParityError(
@@ -65,9 +66,9 @@ def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str) -> Referen
                 f"parity.toml [judge] fitted = {spec.fitted!r}",
                 "fit it on this workspace's labels: parity calibrate --labels FILE --fit OUT",
             )
-        return FittedReferenceJudge(rubric, get_embedder(spec.embedder), params)
+        return FittedReferenceJudge(rubric, get_embedder(spec.embedder, cache_dir), params)
     if not ws.task.free_text:
-        return ReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)
+        return ReferenceJudge(rubric, get_embedder(spec.embedder, cache_dir), spec.tie_margin)
     from parity.judge.reference_text import SIGNALS, FreeTextReferenceJudge
 
     for name, dim in rubric.dimensions.items():
@@ -77,4 +78,4 @@ def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str) -> Referen
                 "parity.toml [rubric]",
                 f"set signal = one of {', '.join(SIGNALS)} on [rubric.dimensions.{name}], or use an LLM judge",
             )
-    return FreeTextReferenceJudge(rubric, get_embedder(spec.embedder), spec.tie_margin)
+    return FreeTextReferenceJudge(rubric, get_embedder(spec.embedder, cache_dir), spec.tie_margin)

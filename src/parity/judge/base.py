@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any
 
-Verdict = Literal["win", "tie", "loss"]
-VERDICT_SCORE: dict[str, float] = {"win": 1.0, "tie": 0.5, "loss": 0.0}
+from parity.statuses import JudgmentStatus, Pairwise, UnscoredKind
+
+Verdict = Pairwise  # the pairwise verdict against gold
+VERDICT_SCORE: dict[str, float] = {Pairwise.WIN: 1.0, Pairwise.TIE: 0.5, Pairwise.LOSS: 0.0}
+
+
+@dataclass
+class JudgeRecord:
+    """What an LLM judge's calls leave behind, and what a detector overrode."""
+
+    calls: list[dict[str, Any]] | None = None  # every prompt and raw response
+    cost_usd: float = 0.0
+    position_consistent: bool | None = None  # both orders of the pairwise verdict agreed
+    judge_said: dict[str, Any] | None = None  # the judge's own view of a case a detector failed
+    features: dict[str, float] | None = None  # the reference judge's inputs, so a score can be traced
+    labeller: str | None = None  # a frontier label: which model or helper judged it
 
 
 @dataclass
 class Judgment:
     case_id: str
-    status: Literal["scored", "unscored"]
+    status: JudgmentStatus
     scores: dict[str, float] = field(default_factory=dict)  # dimension -> score on the rubric's scale
     overall: float | None = None  # weighted average of `scores`, computed by parity, never by the judge
-    verdict: Verdict | None = None  # pairwise against gold
+    verdict: Pairwise | None = None  # pairwise against gold
     notes: dict[str, str] = field(default_factory=dict)
-    reason: str | None = None  # why unscored, or why the agent produced no answer
+    reason: str | None = None  # why unscored, or why the agent produced no answer, in words
     agent_failed: bool = False
-    extra: dict = field(default_factory=dict)  # LLM judges: every prompt and raw response, cost, position consistency
+    unscored: UnscoredKind | None = None  # why unscored, as data
+    critical: str | None = None  # the detector that failed the case, if any
+    extra: JudgeRecord = field(default_factory=JudgeRecord)

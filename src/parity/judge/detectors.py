@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass, replace
 
 from parity.judge.base import Judgment
+from parity.statuses import JudgmentStatus, Pairwise
 from parity.task import Answer, DetectorSpec, RubricSpec
 
-CRITICAL = "critical"  # the reason prefix of a case failed by a detector: "critical: NAME"
+CRITICAL = "critical"  # the note that says what a detector matched
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,6 @@ def first_failure(detectors: list[Detector], answer: Answer) -> tuple[str, str] 
     return None
 
 
-def critical_name(reason: str | None) -> str | None:
-    """The detector that failed a case, from its stored reason."""
-    if reason and reason.startswith(f"{CRITICAL}:"):
-        return reason.split(":", 1)[1].strip()
-    return None
-
-
 class DetectingJudge:
     """Wraps any judge: the inner judgment, overridden to the worst outcome when a detector fires."""
 
@@ -71,14 +65,16 @@ class DetectingJudge:
         name, found = failed
         worst = float(self.rubric.scale_min)
         notes = {**judgment.notes, CRITICAL: f"{name}: matched “{found}”"}
-        extra = {**judgment.extra, "judge_said": {"status": judgment.status, "scores": judgment.scores, "verdict": judgment.verdict}}
+        said = {"status": judgment.status, "scores": judgment.scores, "verdict": judgment.verdict}
         return replace(
             judgment,
-            status="scored",
+            status=JudgmentStatus.SCORED,
             scores={d: worst for d in self.rubric.dimensions},
             overall=worst,
-            verdict="loss",
+            verdict=Pairwise.LOSS,
             notes=notes,
             reason=f"{CRITICAL}: {name}",
-            extra=extra,
+            unscored=None,
+            critical=name,
+            extra=replace(judgment.extra, judge_said=said),
         )

@@ -197,15 +197,15 @@ def text_features(embedder: Embedder, case_input: str, gold: str, text: str) -> 
     words = [w.lower() for w in _WORDS.findall(text)] or [""]
     n_words = len(words)
     breaks = rt.character_breaks(text)
-    relevance = float(v1._ramp(float(whole @ input_vec), rt.RELEVANCE_LO, rt.RELEVANCE_HI))
+    relevance = float(v1.ramp(float(whole @ input_vec), rt.RELEVANCE_LO, rt.RELEVANCE_HI))
     normalized = [_normalized(s) for s in own]
     gold_years = [int(y) for y in _YEAR.findall(gold)]
     horizon = max(gold_years) if gold_years else None
     later = [int(y) for y in _YEAR.findall(text) if horizon is not None and int(y) > horizon]
     first, third = len(_FIRST.findall(text)), len(_THIRD.findall(text))
     return {
-        "v1_content": float(v1._ramp(float(whole @ gold_vec), rt.CONTENT_LO, rt.CONTENT_HI)),
-        "v1_stance": float(v1._ramp((gold_vecs @ own_vecs.T).max(axis=1), rt.STANCE_LO, rt.STANCE_HI).mean()),
+        "v1_content": float(v1.ramp(float(whole @ gold_vec), rt.CONTENT_LO, rt.CONTENT_HI)),
+        "v1_stance": float(v1.ramp((gold_vecs @ own_vecs.T).max(axis=1), rt.STANCE_LO, rt.STANCE_HI).mean()),
         "v1_relevance": relevance,
         "v1_voice": rt.closeness(rt.voice_features(text), rt.voice_features(gold)),
         "v1_rhetoric": 0.5 * rt.closeness(rt.rhetoric_features(text), rt.rhetoric_features(gold)) + 0.5 * rt.length_fit(text, gold),

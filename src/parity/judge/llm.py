@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from parity.judge.base import Judgment, Verdict
+from parity.cases import Case
+from parity.judge.base import JudgeRecord, Judgment, Verdict
 from parity.judge.parsing import Parsed, parse_pairwise, parse_rubric
 from parity.judge.prompts import PAIRWISE_SCHEMA, pairwise_messages, rubric_messages, rubric_schema
 from parity.models.base import Model, Request
 from parity.models.resilience import BackendError
-from parity.ruler import Case
+from parity.statuses import JudgmentStatus, UnscoredKind
 from parity.task import Answer, RubricSpec, TaskSpec
 
 TRUNCATION_GROWTH = 2  # a truncated judgment is asked again with this many times the token limit
@@ -36,8 +37,9 @@ class CallLog:
 
 
 class Unscored(Exception):
-    def __init__(self, reason: str):
+    def __init__(self, kind: UnscoredKind, reason: str):
         super().__init__(reason)
+        self.kind = kind
         self.reason = reason
 
 
@@ -71,7 +73,13 @@ class LLMJudge:
                 pairwise_messages(self.task, self.rubric, case.input, gold, candidate), PAIRWISE_SCHEMA, parse_pairwise, repeat, log
             )
         except Unscored as exc:
-            return Judgment(case.id, "unscored", reason=exc.reason, extra={"calls": log.calls, "cost_usd": log.cost_usd})
+            return Judgment(
+                case.id,
+                JudgmentStatus.UNSCORED,
+                reason=exc.reason,
+                unscored=exc.kind,
+                extra=JudgeRecord(calls=log.calls, cost_usd=log.cost_usd),
+            )
         scores = {name: float(rubric["dimensions"][name]["score"]) for name in self.weights}
         notes = {name: rubric["dimensions"][name]["note"] for name in self.weights}
         notes["overall"] = rubric["overall_note"]
@@ -82,12 +90,12 @@ class LLMJudge:
         overall = round(sum(self.weights[name] * scores[name] for name in self.weights), 4)
         return Judgment(
             case.id,
-            "scored",
+            JudgmentStatus.SCORED,
             scores=scores,
             overall=overall,
             verdict=verdict,
             notes=notes,
-            extra={"calls": log.calls, "cost_usd": log.cost_usd, "position_consistent": consistent},
+            extra=JudgeRecord(calls=log.calls, cost_usd=log.cost_usd, position_consistent=consistent),
         )
 
     def _ask(
@@ -104,7 +112,7 @@ class LLMJudge:
             try:
                 completion = self.model.complete(request)
             except BackendError as exc:
-                raise Unscored(f"error: {exc}") from None
+                raise Unscored(UnscoredKind.ERROR, f"error: {exc}") from None
             log.calls.append(
                 {
                     "messages": list(conversation),
@@ -117,14 +125,14 @@ class LLMJudge:
             )
             if completion.finish_reason == "length":
                 if limit > self.max_tokens:
-                    raise Unscored(f"truncated: judgment hit max_tokens={limit} twice")
+                    raise Unscored(UnscoredKind.TRUNCATED, f"truncated: judgment hit max_tokens={limit} twice")
                 limit *= TRUNCATION_GROWTH
                 continue
             parsed = parse(completion.text)
             if parsed.value is not None:
                 return parsed.value
-            if (parsed.reason and parsed.reason.startswith("refused")) or asked_again:
-                raise Unscored(parsed.reason or "parse: unreadable")
+            if parsed.refused or asked_again:
+                raise Unscored(UnscoredKind.REFUSED if parsed.refused else UnscoredKind.PARSE, parsed.reason or "parse: unreadable")
             asked_again = True
             conversation = (
                 *messages,
@@ -138,8 +146,8 @@ class LLMJudge:
 
 def combine_orders(candidate_first: str, gold_first: str) -> tuple[Verdict, bool]:
     """Map both orders to the candidate's view; if they disagree, it is a tie."""
-    as_candidate = {"A": "win", "B": "loss", "tie": "tie"}[candidate_first]
-    swapped = {"A": "loss", "B": "win", "tie": "tie"}[gold_first]
+    as_candidate = {"A": Verdict.WIN, "B": Verdict.LOSS, "tie": Verdict.TIE}[candidate_first]
+    swapped = {"A": Verdict.LOSS, "B": Verdict.WIN, "tie": Verdict.TIE}[gold_first]
     if as_candidate == swapped:
-        return as_candidate, True  # type: ignore[return-value]
-    return "tie", False
+        return as_candidate, True
+    return Verdict.TIE, False

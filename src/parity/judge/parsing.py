@@ -27,6 +27,7 @@ class Parsed:
     value: dict[str, Any] | None
     reason: str | None = None  # "parse: …" or "refused: …" when value is None
     repaired: bool = False
+    refused: bool = False  # the judge declined rather than failed to format
 
 
 def load_object(text: str) -> Parsed:
@@ -43,7 +44,7 @@ def load_object(text: str) -> Parsed:
         pass
     if "{" not in stripped:
         if _REFUSAL.search(stripped):
-            return Parsed(None, f"refused: {stripped[:120]}")
+            return Parsed(None, f"refused: {stripped[:120]}", refused=True)
         return Parsed(None, "parse: no JSON object in the output")
     complete = [o for o in _complete_objects(stripped) if isinstance(o, dict) and o]
     if len(complete) > 1 and any(o != complete[0] for o in complete[1:]):

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from parity.judge.base import Judgment, Verdict
+from parity.statuses import JudgmentStatus, UnscoredKind
 from parity.task import Answer, RubricSpec
 
 if TYPE_CHECKING:
+    from parity.cases import Case
     from parity.models.embedder import Embedder
-    from parity.ruler import Case
 
 REFERENCE_JUDGE_VERSION = "reference-1"
 
@@ -75,7 +76,7 @@ def identity() -> dict[str, Any]:
     }
 
 
-def _ramp(value: np.ndarray | float, lo: float, hi: float) -> np.ndarray:
+def ramp(value: np.ndarray | float, lo: float, hi: float) -> np.ndarray:
     return np.clip((np.asarray(value, dtype=float) - lo) / (hi - lo), 0.0, 1.0)
 
 
@@ -114,23 +115,23 @@ def specificity(q_vecs: np.ndarray, input_vec: np.ndarray, generic_vecs: np.ndar
     """Per question: relevance to the case input minus closeness to generic filler, ramped."""
     relevance = q_vecs @ input_vec
     genericness = (q_vecs @ generic_vecs.T).max(axis=1)
-    return _ramp(relevance - genericness, SPECIFICITY_LO, SPECIFICITY_HI)
+    return ramp(relevance - genericness, SPECIFICITY_LO, SPECIFICITY_HI)
 
 
 def coverage(q_vecs: np.ndarray, ref_vecs: np.ndarray) -> np.ndarray:
     """Per reference question: how well the best-matching candidate question asks for it."""
-    return _ramp((ref_vecs @ q_vecs.T).max(axis=1), COVERAGE_LO, COVERAGE_HI)
+    return ramp((ref_vecs @ q_vecs.T).max(axis=1), COVERAGE_LO, COVERAGE_HI)
 
 
 def non_redundancy(q_vecs: np.ndarray) -> np.ndarray:
     """Per question: 1 minus how close it is to its nearest sibling question."""
     sims = q_vecs @ q_vecs.T
     np.fill_diagonal(sims, -1.0)
-    return 1.0 - _ramp(sims.max(axis=1), REDUNDANCY_LO, REDUNDANCY_HI)
+    return 1.0 - ramp(sims.max(axis=1), REDUNDANCY_LO, REDUNDANCY_HI)
 
 
 @dataclass
-class _Scored:
+class Scored:
     sub: dict[str, float]  # dimension -> [0, 1]
     notes: dict[str, str]
 
@@ -149,7 +150,7 @@ class ReferenceJudge:
     def _generic(self) -> np.ndarray:
         return self.embedder.encode(list(GENERIC_QUESTIONS))
 
-    def _score(self, case: Case, answer: Answer, reference: Answer | None) -> _Scored:
+    def _score(self, case: Case, answer: Answer, reference: Answer | None) -> Scored:
         questions = list(answer.questions)
         q_vecs = self.embedder.encode(questions)
         input_vec = self.embedder.encode([case.input])[0]
@@ -168,7 +169,7 @@ class ReferenceJudge:
             sub["coverage"] = float(covered.mean())
             missed = [ref for ref, c in zip(reference.questions, covered) if c < 0.5]
             notes["coverage"] = f"missed {len(missed)}/{len(covered)} gold unknowns" + (f", e.g. “{missed[0]}”" if missed else "")
-        return _Scored(sub, notes)
+        return Scored(sub, notes)
 
     def _normalized(self, sub: dict[str, float]) -> float:
         return sum(self.weights[name] * sub[name] for name in self.weights)
@@ -183,16 +184,21 @@ class ReferenceJudge:
         scored = self._score(case, answer, case.gold)
         unknown = set(self.weights) - set(scored.sub)
         if unknown:
-            return Judgment(case.id, "unscored", reason=f"error: reference judge cannot score {sorted(unknown)}")
+            return Judgment(
+                case.id,
+                JudgmentStatus.UNSCORED,
+                reason=f"error: reference judge cannot score {sorted(unknown)}",
+                unscored=UnscoredKind.ERROR,
+            )
         lo, hi = self.rubric.scale_min, self.rubric.scale_max
         scores = {name: round(lo + (hi - lo) * scored.sub[name], 4) for name in self.weights}
         candidate = self._normalized(scored.sub)
         gold = self._gold_normalized(case)
-        verdict: Verdict = "win" if candidate - gold > self.tie_margin else "loss" if gold - candidate > self.tie_margin else "tie"
+        verdict = Verdict.WIN if candidate - gold > self.tie_margin else Verdict.LOSS if gold - candidate > self.tie_margin else Verdict.TIE
         notes = dict(scored.notes)
         notes["pairwise"] = f"{verdict}: candidate {candidate:.3f} vs gold {gold:.3f} (tie band ±{self.tie_margin})"
         overall = round(sum(self.weights[name] * scores[name] for name in self.weights), 4)
-        return Judgment(case.id, "scored", scores=scores, overall=overall, verdict=verdict, notes=notes)
+        return Judgment(case.id, JudgmentStatus.SCORED, scores=scores, overall=overall, verdict=verdict, notes=notes)
 
 
 def _weakest(questions: list[str], values: np.ndarray) -> str:

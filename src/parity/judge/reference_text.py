@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from parity.judge.reference import ReferenceJudge, _ramp, _Scored
+from parity.judge.reference import ReferenceJudge, Scored, ramp
 from parity.task import Answer, RubricSpec, split_sentences
 
 if TYPE_CHECKING:
+    from parity.cases import Case
     from parity.models.embedder import Embedder
-    from parity.ruler import Case
 
 FREE_TEXT_JUDGE_VERSION = "reference-text-1"
 
@@ -145,12 +145,12 @@ class FreeTextReferenceJudge(ReferenceJudge):
         super().__init__(rubric, embedder, tie_margin)
         self.signals = {name: dim.signal or name for name, dim in rubric.dimensions.items()}
 
-    def _score(self, case: Case, answer: Answer, reference: Answer | None) -> _Scored:
+    def _score(self, case: Case, answer: Answer, reference: Answer | None) -> Scored:
         text = answer.text or answer.render()
         own = sentences(text)
         vectors = self.embedder.encode([text, case.input, *own])
         whole, input_vec, own_vecs = vectors[0], vectors[1], vectors[2:]
-        relevance = float(_ramp(float(whole @ input_vec), RELEVANCE_LO, RELEVANCE_HI))
+        relevance = float(ramp(float(whole @ input_vec), RELEVANCE_LO, RELEVANCE_HI))
         breaks = character_breaks(text)
         signal: dict[str, float] = {
             "relevance": relevance,
@@ -170,8 +170,8 @@ class FreeTextReferenceJudge(ReferenceJudge):
             gold_sentences = sentences(gold_text)
             gold_vecs = self.embedder.encode([gold_text, *gold_sentences])
             content = float(whole @ gold_vecs[0])
-            covered = _ramp((gold_vecs[1:] @ own_vecs.T).max(axis=1), STANCE_LO, STANCE_HI)
-            signal["content"] = float(_ramp(content, CONTENT_LO, CONTENT_HI))
+            covered = ramp((gold_vecs[1:] @ own_vecs.T).max(axis=1), STANCE_LO, STANCE_HI)
+            signal["content"] = float(ramp(content, CONTENT_LO, CONTENT_HI))
             signal["stance"] = float(covered.mean())
             signal["voice"] = closeness(voice_features(text), voice_features(gold_text))
             fit = length_fit(text, gold_text)
@@ -184,7 +184,7 @@ class FreeTextReferenceJudge(ReferenceJudge):
             notes["voice"] = f"style distance to the reference {1 - signal['voice']:.2f}"
             notes["rhetoric"] = f"structure {closeness(rhetoric_features(text), rhetoric_features(gold_text)):.2f}, length fit {fit:.2f}"
         sub = {name: signal[source] for name, source in self.signals.items() if source in signal}
-        return _Scored(sub, {name: notes[source] for name, source in self.signals.items() if source in notes})
+        return Scored(sub, {name: notes[source] for name, source in self.signals.items() if source in notes})
 
 
 def _clip(text: str, n: int = 90) -> str:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from parity.statuses import Verdict
 from parity.store import Store, TrialRow
 
 
@@ -78,11 +79,16 @@ def build_memory(store: Store, trials: list[TrialRow], plateau_after: int) -> Me
                 trial.reason,
             )
         )
-        if trial.verdict == "kept" and row is not None and row.quality is not None and (best_quality is None or row.quality > best_quality):
+        if (
+            trial.verdict == Verdict.KEPT
+            and row is not None
+            and row.quality is not None
+            and (best_quality is None or row.quality > best_quality)
+        ):
             best_quality, best_id = row.quality, row.id
     finished = [t for t in summaries if t.verdict is not None]
     recent = finished[-plateau_after:]
-    plateau = len(recent) == plateau_after and all(t.verdict != "kept" for t in recent)
+    plateau = len(recent) == plateau_after and all(t.verdict != Verdict.KEPT for t in recent)
     memory = Memory(summaries, best_quality, best_id, plateau, list(dict.fromkeys(t.lever for t in recent)))
     _add_judge_view(store, trials, memory)
     return memory
@@ -100,7 +106,7 @@ def _add_judge_view(store: Store, trials: list[TrialRow], memory: Memory) -> Non
         means = {d: sum(r.scores[d] for r in rows) / len(rows) for d in rows[0].scores}
         memory.weakest = sorted(means, key=means.__getitem__)[:3]
         for dimension in memory.weakest:
-            notes = Counter(r.notes.get(dimension) for r in rows if r.notes and r.notes.get(dimension))
+            notes = Counter(r.notes[dimension] for r in rows if r.notes and r.notes.get(dimension))
             if notes:
                 memory.complaints[dimension] = notes.most_common(1)[0][0][:160]
         return

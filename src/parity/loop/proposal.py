@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.io import canonical_json
+from parity.train.recipes import default_recipe, recipe_names
 
 LEVERS = ("prompt", "fewshot", "decoding", "strategy", "adapter", "model", "weights")
-TRAINING_RECIPES = ("sft", "dpo", "orpo", "grpo", "gad")
+TRAINING_RECIPES = recipe_names()  # what `train.recipe` may name: every registered recipe
 
 
 @dataclass
@@ -31,6 +32,11 @@ def lever_of(patch: dict[str, Any]) -> str:
         if head in LEVERS:
             return head
     return "prompt"
+
+
+def requested_recipe(patch: dict[str, Any]) -> str:
+    """The recipe a weights patch asks for: its train.recipe, else the registry's default."""
+    return str(patch.get("train.recipe", default_recipe().name))
 
 
 def apply_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import random
 import time
 from typing import Any, Protocol
 
+from parity.agent.strategies import STRATEGY_KINDS
 from parity.errors import ParityError
 from parity.loop.memory import Memory
 from parity.loop.proposal import LEVERS, TRAINING_RECIPES, Proposal, lever_of
@@ -23,7 +24,7 @@ DEFAULT_FIELDS: dict[str, ParamSpec] = {
     "decoding.top_p": ParamSpec(range=[0.5, 1.0]),
     "fewshot.k": ParamSpec(range=[0, 6]),
     "fewshot.retrieval": ParamSpec(choice=["knn", "mmr", "random"]),
-    "strategy.kind": ParamSpec(choice=["single", "overgenerate_prune", "best_of_n", "critique_revise", "vote"]),
+    "strategy.kind": ParamSpec(choice=list(STRATEGY_KINDS)),
     "train.recipe": ParamSpec(choice=list(TRAINING_RECIPES)),
 }
 
@@ -77,7 +78,7 @@ class GridProposer:
     def combinations(self, base: dict[str, Any]) -> list[dict[str, Any]]:
         patches: list[dict[str, Any]] = [{}]
         for key, spec in self.space.items():
-            grown = []
+            grown: list[dict[str, Any]] = []
             for patch in patches:
                 if _applies(spec, patch, base):
                     grown.extend({**patch, key: value} for value in spec.grid_values())
@@ -135,10 +136,12 @@ class OptunaProposer:
                 continue
             if spec.choice is not None:
                 patch[key] = trial.suggest_categorical(key, spec.choice)
-            elif spec.is_int:
-                patch[key] = trial.suggest_int(key, int(spec.range[0]), int(spec.range[1]), log=spec.log)  # type: ignore[index]
-            else:
-                patch[key] = round(trial.suggest_float(key, float(spec.range[0]), float(spec.range[1]), log=spec.log), 3)  # type: ignore[index]
+            elif spec.range is not None:  # ParamSpec's validator: a spec without a choice has a range
+                low, high = spec.range
+                if spec.is_int:
+                    patch[key] = trial.suggest_int(key, int(low), int(high), log=spec.log)
+                else:
+                    patch[key] = round(trial.suggest_float(key, float(low), float(high), log=spec.log), 3)
         return Proposal(f"TPE trial {trial.number}: {_describe(patch)}", lever_of(patch), patch, optuna_trial=trial.number)
 
     def tell(self, proposal: Proposal, value: float | None) -> None:

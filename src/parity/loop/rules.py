@@ -1,10 +1,59 @@
-"""The screening rule, in one place for `parity run --confirm` and the loop: a candidate earns the
-decide gate only by beating the running best's own screen score."""
+"""The keep and screen rules, in one place for `parity run` (and its `--confirm`) and the loop.
+
+- keep: a candidate is kept only when it beats the running best by more than resampling noise and,
+  if configured, still does when judged a second time, by more than the judge's own noise;
+- screen: a candidate earns the decide gate only by beating the running best's own screen score."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
+
+from parity.experiment.finalize import Decision, rejudged_qualities
+from parity.judge import Judge
+from parity.metrics import PairedComparison, Result, paired_comparison
+from parity.ruler import Ruler
+from parity.statuses import Verdict
+from parity.store import Store
+from parity.task import Workspace
+
+
+def keep(ws: Workspace, ruler: Ruler, judge: Judge, store: Store, gate: str, experiment_id: int, result: Result) -> Decision:
+    """The keep rule: the paired bootstrap's lower bound of the gain over the running best above 0 and,
+    with `confirm_rejudge`, confirmed by a second judgment and larger than the judge's noise. Never
+    compares across rulers."""
+    best = store.running_best(ruler.fingerprint, gate)
+    if best is None or best.id == experiment_id:
+        return Decision(Verdict.KEPT, f"first kept experiment on this ruler ({ruler.fingerprint[:12]}) and gate '{gate}'")
+    best_cases = {row.case_id: row.quality for row in store.case_rows(best.id) if row.quality is not None}
+    paired = _paired(ws, result.per_case, best_cases)
+    summary = f"Δ {paired.mean_diff:+.3f} [{paired.ci_low:+.3f}, {paired.ci_high:+.3f}] vs #{best.id} over {paired.n} paired cases"
+    if not (paired.n and paired.ci_low > 0):
+        return Decision(Verdict.DISCARDED, f"{summary}: not above the noise")
+    if not ws.config.loop.confirm_rejudge:
+        return Decision(Verdict.KEPT, f"{summary}: beats the running best")
+    again = rejudged_qualities(ws, ruler, judge, store, experiment_id)
+    noise = abs(float(np.mean(list(again.values()))) - float(np.mean(list(result.per_case.values())))) / np.sqrt(2) if again else 0.0
+    store.update_experiment(experiment_id, judge_noise={"quality_sd": noise, "times": 2, "source": "keep-rule re-judge"})
+    confirm = _paired(ws, again, best_cases)
+    if confirm.ci_low <= 0:
+        return Decision(
+            Verdict.DISCARDED,
+            f"{summary}, but a second judgment gives Δ {confirm.mean_diff:+.3f} [{confirm.ci_low:+.3f}, {confirm.ci_high:+.3f}]: not confirmed",
+        )
+    if paired.mean_diff <= noise:
+        return Decision(Verdict.DISCARDED, f"{summary}: smaller than the judge's noise (SD {noise:.3f})")
+    return Decision(
+        Verdict.KEPT,
+        f"{summary}: beats the running best; confirmed by a second judgment (Δ {confirm.mean_diff:+.3f}, judge noise SD {noise:.3f})",
+    )
+
+
+def _paired(ws: Workspace, candidate: dict[str, float], best: dict[str, float]) -> PairedComparison:
+    metric = ws.config.metric
+    return paired_comparison(candidate, best, ws.config.loop.keep_confidence, metric.bootstrap_samples, metric.seed)
 
 
 class Scored(Protocol):

@@ -10,27 +10,29 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
-from parity.agent import build_agent
+from parity.agent import Agent, build_agent
 from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
 from parity.agent.pyagent import read_python_agent
 from parity.errors import Interrupted, ParityError
 from parity.experiment import resume_experiment, run_experiment
 from parity.judge import Judge
 from parity.loop.memory import build_memory
-from parity.loop.proposal import Proposal, apply_patch, config_hash
+from parity.loop.proposal import Proposal, apply_patch, config_hash, requested_recipe
 from parity.loop.proposers import GridProposer, Proposer
+from parity.loop.rules import keep
 from parity.loop.rules import screen as screen_rule
 from parity.models.spec import parse_spec
 from parity.ruler import Ruler
-from parity.store import Store, TrialRow, _now
+from parity.store import Store, TrialRow, now
 from parity.task import Workspace
 from parity.train.base import serving_spec
-from parity.train.pairs import onpolicy_pairs
-from parity.train.recipes import LoraOptions, TrainOptions, register_dataset
-from parity.train.run import AVAILABLE_RECIPES, PAIR_RECIPES, train_from_corpus
+from parity.train.recipes import find_recipe
+from parity.train.recipes.recipe import LoopInputs, Recipe
+from parity.train.run import TrainJob, train_from_corpus
 
 MAX_REFUSALS = 3  # proposals refused in a row (invalid or repeated) before the loop gives up
 STALE_AFTER = timedelta(minutes=15)  # a running trial on another host with no progress for this long is adopted
@@ -167,19 +169,22 @@ def _finish_trial(
     proposal: Proposal | None = None,
 ) -> None:
     proposal = proposal or Proposal(trial.hypothesis, trial.lever, trial.patch, trial.optuna_trial)
-    recipe = trial.patch.get("train.recipe", "sft")
-    if trial.lever == "weights" and not (limits.allow_training and recipe in AVAILABLE_RECIPES):
+    requested = requested_recipe(trial.patch)
+    recipe = find_recipe(requested)
+    if trial.lever == "weights" and not (limits.allow_training and recipe is not None):
         later = (
-            "rerun the loop with --allow-training to train it" if not limits.allow_training else f"the {recipe} recipe is not available yet"
+            "rerun the loop with --allow-training to train it"
+            if not limits.allow_training
+            else f"the {requested} recipe is not available yet"
         )
-        why = f"training request: {recipe} on the corpus (recorded; {later})"
-        store.update_trial(trial.id, status="done", verdict="training_request", reason=why, finished_at=_now())
+        why = f"training request: {requested} on the corpus (recorded; {later})"
+        store.update_trial(trial.id, status="done", verdict="training_request", reason=why, finished_at=now())
         proposer.tell(proposal, None)
         say(f"trial {trial.id}: {why}")
         return
     rule = ws.config.loop
     try:
-        if trial.lever == "weights":
+        if trial.lever == "weights" and recipe is not None:
             trial.config = _train_for_trial(ws, ruler, store, trial, recipe, say)
             store.update_trial(trial.id, config=trial.config)
         screen = _experiment(ws, ruler, judge, store, trial, "screen", rule.screen_gate, on_case, limits)
@@ -201,67 +206,37 @@ def _finish_trial(
         raise  # the trial stays "running": the next run of the loop adopts and resumes it
     except Exception as exc:  # one experiment's crash is recorded; the loop goes on
         reason = exc.line() if isinstance(exc, ParityError) else f"{type(exc).__name__}: {exc}"
-        store.update_trial(trial.id, status="crashed", verdict="crashed", reason=reason, finished_at=_now())
+        store.update_trial(trial.id, status="crashed", verdict="crashed", reason=reason, finished_at=now())
         proposer.tell(proposal, None)
         say(f"trial {trial.id} crashed: {reason}")
 
 
-# Training options a weights proposal may set (train.* keys), and where each goes.
-TRAIN_OPTIONS = {
-    "train.epochs": "epochs",
-    "train.max_steps": "max_steps",
-    "train.learning_rate": "learning_rate",
-    "train.batch_size": "batch_size",
-    "train.grad_accum": "grad_accum",
-}
-
-
-RL_DEFAULT_STEPS = 20  # GRPO and GAD sample every step: an epoch over the corpus would take hours on a CPU
-PAIRS_DEFAULT = 160  # corpus inputs drafted for DPO/ORPO pairs unless the proposal sets train.pairs
-
-
-def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow, recipe: str, say: Say) -> dict:
+def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow, recipe: Recipe[Any], say: Say) -> dict:
     """Train the requested adapter on the corpus (resuming an interrupted run), then return the agent
     config that evaluates it: the trial's config served through transformers with the adapter on top.
-    DPO and ORPO first get on-policy pairs: the trial's own agent drafts, the teacher is chosen."""
-    name = f"loop{trial.id}-{recipe}"
+    The proposal's train.* values override the recipe's defaults; a recipe that needs a dataset first
+    (preference pairs) builds it with the trial's own agent."""
+    name = f"loop{trial.id}-{recipe.name}"
     existing = store.adapter(name)
     if existing is None or existing.status != "done":
-        fields = {field: trial.patch[key] for key, field in TRAIN_OPTIONS.items() if key in trial.patch}
-        if recipe in ("grpo", "gad"):
-            fields.setdefault("max_steps", RL_DEFAULT_STEPS)
-        lora = LoraOptions(rank=int(trial.patch.get("train.rank", LoraOptions.rank)))
+        settings = {key.removeprefix("train."): value for key, value in trial.patch.items() if key.startswith("train.")}
+        options, lora = recipe.options_from(settings)
         base = parse_spec(trial.config["model"]).target
-        pairs = _pairs_for_trial(ws, ruler, store, trial, say) if recipe in PAIR_RECIPES else None
-        say(f"trial {trial.id}: training adapter {name} ({recipe} on {base})")
-        train_from_corpus(
-            ws, ruler, store, recipe, name, base, lora=lora, options=TrainOptions(**fields), resume=existing is not None, pairs=pairs
-        )
+        pairs = recipe.loop_dataset(LoopInputs(ws, ruler, store, trial.id, settings, lambda: _trial_agent(ws, trial), say))
+        say(f"trial {trial.id}: training adapter {name} ({recipe.name} on {base})")
+        job = TrainJob(recipe, name, options, lora, base=base, pairs=pairs, resume=existing is not None)
+        train_from_corpus(ws, ruler, store, job)
     return apply_patch(trial.config, {"model": serving_spec(trial.config["model"]), "adapter": name})
 
 
-def _pairs_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow, say: Say) -> str:
-    name = f"loop{trial.id}-pairs"
-    if any(d.name == name for d in store.datasets()):
-        return name  # built before the loop was interrupted
-    limit = int(trial.patch.get("train.pairs", PAIRS_DEFAULT))
-    say(f"trial {trial.id}: drafting {limit} corpus inputs for on-policy pairs")
-    agent = build_agent(
-        ws,
-        AgentConfig.model_validate(trial.config),
-        parse_spec(trial.config["model"]),
-        ws.agents_dir / f"loop-{trial.id}.yaml",
-        use_cache=True,
-    )
-    data = onpolicy_pairs(ws, ruler, agent, name, limit)
-    register_dataset(store, data, ws.state_dir / "datasets")
-    return name
+def _trial_agent(ws: Workspace, trial: TrialRow) -> Agent:
+    config = AgentConfig.model_validate(trial.config)
+    return build_agent(ws, config, parse_spec(config.model), ws.agents_dir / f"loop-{trial.id}.yaml", use_cache=True)
 
 
 def _verdict(store: Store, trial_id: int) -> str:
-    with store.session() as s:
-        row = s.get(TrialRow, trial_id)
-        return f"{row.verdict}: {row.reason}" if row else "?"
+    row = store.trial(trial_id)
+    return f"{row.verdict}: {row.reason}" if row else "?"
 
 
 def _experiment(
@@ -273,7 +248,7 @@ def _experiment(
     if existing is not None and existing.status == "done":
         return existing
     if existing is not None:
-        resume_experiment(ws, ruler, judge, store, existing.id, on_case)
+        resume_experiment(ws, ruler, judge, store, keep, existing.id, on_case)
         return store.experiment(existing.id)
     config = AgentConfig.model_validate(trial.config)
     agent = build_agent(ws, config, parse_spec(config.model), ws.agents_dir / f"loop-{trial.id}.yaml", use_cache=True)
@@ -286,17 +261,22 @@ def _experiment(
         store,
         gate,
         trial.hypothesis,
+        keep,
         on_case,
         remaining,
         method=f"loop trial {trial.id} ({trial.proposer}, lever {trial.lever}): patch {trial.patch}",
         screened_by=screened_by,
-        on_start=lambda experiment_id: store.update_trial(trial.id, **{f"{step}_experiment_id": experiment_id}),
+        on_start=lambda experiment_id: (
+            store.update_trial(trial.id, screen_experiment_id=experiment_id)
+            if step == "screen"
+            else store.update_trial(trial.id, decide_experiment_id=experiment_id)
+        ),
     )
     return store.experiment(outcome.experiment_id)
 
 
 def _close(store: Store, trial: TrialRow, verdict: str, reason: str) -> None:
-    store.update_trial(trial.id, status="done", verdict=verdict, reason=reason, finished_at=_now())
+    store.update_trial(trial.id, status="done", verdict=verdict, reason=reason, finished_at=now())
 
 
 def _spent(store: Store, trials: list[TrialRow]) -> float:
@@ -349,8 +329,4 @@ def _last_progress(store: Store, trial: TrialRow) -> datetime | None:
 
 def _adopt(store: Store, trial: TrialRow) -> bool:
     """Take over an orphaned trial, unless another worker just did (compare-and-set on the worker)."""
-    from sqlalchemy import update
-
-    with store.session() as s, s.begin():
-        result = s.execute(update(TrialRow).where(TrialRow.id == trial.id, TrialRow.worker == trial.worker).values(worker=worker_id()))
-        return result.rowcount == 1
+    return store.take_over_trial(trial.id, trial.worker, worker_id())

@@ -19,12 +19,12 @@ class BackendOptions(BaseModel):
     """How parity talks to one backend; set under `backend:` in an agent file or `[judge.backend]`."""
 
     model_config = ConfigDict(extra="forbid")
-    max_in_flight: int = Field(1, ge=1, le=256, description="requests sent concurrently")
-    timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(4, ge=0, le=20)
-    backoff_base_s: float = Field(1.0, ge=0)
-    backoff_max_s: float = Field(60.0, ge=0)
-    structured_output: str = Field("auto", pattern="^(auto|json_schema|json_object|none)$")
+    max_in_flight: int = Field(default=1, ge=1, le=256, description="requests sent concurrently")
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=60.0, ge=0)
+    structured_output: str = Field(default="auto", pattern="^(auto|json_schema|json_object|none)$")
 
 
 class TransientError(Exception):

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from parity.models.base import Completion, Request
 from parity.models.resilience import AdaptiveLimiter, BackendError, BackendOptions, TransientError, call_with_retries, parse_retry_after
 from parity.models.spec import ModelSpec
 from parity.models.structured import rejects_response_format, response_formats, validate_output
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 
 class _FormatRejected(Exception):
@@ -126,8 +129,10 @@ class OpenAIModel(ServedModel):
         )
 
     def _send(self, request: Request, response_format: dict[str, Any] | None) -> Any:
-        extra = {"response_format": response_format} if response_format else {}
-        return self._client.chat.completions.create(model=self.model, messages=list(request.messages), **self._decoding(request), **extra)
+        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        # parity's messages are plain {"role", "content"} dicts, which is what the client's TypedDicts describe
+        messages = cast("list[ChatCompletionMessageParam]", list(request.messages))
+        return self._client.chat.completions.create(model=self.model, messages=messages, **self._decoding(request), **extra)
 
 
 def _provider_key_in_env(model: str) -> bool:

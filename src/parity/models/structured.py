@@ -12,9 +12,15 @@ def response_formats(schema: dict[str, Any], mode: str) -> list[dict[str, Any] |
     """The response_format values to try, in order; "auto" falls back from the OpenAI standard
     (json_schema: OpenAI, vLLM, Ollama, llama.cpp's llama-server) to json_object + schema
     (llama-cpp-python's server)."""
-    standard = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
-    legacy = {"type": "json_object", "schema": schema}
-    return {"auto": [standard, legacy], "json_schema": [standard], "json_object": [legacy], "none": [None]}[mode]
+    standard: dict[str, Any] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+    legacy: dict[str, Any] = {"type": "json_object", "schema": schema}
+    tries: dict[str, list[dict[str, Any] | None]] = {
+        "auto": [standard, legacy],
+        "json_schema": [standard],
+        "json_object": [legacy],
+        "none": [None],
+    }
+    return tries[mode]
 
 
 def rejects_response_format(status: int, body: str) -> bool:

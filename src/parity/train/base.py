@@ -12,21 +12,21 @@ from parity.models.spec import model_path, parse_spec
 
 
 @dataclass(frozen=True)
-class BaseModel:
+class BaseWeights:
     spec: str  # as given: smollm2-135m, hf:PATH, llamacpp:PATH.gguf
     source: Path  # the weights as given: a GGUF file or a transformers folder
     folder: Path  # a transformers folder (a GGUF is de-quantized into the model cache once)
     identity: str  # sha256 of the source weights
 
 
-def resolve_base(text: str, root: Path, where: str = "--base") -> BaseModel:
+def resolve_base(text: str, root: Path, where: str = "--base") -> BaseWeights:
     spec = parse_spec(text, where)
     if spec.backend not in ("hf", "llamacpp"):
         raise ParityError(
             f"cannot train '{text}': training needs local weights, not a served model", where, "use smollm2-135m, hf:PATH or a .gguf file"
         )
     source = model_path(spec, root, where)
-    return BaseModel(text, source, transformers_folder(source), f"sha256:{content_id(source)}")
+    return BaseWeights(text, source, transformers_folder(source), f"sha256:{content_id(source)}")
 
 
 def serving_spec(adapter_base: str) -> str:

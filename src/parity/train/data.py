@@ -17,13 +17,13 @@ from parity.errors import ParityError
 from parity.io import atomic_write_bytes
 from parity.leak import normalize_question
 from parity.ruler import Ruler
-from parity.task import Workspace
+from parity.store import DatasetRow, Store
 
 
 @dataclass
 class TrainingData:
     name: str
-    kind: str  # sft | pairs-onpolicy | pairs-style
+    kind: str  # the recipe's: sft, prompts, pairs-onpolicy, pairs-style
     rows: list[dict[str, Any]]  # TRL's conversational formats: prompt/completion, or prompt/chosen/rejected
     provenance: dict[str, Any]
 
@@ -39,6 +39,22 @@ class TrainingData:
         text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in self.rows)
         atomic_write_bytes(path, text.encode())
         return path
+
+
+def register_dataset(store: Store, data: TrainingData, folder: Path) -> None:
+    """Write the dataset under `folder` and record it, once per fingerprint."""
+    if store.dataset(data.fingerprint) is None:
+        path = data.write(folder)
+        store.save_dataset(
+            DatasetRow(
+                name=data.name,
+                kind=data.kind,
+                fingerprint=data.fingerprint,
+                n_rows=len(data.rows),
+                path=str(path),
+                provenance=data.provenance,
+            )
+        )
 
 
 def check_no_ruler_inputs(corpus: Corpus, ruler: Ruler, shown: str) -> None:
@@ -63,36 +79,9 @@ def prompt_messages(agent: Agent, case_input: str) -> list[dict[str, str]]:
     return [dict(m) for m in agent.request(case_input).messages]
 
 
-def sft_data(ws: Workspace, ruler: Ruler, agent: Agent, name: str, source: str | None = None) -> TrainingData:
-    """Prompt = the agent's prompt for a corpus input; completion = the teacher's answer as JSON.
-    `source` names where the agent's corpus came from when it is not the workspace's own."""
-    corpus = agent.corpus
-    if not corpus.demos:
-        raise ParityError("SFT needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
-    check_no_ruler_inputs(corpus, ruler, ws.shown(ws.corpus_path))
-    rows = [
-        {"id": d.id, "prompt": prompt_messages(agent, d.input), "completion": [{"role": "assistant", "content": d.answer_text()}]}
-        for d in corpus.demos
-    ]
-    provenance = {
-        "source": source or ws.shown(ws.corpus_path),
-        "corpus_fingerprint": corpus.fingerprint,
-        "agent": agent.name,
-        "n": len(rows),
-    }
-    return TrainingData(name, "sft", rows, provenance)
-
-
 def stored_data(store, name: str) -> TrainingData:
     """A dataset saved earlier (by name, newest first, or by fingerprint prefix), read back from its file."""
-    from sqlalchemy import or_, select
-
-    from parity.store import DatasetRow
-
-    with store.session() as s:
-        row = s.scalars(
-            select(DatasetRow).where(or_(DatasetRow.name == name, DatasetRow.fingerprint.startswith(name))).order_by(DatasetRow.id.desc())
-        ).first()
+    row = store.find_dataset(name)
     if row is None:
         raise ParityError(f"no dataset named '{name}'", "--pairs", "build one with: parity pairs build --mode onpolicy --name NAME")
     path = Path(row.path)
@@ -107,16 +96,3 @@ def stored_data(store, name: str) -> TrainingData:
             "build it again with parity pairs build",
         )
     return data
-
-
-def rl_prompts(ws: Workspace, ruler: Ruler, agent: Agent, name: str, limit: int | None = None) -> TrainingData:
-    """Prompts for RL recipes: the agent's prompt for each corpus input, with the input and the
-    teacher's answer alongside for the reward (the policy never sees the teacher's answer)."""
-    corpus = agent.corpus
-    if not corpus.demos:
-        raise ParityError("RL recipes need a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
-    check_no_ruler_inputs(corpus, ruler, ws.shown(ws.corpus_path))
-    demos = corpus.demos[:limit] if limit else corpus.demos
-    rows = [{"id": d.id, "input": d.input, "teacher": d.answer_text(), "prompt": prompt_messages(agent, d.input)} for d in demos]
-    provenance = {"source": ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
-    return TrainingData(name, "prompts", rows, provenance)

@@ -1,4 +1,4 @@
-"""`parity export NAME --gguf`: the adapter merged into its base and written as a GGUF file that the
+"""`parity export gguf NAME`: the adapter merged into its base and written as a GGUF file that the
 llama.cpp backend runs at full speed.
 
 The metadata (hyper-parameters, tokenizer, chat template) is copied from the base's own GGUF, so the
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from parity.errors import ParityError
-from parity.train.base import BaseModel
+from parity.train.base import BaseWeights
 
 QUANTS = ("f16", "q8_0")
 
@@ -43,7 +43,7 @@ def rotary_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
     return weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
 
 
-def merged_state_dict(base: BaseModel, adapter: Path) -> tuple[dict[str, np.ndarray], Any]:
+def merged_state_dict(base: BaseWeights, adapter: Path) -> tuple[dict[str, np.ndarray], Any]:
     import warnings
 
     import torch
@@ -72,7 +72,7 @@ def hf_name(gguf_name: str) -> str:
     return f"model.layers.{layer}.{BLOCK_TENSORS[rest]}"
 
 
-def export_gguf(base: BaseModel, adapter: Path, out: Path, quant: str = "f16") -> Path:
+def export_gguf(base: BaseWeights, adapter: Path, out: Path, quant: str = "f16") -> Path:
     import gguf
 
     if base.source.suffix != ".gguf":

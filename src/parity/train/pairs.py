@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from rich.progress import Progress
 
@@ -20,7 +21,9 @@ from parity.task import Workspace
 from parity.train.data import TrainingData, check_no_ruler_inputs, prompt_messages
 
 
-def _turn(text: str) -> list[dict[str, str]]:
+def _turn(answer: Any) -> list[dict[str, str]]:
+    """An answer as the assistant's turn; a structured answer as its JSON."""
+    text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
     return [{"role": "assistant", "content": text}]
 
 
@@ -66,7 +69,7 @@ def style_pairs(ws: Workspace, ruler: Ruler, agent: Agent, name: str, rejected_f
             "id": d.id,
             "prompt": prompt_messages(agent, d.input),
             "chosen": _turn(d.answer_text()),
-            "rejected": _turn(other[d.id] if isinstance(other[d.id], str) else json.dumps(other[d.id], ensure_ascii=False)),
+            "rejected": _turn(other[d.id]),
         }
         for d in corpus.demos
         if d.id in other

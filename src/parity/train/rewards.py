@@ -48,9 +48,9 @@ def lenient(text: str, task: TaskSpec) -> Answer | None:
         questions = tuple(str(q) for q in obj["questions"] if str(q).strip())[: task.n_questions]
         return Answer(str(obj.get("title") or "untitled"), questions) if questions else None
     lines = [line.strip(" -*•\t").lstrip("0123456789.) ").strip() for line in text.splitlines()]
-    questions = [line for line in lines if line.endswith("?")][: task.n_questions]
+    asked = tuple(line for line in lines if line.endswith("?"))[: task.n_questions]
     title = next((line for line in lines if line and not line.endswith("?")), "")
-    return Answer(title or "untitled", tuple(questions)) if questions else None
+    return Answer(title or "untitled", asked) if asked else None
 
 
 class JudgeReward:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from parity.agent import load_agent
 from parity.agent.corpus import Corpus
@@ -11,80 +14,45 @@ from parity.ruler import Ruler
 from parity.store import Store
 from parity.task import Workspace
 from parity.train.base import resolve_base
-from parity.train.data import rl_prompts, sft_data, stored_data
-from parity.train.recipes import LoraOptions, TrainOptions, TrainResult, train_adapter
+from parity.train.recipes.options import LoraOptions, TrainOptions
+from parity.train.recipes.recipe import DataInputs, Recipe
+from parity.train.trainer import TrainResult, train_adapter
 
-AVAILABLE_RECIPES = ("sft", "dpo", "orpo", "grpo", "gad")
-PAIR_RECIPES = ("dpo", "orpo")
+DEFAULT_BASE = "smollm2-135m"
+
+
+@dataclass
+class TrainJob:
+    """One adapter to train: which recipe, on what, with which options."""
+
+    recipe: Recipe[Any]
+    name: str
+    options: TrainOptions  # the recipe's own options model
+    lora: LoraOptions = field(default_factory=LoraOptions)
+    base: str = DEFAULT_BASE
+    agent: str | None = None  # whose prompt the adapter learns; default: the loop's base agent
+    data: Path | None = None  # a corpus file instead of the workspace's
+    pairs: str | None = None  # a stored dataset, for recipes that train on one
+    resume: bool = False
 
 
 def train_from_corpus(
-    ws: Workspace,
-    ruler: Ruler,
-    store: Store,
-    recipe: str,
-    name: str,
-    base: str = "smollm2-135m",
-    agent: str | None = None,
-    lora: LoraOptions | None = None,
-    options: TrainOptions | None = None,
-    resume: bool = False,
-    data: Path | None = None,
-    announce=None,
-    pairs: str | None = None,
+    ws: Workspace, ruler: Ruler, store: Store, job: TrainJob, announce: Callable[[str], Any] | None = None
 ) -> TrainResult:
-    if recipe not in AVAILABLE_RECIPES:
-        raise ParityError(f"the {recipe} recipe is not available yet", f"train {recipe}", f"use one of: {', '.join(AVAILABLE_RECIPES)}")
-    model = resolve_base(base, ws.root)
-    if resume and store.adapter(name) is None:
-        raise ParityError(f"nothing to resume for adapter '{name}'", "--resume", "run without --resume to start it")
-    chosen = load_agent(ws, agent or ws.config.loop.base_agent)
-    if data is not None:
-        if not data.is_file():
-            raise ParityError(f"no data file at {data}", "--data", "pass a JSONL file with input and answer per line")
-        chosen.corpus = Corpus.load(data, chosen.corpus.cache_dir, str(data))
-    if recipe in PAIR_RECIPES:
-        if pairs is None:
-            raise ParityError(
-                f"{recipe} trains on preference pairs",
-                f"train {recipe}",
-                "build them with `parity pairs build --mode onpolicy --name P`, then pass --pairs P",
-            )
-        dataset = stored_data(store, pairs)  # checked against the ruler when it was built
-    elif recipe in ("grpo", "gad"):
-        dataset = rl_prompts(ws, ruler, chosen, name)
-        options = options or TrainOptions()
-        if "reward" not in options.extra:
-            first = int(options.extra.get("discriminator_drafts", 48))
-            options.extra["reward"] = judge_reward(ws) if recipe == "grpo" else discriminator_reward(chosen, dataset, first)
-        if recipe == "gad":
-            options.extra.setdefault("probes", {"auc": lambda: options.extra["reward"].auc_history[-1]})
-    else:
-        dataset = sft_data(ws, ruler, chosen, name, source=None if data is None else str(data))
-    lora = lora or LoraOptions()
+    model = resolve_base(job.base, ws.root)
+    if job.resume and store.adapter(job.name) is None:
+        raise ParityError(f"nothing to resume for adapter '{job.name}'", "--resume", "run without --resume to start it")
+    chosen = load_agent(ws, job.agent or ws.config.loop.base_agent)
+    if job.data is not None:
+        if not job.data.is_file():
+            raise ParityError(f"no data file at {job.data}", "--data", "pass a JSONL file with input and answer per line")
+        chosen.corpus = Corpus.load(job.data, chosen.corpus.cache_dir, str(job.data))
+    source = None if job.data is None else str(job.data)
+    prepared = job.recipe.prepare(DataInputs(ws, ruler, store, chosen, job.name, source, job.pairs), job.options)
+    dataset, lora = prepared.data, job.lora
     if announce is not None:
         announce(
-            f"{recipe} {name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {base}, LoRA r={lora.rank} α={lora.alpha}"
+            f"{job.recipe.name} {job.name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {job.base}, "
+            f"LoRA r={lora.rank} α={lora.alpha}"
         )
-    return train_adapter(recipe, ws.state_dir, store, model, dataset, name, lora, options or TrainOptions(), resume)
-
-
-def judge_reward(ws: Workspace, judge_spec: str | None = None):
-    from parity.judge import make_judge
-    from parity.train.rewards import JudgeReward
-
-    return JudgeReward(ws, make_judge(ws, model_spec=judge_spec))
-
-
-def discriminator_reward(agent, dataset, n_first: int = 48):
-    """GAD's discriminator, first fit on teacher answers vs the agent's own drafts for corpus inputs."""
-    from parity.train.rewards import DiscriminatorReward
-
-    rows = dataset.rows[:n_first]
-    drafts = []
-    for row in rows:
-        output = agent.answer(row["input"])
-        if output.answer is not None:
-            drafts.append(output.answer.as_output())
-    teacher = [row["teacher"] for row in dataset.rows]
-    return DiscriminatorReward(agent.corpus.embed, teacher, drafts)
+    return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, job.options, job.resume)

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from parity.errors import ParityError
+from parity.present.numbers import analysis_cell, fmt, signed, usd
 from parity.ruler import Ruler
 from parity.store import Store
 from parity.task import Workspace
@@ -30,7 +31,9 @@ def script_json(value: object) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(loader=PackageLoader("parity.web", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("parity.web", "templates"), autoescape=select_autoescape(["html"]))
+    env.globals.update(fmt=fmt, signed=signed, usd=usd, analysis_cell=analysis_cell)  # numbers as the CLI and the report show them
+    return env
 
 
 def plotly_js() -> Path:

@@ -1,4 +1,4 @@
-"""`parity export --html DIR`: every dashboard page as a file that opens from disk.
+"""`parity export html DIR`: every dashboard page as a file that opens from disk.
 
 Written into a temporary folder beside DIR and renamed into place, so DIR is never half-written. DIR
 must be new, empty, or an earlier export: a marker file lists what parity wrote there, and an earlier
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 from rich.progress import Progress
@@ -25,7 +26,9 @@ MARKER = ".parity-export"  # the names of the files parity wrote into an export
 def _earlier_export(out: Path) -> list[Path]:
     """The files of an earlier export at `out` that may be replaced; refuses a folder holding anything else."""
     if out.exists() and not out.is_dir():
-        raise ParityError(f"{out} is a file", "--html", "pass a folder (it is created, or replaced if it holds an earlier export)")
+        raise ParityError(
+            f"{out} is a file", "parity export html", "pass a folder (it is created, or replaced if it holds an earlier export)"
+        )
     if not out.is_dir():
         return []
     entries = list(out.iterdir())
@@ -35,13 +38,15 @@ def _earlier_export(out: Path) -> list[Path]:
         written = set(json.loads((out / MARKER).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         raise ParityError(
-            f"{out} holds other files", "--html", "pass an empty folder or an earlier export (parity replaces only what it wrote)"
+            f"{out} holds other files",
+            "parity export html",
+            "pass an empty folder or an earlier export (parity replaces only what it wrote)",
         ) from None
     foreign = sorted(e.name for e in entries if e.name != MARKER and (e.name not in written or not e.is_file() or e.is_symlink()))
     if foreign:
         raise ParityError(
             f"{out} holds other files besides an earlier export: {', '.join(foreign[:5])}",
-            "--html",
+            "parity export html",
             "move them out, or pass another folder",
         )
     return entries
@@ -63,10 +68,8 @@ def export_html(ws: Workspace, store: Store, ruler: Ruler | None, out: Path) -> 
             files[f"experiment-{row.id}.html"] = pages.experiment_page(ws, store, ruler, row.id)
             best = store.running_best(row.ruler_fingerprint, row.gate, exclude=row.id)
             if best is not None and row.quality is not None:
-                try:
+                with suppress(ParityError):  # no scored case in common (only when judgments failed): no comparison to write
                     files[f"compare-{row.id}-{best.id}.html"] = pages.compare_page(ws, store, ruler, row.id, best.id)
-                except ParityError:
-                    pass  # no scored case in common (only when judgments failed): no comparison to write
             progress.advance(task)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server or another user

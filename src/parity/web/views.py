@@ -10,16 +10,17 @@ from typing import Any
 
 from parity.analysis.compare import compare
 from parity.errors import ParityError
-from parity.experiment import experiment_row_summary
+from parity.experiment import ExperimentSummary, experiment_json
 from parity.ruler import Case, Ruler
+from parity.statuses import RunStatus, Verdict
 from parity.store import CaseRow, ExperimentRow, Store
 from parity.task import Workspace
 
 VERDICT_COLOURS = {
-    "kept": "#1a9850",
-    "discarded": "#f46d43",
-    "invalid": "#7b3294",
-    "crashed": "#d73027",
+    Verdict.KEPT: "#1a9850",
+    Verdict.DISCARDED: "#f46d43",
+    Verdict.INVALID: "#7b3294",
+    Verdict.CRASHED: "#d73027",
     "reference": "#4575b4",
     None: "#999999",
 }
@@ -38,12 +39,7 @@ def lever_of(row: ExperimentRow, trial_levers: dict[int, str]) -> str:
 def trial_levers(store: Store) -> dict[int, str]:
     """Experiment id -> lever, where the config diff alone would not say it: the loop's trials carry
     their own, and an experiment that ran a trained adapter (on its base or exported) pulled weights."""
-    from sqlalchemy import select
-
-    from parity.store import TrialRow
-
-    with store.session() as s:
-        trials = list(s.scalars(select(TrialRow)))
+    trials = store.trials()
     levers = {}
     for t in trials:
         for experiment_id in (t.screen_experiment_id, t.decide_experiment_id):
@@ -59,7 +55,13 @@ def trial_levers(store: Store) -> dict[int, str]:
 def metric_value(row: ExperimentRow, metric: str) -> float | None:
     if metric == "quality":
         return row.quality
-    return ((row.summary or {}).get("dimensions") or {}).get(metric)
+    return ExperimentSummary.of(row).dimensions.get(metric)
+
+
+def _critical(row: ExperimentRow) -> int | None:
+    """Cases failed by a detector; None when the ruler declares none."""
+    summary = ExperimentSummary.of(row)
+    return summary.n_critical if summary.detectors else None
 
 
 def gates_in(rows: list[ExperimentRow]) -> list[str]:
@@ -84,7 +86,7 @@ def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str =
     points, best_line, best = [], [], None
     for r in on_gate:
         value = metric_value(r, metric)
-        if r.verdict == "kept" and value is not None and (best is None or value > best):
+        if r.verdict == Verdict.KEPT and value is not None and (best is None or value > best):
             best = value
         points.append(
             {
@@ -97,7 +99,7 @@ def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str =
                 "ci_low": r.ci_low,
                 "ci_high": r.ci_high,
                 "hypothesis": r.hypothesis or "",
-                "critical": sum((r.summary or {}).get("critical_failures", {}).values()) if (r.summary or {}).get("detectors") else None,
+                "critical": _critical(r),
             }
         )
         best_line.append({"id": r.id, "value": best})
@@ -111,7 +113,7 @@ def overview(ws: Workspace, store: Store, gate: str | None = None, metric: str =
         "running_best": best_line,
         "ceiling": ceilings[-1] if ceilings and metric == "quality" else None,
         "levers": sorted({p["lever"] for p in points}),
-        "n_running": sum(1 for r in rows if r.status == "running"),
+        "n_running": sum(1 for r in rows if r.status == RunStatus.RUNNING),
         "detectors": bool(ws.config.detectors),
     }
 
@@ -145,22 +147,20 @@ def case_view(case: Case | None, row: CaseRow, best_quality: float | None) -> di
 
 
 def experiment_view(ws: Workspace, store: Store, ruler: Ruler | None, experiment_id: int) -> dict[str, Any]:
-    row = store.experiment(experiment_id)
-    if row is None:
-        raise ParityError(f"no experiment #{experiment_id}", store.url, "list them with: parity show")
+    row = store.require_experiment(experiment_id)
     best = store.running_best(row.ruler_fingerprint, row.gate, exclude=row.id)
     best_by_case = {c.case_id: c.quality for c in store.case_rows(best.id)} if best is not None else {}
     cases = {c.id: c for c in ruler.cases} if ruler is not None and ruler.fingerprint == row.ruler_fingerprint else {}
-    summary = row.summary or {}
+    json_row = experiment_json(row)
     return {
-        "summary": experiment_row_summary(row),
-        "categories": summary.get("categories", {}),
-        "difficulties": summary.get("difficulties", {}),
-        "detectors": summary.get("detectors", []),
+        "summary": json_row,
+        "categories": json_row["categories"],
+        "difficulties": json_row["difficulties"],
+        "detectors": ExperimentSummary.of(row).detectors,
         "pipeline_svg": row.pipeline_svg,
         "agent_code": row.agent_code,
         "judge_noise": row.judge_noise,
-        "best": experiment_row_summary(best) if best is not None else None,
+        "best": experiment_json(best) if best is not None else None,
         "cases": [case_view(cases.get(c.case_id), c, best_by_case.get(c.case_id)) for c in store.case_rows(row.id)],
     }
 
@@ -187,8 +187,8 @@ def compare_view(ws: Workspace, store: Store, ruler: Ruler | None, a: int, b: in
         )
     return {
         "stats": stats.to_dict(),
-        "a": experiment_row_summary(store.experiment(a)),
-        "b": experiment_row_summary(store.experiment(b)),
+        "a": experiment_json(store.require_experiment(a)),
+        "b": experiment_json(store.require_experiment(b)),
         "cases": side_by_side,
     }
 
@@ -209,7 +209,7 @@ def training_view(store: Store) -> dict[str, Any]:
     experiments = store.experiments()
     adapters = []
     for a in store.adapters():
-        used_by = [experiment_row_summary(r) for r in experiments_using(a, experiments)]
+        used_by = [experiment_json(r) for r in experiments_using(a, experiments)]
         dataset = store.dataset(a.dataset_fingerprint) if a.dataset_fingerprint else None
         adapters.append(
             {

@@ -1,0 +1,73 @@
+"""The sections of an agent file that every agent has (prompt, decoding, few-shot), the strict base every
+section extends and the prompt-template check. The strategy sections live with their strategies
+(agent/strategies/); agent/config.py assembles the whole file."""
+
+from __future__ import annotations
+
+from string import Formatter
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Variables a prompt template may use; anything else is refused when the agent is loaded.
+PROMPT_VARIABLES = {
+    "input": "the case input as the user typed it",
+    "n_questions": "how many questions the task requires",
+    "task_description": "the task description from parity.toml",
+}
+
+DEFAULT_SYSTEM = "You are a planning assistant. Before planning anything, you ask the user clarifying questions."
+DEFAULT_USER = (
+    "Task: {input}\n\nRestate the task as a short title, then write exactly {n_questions} clarifying questions "
+    'you need answered before you can plan it.\nAnswer in JSON with the keys "title" and "questions".'
+)
+
+
+class Strict(BaseModel):
+    """A section of an agent file: an unknown key is an error, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def checked_template(template: str, variables: tuple[str, ...]) -> str:
+    """A template that will render: only `variables`, and no conversion, format spec or field access
+    that would fail mid-run (`{input!z}`, `{n_questions:d}` on text, `{input.x}`)."""
+    allowed = ", ".join("{" + v + "}" for v in variables)
+    try:
+        names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as exc:  # a lone brace
+        raise ValueError(f"malformed template ({exc}); write a literal brace as {{{{ or }}}}") from None
+    for name in names:
+        if name not in variables:
+            raise ValueError(f"unknown template variable {{{name}}}; allowed: {allowed}")
+    try:
+        template.format(**{v: 7 if v == "n_questions" else "x" for v in variables})  # the types they get at run time
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise ValueError(f"template cannot be filled ({exc}); use plain variables: {allowed}") from None
+    return template
+
+
+class PromptConfig(Strict):
+    system: str = DEFAULT_SYSTEM
+    user: str = DEFAULT_USER
+
+    @field_validator("system", "user")
+    @classmethod
+    def _known_variables(cls, template: str) -> str:
+        return checked_template(template, tuple(PROMPT_VARIABLES))
+
+
+class DecodingConfig(Strict):
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_tokens: int = Field(default=512, ge=16, le=8192)
+    seed: int = 0
+
+
+class FewshotConfig(Strict):
+    """Demonstrations drawn from the corpus only, shown as earlier chat turns."""
+
+    k: int = Field(default=3, ge=1, le=8)
+    retrieval: Literal["knn", "mmr", "random"] = "knn"
+    mmr_lambda: float = Field(default=0.5, ge=0, le=1)  # mmr: weight of similarity to the case vs diversity among demos
+    seed: int = 0  # random: which demos

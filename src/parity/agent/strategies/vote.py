@@ -1,0 +1,68 @@
+"""vote: several samples; the questions that recur across the most samples win."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from parity.agent.context import AgentContext, AgentFailure
+from parity.agent.strategies.base import Diagram, Node, Strategy, StrategyConfig
+from parity.agent.strategies.helpers import cluster_questions, medoid
+from parity.task import Answer
+
+
+class Vote(StrategyConfig):
+    """Several samples; the questions that recur across the most samples win."""
+
+    kind: Literal["vote"]
+    samples: int = Field(default=5, ge=2, le=16)
+    temperature: float = Field(default=0.8, gt=0, le=2)
+    match_threshold: float = Field(default=0.75, gt=0, lt=1)  # cosine at which two questions count as the same
+
+
+def vote(ctx: AgentContext, case_input: str, cfg: Vote) -> Answer:
+    demos = ctx.fewshot(case_input)
+    samples = [
+        answer
+        for i in range(cfg.samples)
+        if (answer := ctx.ask(case_input, demos=demos, temperature=cfg.temperature, repeat=i, step=f"sample:{i}")) is not None
+    ]
+    n = ctx.task.n_questions
+    if not samples:
+        raise AgentFailure(f"none of the {cfg.samples} samples gave a valid answer")
+    questions = [(s, q) for s, answer in enumerate(samples) for q in dict.fromkeys(answer.questions)]
+    vectors = ctx.embed([q for _, q in questions])
+    clusters = cluster_questions(vectors, cfg.match_threshold)
+    # Support = how many samples asked it; the earliest-asked wins ties so the order stays natural.
+    ranked = sorted(clusters, key=lambda members: (-len({questions[i][0] for i in members}), min(members)))
+    if len(ranked) < n:
+        raise AgentFailure(f"the samples held only {len(ranked)} distinct questions, fewer than {n}")
+    chosen = sorted(ranked[:n], key=min)
+    picked = [questions[medoid(vectors, members)][1] for members in chosen]
+    titles = [answer.title for answer in samples]
+    title_vectors = ctx.embed(titles)
+    title = titles[int(np.argmax((title_vectors @ title_vectors.T).sum(axis=1)))]
+    return ctx.finish(title, picked)
+
+
+def nodes(cfg: Vote, diagram: Diagram) -> list[Node]:
+    return [
+        Node("call", f"{diagram.model} × {cfg.samples}", f"T={cfg.temperature:g}; {diagram.schema}", cfg.samples),
+        Node(
+            "post",
+            f"vote: keep the {diagram.task.n_questions} most recurring questions",
+            f"cluster at cos ≥ {cfg.match_threshold:g}; support = samples asking it",
+        ),
+    ]
+
+
+STRATEGY = Strategy(
+    config=Vote,
+    run=vote,
+    calls=lambda cfg: cfg.samples,
+    nodes=nodes,
+    task_kinds=("questions",),  # it combines lists of questions: no use for free text
+    order=40,
+)

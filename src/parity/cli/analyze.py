@@ -1,0 +1,121 @@
+"""`parity analyze …`: controlled analyses, each saving a table, findings and a plot (PNG + SVG) in
+the store, shown on the dashboard's Analyses page and by `parity report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from parity.cli.common import WorkspaceOpt, console, find_workspace, print_json, progress_bar
+
+if TYPE_CHECKING:
+    from parity.analysis.record import Analysis
+    from parity.ruler import Ruler
+    from parity.store import Store
+    from parity.task import Workspace
+
+analyze_app = typer.Typer(no_args_is_help=True, help="Analyses that tell a real gap from judge noise.")
+
+Experiments = Annotated[list[int], typer.Argument(help="Experiment ids.")]
+Dimension = Annotated[str, typer.Option("--dimension", help="A rubric dimension.")]
+NoiseOf = Annotated[int, typer.Argument(help="Experiment whose identical answers are re-judged.")]
+Times = Annotated[int, typer.Option("--times", help="How many re-judgments (distinct repeat indices).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+Candidates = Annotated[list[str], typer.Option("--candidate", help="A model spec to run through the identical harness (repeatable).")]
+Gate = Annotated[str | None, typer.Option("--gate", help="Gate (default: the loop's decide gate).")]
+
+
+def _context(workspace: Path | None) -> tuple[Workspace, Ruler, Store]:
+    from parity.ruler import load_ruler
+    from parity.store import Store
+
+    ws = find_workspace(workspace)
+    return ws, load_ruler(ws), Store.for_workspace(ws)
+
+
+def _save(ws: Workspace, store: Store, analysis: Analysis) -> tuple[int, Path, Path]:
+    from parity.analysis.record import save
+
+    return save(store, analysis, ws.state_dir / "analyses")
+
+
+def _finish(ws: Workspace, store: Store, analysis: Analysis) -> None:
+    """Save the analysis, then print its table, its findings and where its plot is."""
+    from parity.present.terminal import analysis_table
+
+    analysis_id, png, svg = _save(ws, store, analysis)
+    console.print(analysis_table(analysis, analysis_id))
+    for finding in analysis.findings:
+        console.print(f"- {finding}")
+    console.print(f"plot: {ws.shown(png)}  {ws.shown(svg)}")
+
+
+@analyze_app.command("blind")
+def blind(experiments: Experiments, dimension: Dimension = "coverage", workspace: WorkspaceOpt = None) -> None:
+    """Re-judge stored answers with one dimension removed, beside a full-rubric control."""
+    from parity.analysis.blind import blind as run
+
+    ws, ruler, store = _context(workspace)
+    with progress_bar("re-judging, full and blind", sum(len(store.case_rows(e)) for e in experiments)) as bar:
+        analysis = run(ws, ruler, store, experiments, dimension, bar.step)
+    _finish(ws, store, analysis)
+
+
+@analyze_app.command("factors")
+def factors(workspace: WorkspaceOpt = None) -> None:
+    """Correlations of the rubric's dimensions over every judgment, and their first principal factor."""
+    from parity.analysis.factors import factors as run
+
+    ws, ruler, store = _context(workspace)
+    _finish(ws, store, run(ws, ruler, store))
+
+
+@analyze_app.command("noise")
+def noise(experiment: NoiseOf, times: Times = 5, as_json: AsJson = False, workspace: WorkspaceOpt = None) -> None:
+    """Measure judge noise: re-judge identical answers K times (the experiment keeps the estimate), and flag kept experiments whose gain is within it."""
+    from parity.analysis.noise import noise_analysis
+    from parity.judge import make_judge
+    from parity.present.judging import noise_table
+
+    ws, ruler, store = _context(workspace)
+    with progress_bar("re-judging", len(store.case_rows(experiment)) * times) as bar:
+        report, analysis = noise_analysis(ws, ruler, store, make_judge(ws), experiment, times, bar.step)
+    if as_json:
+        analysis_id, _, _ = _save(ws, store, analysis)
+        print_json({**report.to_dict(), "analysis_id": analysis_id, "findings": analysis.findings})
+        return
+    console.print(noise_table(report))
+    _finish(ws, store, analysis)
+
+
+@analyze_app.command("ceiling")
+def ceiling(candidate: Candidates, gate: Gate = None, workspace: WorkspaceOpt = None) -> None:
+    """Other models through the identical harness (prompt, schema, judge, gate), beside the best agent."""
+    from parity.analysis.ceiling import ceiling as run
+    from parity.judge import make_judge
+
+    ws, ruler, store = _context(workspace)
+    gate = gate or ws.config.loop.decide_gate
+    with progress_bar("candidates", len(ruler.gate(gate)) * len(candidate)) as bar:
+        analysis = run(ws, ruler, store, make_judge(ws), candidate, gate, bar.step, on_start=lambda spec: bar.describe(f"candidate {spec}"))
+    _finish(ws, store, analysis)
+
+
+@analyze_app.command("probe")
+def probe(experiments: Experiments, workspace: WorkspaceOpt = None) -> None:
+    """Tell teacher answers from the model's by style features only and by content embeddings only (cross-validated AUCs)."""
+    from parity.analysis.probe import probe as run
+
+    ws, ruler, store = _context(workspace)
+    _finish(ws, store, run(ws, ruler, store, experiments))
+
+
+@analyze_app.command("critic")
+def critic(dimension: Dimension = "coverage", workspace: WorkspaceOpt = None) -> None:
+    """Train a critic to predict a judge dimension from the answer; correlations on seen vs unseen tasks."""
+    from parity.analysis.critic import critic as run
+
+    ws, ruler, store = _context(workspace)
+    _finish(ws, store, run(ws, ruler, store, dimension))

@@ -1,0 +1,100 @@
+"""What every `parity` command shares: the consoles, finding the workspace, the progress bar, JSON
+output and the options several commands take."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from parity.task import CONFIG_NAME, Workspace, load_workspace
+
+__all__ = ["Bar", "WorkspaceOpt", "budget_option", "console", "find_workspace", "print_json", "progress_bar", "progress_console"]
+
+
+console = Console(markup=False)  # stored text (hypotheses, answers, names) is data: nothing printed is read as markup
+progress_console = Console(stderr=True, markup=False)  # progress never mixes with what --json prints
+
+WorkspaceOpt = Annotated[
+    Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")
+]
+
+
+def find_workspace(path: Path | None) -> Workspace:
+    if path is not None:
+        return load_workspace(path)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return load_workspace(folder)
+    return load_workspace(here)  # raises the "not a parity workspace" error for the current folder
+
+
+class Bar:
+    """A progress bar on stderr (never mixed with what --json prints). `phase` starts a line, with its
+    total when known; `step` advances the current line, whatever the library's callback passes it. The
+    bar shows from the first step on, so input refused before any work was done leaves stderr to its
+    one-line error."""
+
+    def __init__(self, progress: Progress):
+        self._progress = progress
+        self._task: TaskID | None = None
+        self._shown = False
+
+    def phase(self, what: str, total: int | None = None) -> None:
+        self._task = self._progress.add_task(what, total=total)
+
+    def describe(self, what: str) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, description=what)
+
+    def step(self, *_: object) -> None:
+        if self._task is None:
+            return
+        if not self._shown:
+            self._progress.start()
+            self._shown = True
+        self._progress.advance(self._task)
+
+    def close(self) -> None:
+        if self._shown:  # a bar never shown writes nothing (rich ends a non-terminal's bar with a newline)
+            self._progress.stop()
+
+
+@contextmanager
+def progress_bar(what: str | None = None, total: int | None = None) -> Iterator[Bar]:
+    """A bar whose first line is `what` (out of `total`); without `what`, it waits for the first phase."""
+    columns = (
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    progress = Progress(*columns, console=progress_console)
+    bar = Bar(progress)
+    try:
+        if what is not None:
+            bar.phase(what, total)
+        yield bar
+    finally:
+        bar.close()
+
+
+def print_json(value: Any) -> None:
+    """--json: the value alone on stdout, for scripts."""
+    print(json.dumps(value, indent=2))
+
+
+def budget_option(value: float | None) -> float | None:
+    """--budget-usd: a finite amount above zero (nan and inf would make every comparison false)."""
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise typer.BadParameter(f"{value} is not a budget: give a positive amount in US dollars, e.g. 0.50")
+    return value

@@ -1,0 +1,33 @@
+"""Experiment registry on SQLAlchemy: the rows (rows.py), the Store that alone reads and writes them
+(repository.py, with its typed arguments in changes.py), and the schema Alembic keeps (schema.py, migrations/).
+
+Every row carries the ruler fingerprint; each case's answer and judgment are committed together,
+so an interrupted experiment keeps every case it finished.
+"""
+
+from parity.store.changes import AdapterChanges, ExperimentChanges, NewExperiment, TrialChanges
+from parity.store.repository import Store
+from parity.store.rows import AdapterRow, AnalysisRow, Base, CaseRow, CeilingRow, DatasetRow, ExperimentRow, RulerCopyRow, TrialRow, now
+from parity.store.urls import safe_url, store_url
+
+_now = now  # the name loop/runner.py still imports; new code uses `now`
+
+__all__ = [
+    "AdapterChanges",
+    "AdapterRow",
+    "AnalysisRow",
+    "Base",
+    "CaseRow",
+    "CeilingRow",
+    "DatasetRow",
+    "ExperimentChanges",
+    "ExperimentRow",
+    "NewExperiment",
+    "RulerCopyRow",
+    "Store",
+    "TrialChanges",
+    "TrialRow",
+    "now",
+    "safe_url",
+    "store_url",
+]

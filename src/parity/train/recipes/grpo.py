@@ -1,0 +1,91 @@
+"""GRPO: groups of sampled drafts per corpus prompt, advantages relative to the group's mean reward,
+`beta` as the KL anchor to the base (the adapter disabled). The reward is the workspace's judge,
+scoring each draft against the corpus teacher's answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+from parity.errors import ParityError
+from parity.train.recipes.options import GradAccum, LearningRate, MaxSteps, SaveSteps, TrainOptions, option
+from parity.train.recipes.recipe import DataInputs, Prepared, Recipe, TrainerSetup, TrainsOn
+
+if TYPE_CHECKING:
+    from parity.train.data import TrainingData
+
+
+class GrpoOptions(TrainOptions):
+    beta: Annotated[float, option("KL anchor to the base (0 = none).")] = 0.04
+    num_generations: Annotated[int, option("Drafts sampled per prompt (the group for relative advantages).")] = 4
+    max_completion_length: Annotated[int, option("Tokens per sampled draft.")] = 256
+    temperature: float = 0.9
+    # Every step samples: an epoch over the corpus would take hours on a CPU.
+    max_steps: MaxSteps = 20
+    learning_rate: LearningRate = 1e-5
+    grad_accum: GradAccum = 1
+    save_steps: SaveSteps = 5
+
+
+R = TypeVar("R", bound=GrpoOptions)
+
+
+class RewardRecipe(Recipe[R]):
+    """A GRPO trainer on the agent's prompts for corpus inputs; subclasses choose the reward."""
+
+    trains_on = TrainsOn.PROMPTS
+
+    def build_data(self, inputs: DataInputs) -> TrainingData:
+        """The agent's prompt for each corpus input, with the input and the teacher's answer alongside
+        for the reward (the policy never sees the teacher's answer)."""
+        from parity.train.data import TrainingData, check_no_ruler_inputs, prompt_messages
+
+        ws, agent = inputs.ws, inputs.agent
+        corpus = agent.corpus
+        if not corpus.demos:
+            raise ParityError("RL recipes need a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
+        check_no_ruler_inputs(corpus, inputs.ruler, ws.shown(ws.corpus_path))
+        rows = [{"id": d.id, "input": d.input, "teacher": d.answer_text(), "prompt": prompt_messages(agent, d.input)} for d in corpus.demos]
+        provenance = {"source": ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
+        return TrainingData(inputs.name, "prompts", rows, provenance)
+
+    def trainer(self, setup: TrainerSetup[R]) -> Any:
+        from datasets import Dataset
+        from trl import GRPOConfig, GRPOTrainer
+
+        from parity.train.trainer import common_args, load_for_training, lora_config
+
+        tokenizer, model = load_for_training(setup.base)
+        options = setup.options
+        args = GRPOConfig(
+            **common_args(setup.out, options),
+            beta=options.beta,
+            num_generations=options.num_generations,
+            max_completion_length=options.max_completion_length,
+            temperature=options.temperature,
+        )
+        rows = Dataset.from_list([{k: r[k] for k in ("prompt", "id", "input", "teacher")} for r in setup.prepared.data.rows])
+        return GRPOTrainer(
+            model=model,
+            reward_funcs=[setup.prepared.reward],
+            args=args,
+            train_dataset=rows,
+            processing_class=tokenizer,
+            peft_config=lora_config(setup.lora),
+            callbacks=setup.callbacks,
+        )
+
+
+class Grpo(RewardRecipe[GrpoOptions]):
+    name = "grpo"
+    help = "GRPO with the workspace's judge as the reward, scoring drafts for corpus inputs against the teacher."
+    order = 40
+    options_model = GrpoOptions
+
+    def prepare(self, inputs: DataInputs, options: GrpoOptions) -> Prepared:
+        from parity.judge import make_judge
+        from parity.train.rewards import JudgeReward
+
+        return Prepared(self.build_data(inputs), reward=JudgeReward(inputs.ws, make_judge(inputs.ws)))
+
+
+RECIPE = Grpo()

@@ -1,0 +1,71 @@
+"""The options every recipe shares, typed: the LoRA adapter's shape and the optimizer's run. A recipe's
+own options model subclasses `TrainOptions`, adding its fields and changing defaults with the aliases
+below (they carry the help and the flag, so `parity train RECIPE` is generated from the model).
+
+A field with a description is a `parity train` option; one without is set by code only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# All of a llama-architecture block's linear layers: the usual LoRA targets for small models.
+LLAMA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def option(help: str, flag: str | None = None) -> Any:
+    """A field shown as `--flag` (default: the field's name with dashes) with this help."""
+    return Field(description=help, json_schema_extra={"flag": flag} if flag else None)
+
+
+Epochs = Annotated[float, option("Passes over the data.")]
+MaxSteps = Annotated[int, option("Optimizer steps; overrides --epochs when > 0.")]
+LearningRate = Annotated[float, option("Learning rate.", "--lr")]
+BatchSize = Annotated[int, option("Examples per device step.")]
+GradAccum = Annotated[int, option("Steps accumulated per optimizer step.")]
+MaxLength = Annotated[int, option("Tokens per example (longer ones are truncated).")]
+Seed = Annotated[int, option("Seed for data order and LoRA init.")]
+SaveSteps = Annotated[int, option("Checkpoint every this many optimizer steps.")]
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoraOptions(Options):
+    rank: Annotated[int, option("LoRA rank.")] = 16
+    alpha: Annotated[int, option("LoRA alpha.")] = 32
+    dropout: float = 0.05
+    targets: Annotated[tuple[str, ...], option("Comma-separated module names LoRA adapts.")] = LLAMA_TARGETS
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return tuple(t.strip() for t in value.split(",") if t.strip()) if isinstance(value, str) else value
+
+
+class TrainOptions(Options):
+    """The optimizer's run, as every recipe records it; a recipe's own fields go to the record's `extra`."""
+
+    epochs: Epochs = 1.0
+    max_steps: MaxSteps = -1  # > 0 overrides epochs
+    learning_rate: LearningRate = 2e-4
+    batch_size: BatchSize = 4
+    grad_accum: GradAccum = 2
+    max_length: MaxLength = 768
+    seed: Seed = 0
+    save_steps: SaveSteps = 25
+    logging_steps: int = 1  # every optimizer step: a step takes seconds on a CPU, a store write milliseconds
+
+    def record(self) -> dict[str, Any]:
+        """The adapter's stored `train` options: the shared fields, and the recipe's own under `extra`."""
+        values = self.model_dump()
+        shared = {name: values.pop(name) for name in TrainOptions.model_fields}
+        return {**shared, "extra": values}
+
+
+def flag(name: str, field: Any) -> str:
+    """The command-line flag of an options field."""
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return str(extra.get("flag") or "--" + name.replace("_", "-"))

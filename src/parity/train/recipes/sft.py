@@ -1,0 +1,68 @@
+"""SFT: supervised fine-tuning on the teacher's answers to corpus inputs, the loss on the completion only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from parity.errors import ParityError
+from parity.train.recipes.options import TrainOptions
+from parity.train.recipes.recipe import DataInputs, Recipe, TrainerSetup, TrainsOn
+
+if TYPE_CHECKING:
+    from parity.train.data import TrainingData
+
+
+class SftOptions(TrainOptions):
+    pass  # the shared defaults
+
+
+class Sft(Recipe[SftOptions]):
+    name = "sft"
+    help = "Supervised fine-tuning on the teacher's answers to corpus inputs."
+    trains_on = TrainsOn.CORPUS
+    order = 10
+    options_model = SftOptions
+
+    def build_data(self, inputs: DataInputs) -> TrainingData:
+        """Prompt = the agent's prompt for a corpus input; completion = the teacher's answer as JSON."""
+        from parity.train.data import TrainingData, check_no_ruler_inputs, prompt_messages
+
+        ws, agent = inputs.ws, inputs.agent
+        corpus = agent.corpus
+        if not corpus.demos:
+            raise ParityError("SFT needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
+        check_no_ruler_inputs(corpus, inputs.ruler, ws.shown(ws.corpus_path))
+        rows = [
+            {"id": d.id, "prompt": prompt_messages(agent, d.input), "completion": [{"role": "assistant", "content": d.answer_text()}]}
+            for d in corpus.demos
+        ]
+        provenance = {
+            "source": inputs.source or ws.shown(ws.corpus_path),
+            "corpus_fingerprint": corpus.fingerprint,
+            "agent": agent.name,
+            "n": len(rows),
+        }
+        return TrainingData(inputs.name, self.name, rows, provenance)
+
+    def trainer(self, setup: TrainerSetup[SftOptions]) -> Any:
+        from datasets import Dataset
+        from trl import SFTConfig, SFTTrainer
+
+        from parity.train.trainer import common_args, load_for_training, lora_config
+
+        tokenizer, model = load_for_training(setup.base)
+        rows = [{"prompt": r["prompt"], "completion": r["completion"]} for r in setup.prepared.data.rows]
+        args = SFTConfig(
+            **common_args(setup.out, setup.options), max_length=setup.options.max_length, completion_only_loss=True, packing=False
+        )
+        return SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(rows),
+            processing_class=tokenizer,
+            peft_config=lora_config(setup.lora),
+            callbacks=setup.callbacks,
+        )
+
+
+RECIPE = Sft()

@@ -1,0 +1,184 @@
+"""The TRL + PEFT plumbing every recipe shares: a recipe builds its trainer from these parts, and
+`train_adapter` does the rest the same way for all of them (CPU-sane defaults, checkpoints and resume,
+curves, registration, atomic save). torch, transformers, TRL and PEFT are imported only when training."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from parity.errors import ParityError
+from parity.statuses import RunStatus
+from parity.store import AdapterRow, Store
+from parity.train.base import BaseWeights
+from parity.train.data import register_dataset
+from parity.train.recipes.options import LoraOptions, TrainOptions
+from parity.train.recipes.recipe import Prepared, Recipe, TrainerSetup
+
+
+@dataclass
+class TrainResult:
+    name: str
+    path: Path
+    train_s: float
+    summary: dict[str, Any]
+
+
+def adapter_dir(state_dir: Path, name: str) -> Path:
+    return state_dir / "adapters" / name
+
+
+def bf16_supported() -> bool:
+    """bf16 only where the CPU has native bf16 (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def common_args(out: Path, options: TrainOptions) -> dict[str, Any]:
+    """TrainingArguments shared by every recipe: the CPU, no gradient checkpointing (a 135M model
+    fits; recomputation only costs time), checkpoints we can resume from, no external reporting."""
+    return {
+        "output_dir": str(out / "checkpoints"),
+        "use_cpu": True,
+        "bf16": bf16_supported(),
+        "gradient_checkpointing": False,
+        "num_train_epochs": options.epochs,
+        "max_steps": options.max_steps,
+        "learning_rate": options.learning_rate,
+        "per_device_train_batch_size": options.batch_size,
+        "gradient_accumulation_steps": options.grad_accum,
+        "seed": options.seed,
+        "logging_steps": options.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": options.save_steps,
+        "save_total_limit": 2,
+        "report_to": [],
+        "disable_tqdm": True,  # our Rich bar instead
+        "dataloader_num_workers": 0,
+    }
+
+
+def lora_config(lora: LoraOptions) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=list(lora.targets), task_type="CAUSAL_LM"
+    )
+
+
+def load_for_training(base: BaseWeights) -> tuple[Any, Any]:
+    import os
+
+    import datasets
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    hf_logging.set_verbosity_error()
+    datasets.disable_progress_bars()  # our Rich bar is the one progress display
+    tokenizer = AutoTokenizer.from_pretrained(str(base.folder))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(base.folder), dtype=torch.float32)
+    return tokenizer, model
+
+
+def train_adapter(
+    recipe: Recipe[Any],
+    state_dir: Path,
+    store: Store,
+    base: BaseWeights,
+    prepared: Prepared,
+    name: str,
+    lora: LoraOptions,
+    options: TrainOptions,
+    resume: bool,
+) -> TrainResult:
+    data = prepared.data
+    out = adapter_dir(state_dir, name)
+    existing = store.adapter(name)
+    if existing is not None and existing.status == RunStatus.DONE:
+        raise ParityError(
+            f"adapter '{name}' already exists ({existing.recipe}, trained {existing.finished_at:%Y-%m-%d %H:%M})",
+            "--name",
+            "choose another --name",
+        )
+    if existing is not None and not resume:
+        raise ParityError(
+            f"adapter '{name}' has an unfinished run ({existing.status})", "--name", "add --resume to continue it, or choose another --name"
+        )
+    if resume and (existing is None or existing.options.get("dataset") != data.fingerprint):
+        raise ParityError(f"nothing to resume for adapter '{name}' on this data", "--resume", "run without --resume to start it")
+    register_dataset(store, data, state_dir / "datasets")
+    curves = existing.curves if existing is not None else {}
+    store.save_adapter(
+        AdapterRow(
+            name=name,
+            recipe=recipe.name,
+            base=base.spec,
+            base_identity=base.identity,
+            dataset_fingerprint=data.fingerprint,
+            options={"lora": lora.model_dump(), "train": options.record(), "dataset": data.fingerprint},
+            curves=curves,
+            status=RunStatus.RUNNING,
+            path=str(out / "adapter"),
+            created_at=existing.created_at if existing is not None else datetime.now(UTC),
+        )
+    )
+    from transformers import PrinterCallback
+
+    from parity.train.progress import RecordCurves  # a transformers callback: imported only when training
+
+    earlier_s = (existing.train_s or 0.0) if existing is not None else 0.0
+    callback = RecordCurves(store, name, f"{recipe.name} {name}", curves, earlier_s, probes=prepared.probes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # transformers' renames (gradient -> activation checkpointing)
+        trainer = recipe.trainer(TrainerSetup(base, prepared, out, lora, options, [callback]))
+    trainer.remove_callback(PrinterCallback)  # it prints raw log dicts over the progress bar
+    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"))
+    try:
+        output = trainer.train(resume_from_checkpoint=bool(resume and checkpoints) or None)
+    except BaseException:
+        store.update_adapter(name, status=RunStatus.FAILED)
+        raise
+    train_s = callback.train_s
+    _save_atomically(trainer.model, out / "adapter")
+    summary = _summary(trainer, output)
+    store.update_adapter(
+        name, status=RunStatus.DONE, finished_at=datetime.now(UTC), train_s=train_s, summary=summary, curves=callback.curves
+    )
+    return TrainResult(name, out / "adapter", train_s, summary)
+
+
+def _save_atomically(model: Any, final: Path) -> None:
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=".adapter."))
+    try:
+        model.save_pretrained(str(staging))
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _summary(trainer: Any, output: Any) -> dict[str, Any]:
+    metrics = dict(output.metrics)
+    logged = [entry for entry in trainer.state.log_history if "num_tokens" in entry]
+    tokens = logged[-1]["num_tokens"] if logged else None
+    runtime = metrics.get("train_runtime")
+    return {
+        "steps": trainer.state.global_step,
+        "train_loss": metrics.get("train_loss"),
+        "runtime_s": runtime,
+        "tokens": tokens,
+        "tokens_per_s": tokens / runtime if tokens and runtime else None,
+    }

@@ -1,0 +1,285 @@
+"""Training: data built from the corpus and checked against the ruler, an SFT adapter trained through
+the CLI, killed and resumed from its checkpoint, registered, and used by an agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from parity.store import Store
+from tests.helpers.cli import run_parity, show_json
+from tests.helpers.workspace import TINY_GATE, add_gates, write_agent
+
+
+def _store(ws_dir: Path) -> Store:
+    return Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}")
+
+
+def _corpus_slice(ws_dir: Path, n: int, extra: list[dict] | None = None) -> Path:
+    lines = (ws_dir / "corpus" / "train.jsonl").read_text().splitlines()[:n]
+    path = ws_dir / "slice.jsonl"
+    path.write_text("\n".join(lines + [json.dumps(e) for e in extra or []]) + "\n")
+    return path
+
+
+def test_training_data_with_a_ruler_case_is_refused(ws_dir: Path) -> None:
+    case = json.loads((ws_dir / "ruler" / "cases.jsonl").read_text().splitlines()[0])
+    leaked = {"id": "leak-1", "input": case["input"].upper() + "  ", "answer": case["gold"]}
+    data = _corpus_slice(ws_dir, 5, [leaked])
+    result = run_parity("train", "sft", "--data", str(data), "--max-steps", "1", cwd=ws_dir)
+    assert result.returncode == 2
+    assert "1 corpus input(s) repeat a ruler case (e.g. leak-1)" in result.stderr and "\n" not in result.stderr.strip()
+    assert not (ws_dir / ".parity" / "adapters").exists()
+
+
+def test_bad_training_arguments_are_one_line(ws_dir: Path) -> None:
+    served = run_parity("train", "sft", "--base", "openai:gpt-4o@http://127.0.0.1:9", "--max-steps", "1", cwd=ws_dir)
+    assert served.returncode == 2 and "training needs local weights" in served.stderr
+    nothing = run_parity("train", "sft", "--name", "never", "--resume", "--max-steps", "1", cwd=ws_dir)
+    assert nothing.returncode == 2 and "nothing to resume for adapter 'never'" in nothing.stderr
+
+
+@pytest.mark.slow
+def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path) -> None:
+    add_gates(ws_dir, tiny=TINY_GATE)
+    data = _corpus_slice(ws_dir, 12)
+    args = [
+        "train",
+        "sft",
+        "--name",
+        "tiny-sft",
+        "--data",
+        str(data),
+        "--max-steps",
+        "4",
+        "--save-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--grad-accum",
+        "1",
+        "--rank",
+        "4",
+        "--alpha",
+        "8",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parity", *args],
+        cwd=ws_dir,
+        env={**os.environ, "COLUMNS": "200"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    checkpoint = ws_dir / ".parity" / "adapters" / "tiny-sft" / "checkpoints" / "checkpoint-2"
+    deadline = time.time() + 600
+    while time.time() < deadline and process.poll() is None and not (checkpoint / "trainer_state.json").is_file():
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    time.sleep(1.0)  # let the checkpoint's last files land
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    row = _store(ws_dir).adapter("tiny-sft")
+    assert row is not None and row.status == "running" and row.curves["loss"][-1][0] <= 3
+
+    again = run_parity(*args, cwd=ws_dir)
+    assert again.returncode == 2 and "add --resume" in again.stderr
+    resumed = run_parity(*args, "--resume", cwd=ws_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "adapter tiny-sft: 4 steps" in resumed.stdout
+    row = _store(ws_dir).adapter("tiny-sft")
+    assert row.status == "done" and row.recipe == "sft" and row.base_identity.startswith("sha256:")
+    steps = [int(step) for step, _ in row.curves["loss"]]
+    assert steps == sorted(set(steps)) and steps[-1] == 4  # no step recorded twice across the kill
+    dataset = _store(ws_dir).dataset(row.dataset_fingerprint)
+    assert dataset is not None and dataset.n_rows == 12 and dataset.provenance["source"] == str(data)
+    assert (Path(row.path) / "adapter_config.json").is_file()
+
+    write_agent(ws_dir, "tuned", "hf:smollm2-135m", adapter="tiny-sft", max_tokens=200)
+    run = run_parity("run", "tuned", "--gate", "tiny", cwd=ws_dir)
+    assert run.returncode == 0, run.stderr
+    record = show_json(ws_dir)[-1]
+    assert record["agent"] == "tuned" and record["n_cases"] == 2
+    check_gguf_export_matches_adapter_on_base(ws_dir, "tiny-sft")
+
+
+@pytest.mark.slow
+def test_transformers_tokenizer_matches_llama_cpp_on_ruler_and_corpus(ws_dir: Path) -> None:
+    """Training tokenizes with transformers, serving with llama.cpp: they must agree on every text,
+    digits included (SmolLM2 splits numbers into single digits)."""
+    from llama_cpp import Llama
+    from transformers import AutoTokenizer
+
+    from parity.models.spec import embedded_model_path
+    from parity.train.base import resolve_base
+
+    base = resolve_base("smollm2-135m", ws_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(base.folder))
+    engine = Llama(str(embedded_model_path("smollm2-135m")), vocab_only=True, verbose=False)
+    texts = ["a budget of 12345 dollars in 2026, flight BA0117 at 07:45"]
+    for name in ("ruler/cases.jsonl", "corpus/train.jsonl"):
+        for line in (ws_dir / name).read_text().splitlines():
+            row = json.loads(line)
+            answers = [row.get("gold"), row.get("gold_alt"), row.get("answer")]
+            texts += [row["input"]] + [json.dumps(a, ensure_ascii=False) for a in answers if a]
+    mismatched = [
+        t for t in texts if tokenizer.encode(t, add_special_tokens=False) != engine.tokenize(t.encode(), add_bos=False, special=False)
+    ]
+    assert not mismatched, mismatched[:3]
+    assert len(texts) > 900
+    digits = tokenizer.encode("12345", add_special_tokens=False)
+    assert len(digits) == 5
+
+
+def _greedy_free(model, agent, inputs: list[str], tokens: int) -> list[str]:
+    import dataclasses
+
+    return [model.complete(dataclasses.replace(agent.request(x), schema=None, max_tokens=tokens, temperature=0.0)).text for x in inputs]
+
+
+def check_gguf_export_matches_adapter_on_base(ws_dir: Path, name: str) -> None:
+    """The merged f16 export must be the same model as adapter-on-base: free greedy text agrees."""
+    from parity.agent import load_agent
+    from parity.models import open_model
+    from parity.models.spec import parse_spec
+    from parity.task import load_workspace
+
+    exported = run_parity("export", "gguf", name, "--quant", "f16", cwd=ws_dir)
+    assert exported.returncode == 0, exported.stderr
+    q8 = run_parity("export", "gguf", name, "--quant", "q8_0", cwd=ws_dir)
+    assert q8.returncode == 0, q8.stderr
+    row = _store(ws_dir).adapter(name)
+    assert set(row.summary["exports"]) == {"f16", "q8_0"}
+    ws = load_workspace(ws_dir)
+    agent = load_agent(ws, "baseline")
+    inputs = [json.loads(line)["input"] for line in (ws_dir / "ruler" / "cases.jsonl").read_text().splitlines()[:3]]
+    on_base = open_model(parse_spec("hf:smollm2-135m"), ws_dir, None, None, Path(row.path))
+    merged = open_model(parse_spec(f"llamacpp:{row.summary['exports']['f16']}"), ws_dir, None, None, None)
+    a, b = _greedy_free(on_base, agent, inputs, 48), _greedy_free(merged, agent, inputs, 48)
+    assert sum(x == y for x, y in zip(a, b)) >= 2, list(zip(a, b))  # one near-tie may flip between engines
+    quantized = open_model(parse_spec(f"llamacpp:{row.summary['exports']['q8_0']}"), ws_dir, None, None, None)
+    assert all(text.strip() for text in _greedy_free(quantized, agent, inputs[:1], 16))
+    missing = run_parity("export", "gguf", "nope", cwd=ws_dir)
+    assert missing.returncode == 2 and "no trained adapter named 'nope'" in missing.stderr and "tiny-sft" in missing.stderr
+
+
+def test_curves_record_each_logged_step_once_and_skip_the_run_average(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from parity.store import AdapterRow
+    from parity.train.progress import RecordCurves
+
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.save_adapter(AdapterRow(name="a", recipe="sft", base="b", base_identity="x", options={}, path="p"))
+    callback = RecordCurves(store, "a", "sft a", curves={"loss": [[1, 3.0], [2, 2.9], [3, 2.8]]})  # resumed after step 2
+    for step, logs in [(3, {"loss": 2.7, "learning_rate": 1e-4}), (4, {"loss": 2.6}), (4, {"train_loss": 2.75, "train_runtime": 9.0})]:
+        callback.on_log(None, SimpleNamespace(global_step=step), None, logs=logs)
+    assert store.adapter("a").curves == {"loss": [[1, 3.0], [2, 2.9], [3, 2.7], [4, 2.6]]}
+
+
+@pytest.mark.slow
+def test_onpolicy_pairs_then_dpo_and_orpo(ws_dir: Path) -> None:
+    built = run_parity("pairs", "build", "--mode", "onpolicy", "--name", "p1", "--limit", "6", cwd=ws_dir)
+    assert built.returncode == 0, built.stderr
+    row = _latest_dataset(ws_dir)
+    assert row.kind == "pairs-onpolicy" and row.n_rows >= 4 and row.provenance["agent"] == "baseline"
+    pairs = [json.loads(line) for line in Path(row.path).read_text().splitlines()]
+    assert all(p["chosen"] != p["rejected"] and p["prompt"][-1]["role"] == "user" for p in pairs)
+    for recipe in ("dpo", "orpo"):
+        result = run_parity(
+            "train",
+            recipe,
+            "--pairs",
+            "p1",
+            "--name",
+            f"{recipe}-1",
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--grad-accum",
+            "1",
+            "--rank",
+            "4",
+            cwd=ws_dir,
+        )
+        assert result.returncode == 0, result.stderr
+        adapter = _store(ws_dir).adapter(f"{recipe}-1")
+        assert adapter.status == "done" and adapter.dataset_fingerprint == row.fingerprint and adapter.curves["loss"]
+    sft_data_for_dpo = run_parity("train", "dpo", "--name", "x", "--max-steps", "1", cwd=ws_dir)
+    assert sft_data_for_dpo.returncode == 2 and "--pairs" in sft_data_for_dpo.stderr
+
+
+def _latest_dataset(ws_dir: Path):
+    datasets = _store(ws_dir).datasets()
+    return datasets[-1] if datasets else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["grpo", "gad"])
+def test_rl_recipes_record_reward_curves(ws_dir: Path, recipe: str) -> None:
+    result = run_parity(
+        "train",
+        recipe,
+        "--name",
+        f"{recipe}-1",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--num-generations",
+        "2",
+        "--max-completion-length",
+        "64",
+        "--rank",
+        "4",
+        *(["--discriminator-drafts", "6"] if recipe == "gad" else []),
+        cwd=ws_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    adapter = _store(ws_dir).adapter(f"{recipe}-1")
+    assert adapter.status == "done" and [step for step, _ in adapter.curves["reward"]] == [1, 2]
+    assert "kl" in adapter.curves
+    if recipe == "gad":
+        assert adapter.curves["auc"] and all(0.0 <= auc <= 1.0 for _, auc in adapter.curves["auc"])
+    shown = run_parity("show", cwd=ws_dir)
+    assert f"adapter {recipe}-1: {recipe} on" in shown.stdout and "last reward" in shown.stdout and "last kl" in shown.stdout
+    site = run_parity("export", "html", str(ws_dir / "site"), cwd=ws_dir)  # the dashboard's training page
+    assert site.returncode == 0, site.stderr
+    page = (ws_dir / "site" / "training.html").read_text()
+    assert f'id="adapter-{recipe}-1"' in page and '"reward": [[1,' in page
+
+
+def test_style_pairs_take_rejected_answers_from_the_other_style(ws_dir: Path) -> None:
+    # A second teacher style to move away from: vague, compound questions.
+    vague = [
+        {
+            "id": "travel-001",
+            "answer": {"title": "Trip", "questions": ["When and where and how long?", "Budget and hotel?", "Anything else?"]},
+        },
+        {"id": "travel-002", "answer": "Honeymoon. What do you want? Where and when? How much?"},
+        {"id": "nope-999", "answer": {"title": "x", "questions": ["y?"]}},
+    ]
+    rejected = ws_dir / "vague.jsonl"
+    rejected.write_text("".join(json.dumps(v) + "\n" for v in vague))
+    built = run_parity("pairs", "build", "--mode", "style", "--name", "style-1", "--rejected", str(rejected), cwd=ws_dir)
+    assert built.returncode == 0, built.stderr
+    row = _latest_dataset(ws_dir)
+    assert row.kind == "pairs-style" and row.n_rows == 2 and row.provenance["rejected_from"] == str(rejected)
+    pairs = {p["id"]: p for p in map(json.loads, Path(row.path).read_text().splitlines())}
+    assert json.loads(pairs["travel-001"]["rejected"][0]["content"])["title"] == "Trip"
+    assert pairs["travel-002"]["rejected"][0]["content"].startswith("Honeymoon.")
+    assert json.loads(pairs["travel-001"]["chosen"][0]["content"])["title"] == "Cotswolds anniversary weekend from London"
+
+    rejected.write_text(json.dumps({"id": "nope-1", "answer": "x"}) + "\n")
+    unmatched = run_parity("pairs", "build", "--mode", "style", "--rejected", str(rejected), cwd=ws_dir)
+    assert unmatched.returncode == 2 and "no id in" in unmatched.stderr
+    missing = run_parity("pairs", "build", "--mode", "style", cwd=ws_dir)
+    assert missing.returncode == 2 and "--rejected" in missing.stderr

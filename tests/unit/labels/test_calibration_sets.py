@@ -1,0 +1,80 @@
+"""The frontier-labelled calibration sets shipped with the bundled workspaces (no model runs)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from parity.analysis.calibration import inter_judge_agreement
+from parity.examples import write_example
+from parity.labels import GOLD_ALT_SOURCE, Split, labels_path, load_labels
+from parity.task import load_workspace
+
+MINIMUM = {"discovery": 1500, "persona": 600}
+
+
+@pytest.fixture(scope="module", params=["discovery", "persona"])
+def bundled(request, tmp_path_factory):
+    ws = load_workspace(write_example(request.param, tmp_path_factory.mktemp(request.param) / "ws"))
+    if not labels_path(ws).is_file():
+        pytest.skip(f"{request.param} ships no calibration set yet")
+    return request.param, ws, load_labels(labels_path(ws), ws)
+
+
+def test_the_set_parses_and_is_as_large_as_promised(bundled) -> None:
+    name, _ws, labels = bundled
+    assert len(labels.items) >= MINIMUM[name]
+    sources = {i.source for i in labels.items}
+    assert GOLD_ALT_SOURCE in sources and any(s.startswith("agent:") for s in sources) and any(s.startswith("degraded:") for s in sources)
+
+
+def test_splits_are_by_task_and_every_judging_names_the_shipped_brief(bundled) -> None:
+    _, ws, labels = bundled
+    fit = {i.case.id for i in labels.where(Split.FIT)}
+    heldout = {i.case.id for i in labels.where(Split.HELDOUT)}
+    assert fit and len(heldout) >= 30 and not fit & heldout
+    brief = hashlib.sha256((ws.root / "calibration" / "BRIEF.md").read_bytes()).hexdigest()
+    rows = [json.loads(line) for line in labels_path(ws).read_text().splitlines()]
+    assert {j["brief"] for r in rows for j in r["judgings"]} == {brief}
+    assert all(j["judge"] for r in rows for j in r["judgings"])
+
+
+def _agree_as_reported(ws, labels, provenance: str) -> None:
+    reported = json.loads((ws.root / "calibration" / provenance).read_text())
+    assert reported["fingerprint"] == labels.fingerprint
+    measured = inter_judge_agreement(ws, list(labels.items))
+    assert (
+        measured["n_double_judged"]
+        == reported["inter_judge"]["n_double_judged"]
+        >= 0.2 * len({(i.case.id, i.candidate) for i in labels.items})
+    )
+    for key in ("quality_spearman", "verdict_agreement", "cohen_kappa", "mean_abs_quality_diff"):
+        assert measured[key] == pytest.approx(reported["inter_judge"][key])
+
+
+def test_double_judged_items_agree_as_reported(bundled) -> None:
+    _, ws, labels = bundled
+    _agree_as_reported(ws, labels, "PROVENANCE.json")
+
+
+def test_the_levers_wave_parses_is_all_double_judged_and_agrees_as_reported(tmp_path) -> None:
+    """Frontier labels of the answers the README's training and loop rows report (ruler tasks only)."""
+    ws = load_workspace(write_example("discovery", tmp_path / "ws"))
+    path = ws.root / "calibration" / "labels-levers.jsonl"
+    labels = load_labels(path, ws, "calibration/labels-levers.jsonl")
+    assert len(labels.items) >= 150 and all(len(i.judgings) >= 2 for i in labels.items)
+    assert {i.split for i in labels.items} == {Split.FIT}  # the ruler's own tasks, which v2 was fit on
+    assert "agent:baseline" in {i.source for i in labels.items}
+    _agree_as_reported(ws, labels, "PROVENANCE-levers.json")
+
+
+def test_no_held_out_task_is_a_ruler_or_corpus_input(bundled) -> None:
+    _, ws, labels = bundled
+    from parity.leak import normalize_question as normalize
+
+    corpus = {normalize(json.loads(line)["input"]) for line in ws.corpus_path.read_text().splitlines() if line.strip()}
+    ruler = {normalize(json.loads(line)["input"]) for line in ws.cases_path.read_text().splitlines() if line.strip()}
+    heldout = {normalize(i.case.input) for i in labels.where(Split.HELDOUT)}
+    assert not heldout & (corpus | ruler)

@@ -1,0 +1,80 @@
+"""The loop runner on a scripted model and judge: propose → screen → decide → record, in-process."""
+
+from __future__ import annotations
+
+import pytest
+
+from parity.loop.proposers import GridProposer
+from parity.loop.runner import LoopLimits, loop_name, run_loop
+from parity.ruler import load_ruler
+from parity.store import Store
+from parity.task import ParamSpec, Workspace
+from tests.helpers.scripted import ScriptedJudge, ScriptedModel, by_word, strong_when_hot, use_model
+
+
+def test_the_loop_keeps_what_beats_the_best_and_screens_out_what_only_ties_it(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = use_model(monkeypatch, ScriptedModel(strong_when_hot))
+    judge = ScriptedJudge(ws.config.rubric, by_word)
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    proposer = GridProposer({"decoding.temperature": ParamSpec(choice=[0.0, 0.7, 0.3])})
+    said: list[str] = []
+
+    finished = run_loop(ws, ruler, judge, store, proposer, LoopLimits(max_experiments=5), said.append)
+
+    assert finished == 3 and said[-1], said
+    assert said[-1] == "the proposer has nothing left to try; stopping"
+    trials = store.trials(loop_name(ruler, "grid"))
+    assert [t.patch for t in trials] == [{"decoding.temperature": t} for t in (0.0, 0.7, 0.3)]
+    assert [t.verdict for t in trials] == ["kept", "kept", "screened_out"]
+    assert [t.status for t in trials] == ["done", "done", "done"]
+    first, better, tie = trials
+    assert "first kept experiment" in first.reason
+    assert "beats the running best" in better.reason and "confirmed by a second judgment" in better.reason
+    assert "does not beat the running best's" in tie.reason and tie.decide_experiment_id is None
+
+    screen = store.experiment(better.screen_experiment_id)
+    decide = store.experiment(better.decide_experiment_id)
+    assert (screen.gate, len(store.case_rows(screen.id))) == ("dev", len(ruler.gate("dev")))
+    assert (decide.gate, len(store.case_rows(decide.id))) == ("full", len(ruler.cases))
+    assert decide.screened_by == screen.id and decide.model_identity == "scripted:test"
+    # the strong answer scores 5 on every dimension and wins: quality 1.0; the weak one 2 and loses: 0.125
+    assert decide.quality == pytest.approx(1.0)
+    assert store.experiment(first.decide_experiment_id).quality == pytest.approx(0.125)
+    # three screens on dev, two decisions on full: every case asked the model once
+    assert len(model.requests) == 3 * len(ruler.gate("dev")) + 2 * len(ruler.cases)
+    assert sorted({r.temperature for r in model.requests}) == [0.0, 0.3, 0.7]
+
+
+def test_the_loop_stops_at_max_experiments_and_a_second_run_adds_none(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_model(monkeypatch, ScriptedModel(strong_when_hot))
+    judge = ScriptedJudge(ws.config.rubric, by_word)
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    proposer = GridProposer({"decoding.temperature": ParamSpec(choice=[0.0, 0.7, 0.3])})
+    said: list[str] = []
+
+    assert run_loop(ws, ruler, judge, store, proposer, LoopLimits(max_experiments=1), said.append) == 1
+    assert run_loop(ws, ruler, judge, store, proposer, LoopLimits(max_experiments=1), said.append) == 0
+    assert said[-1] == "the log holds 1 experiments (--max-experiments 1); stopping"
+    assert [t.patch for t in store.trials(loop_name(ruler, "grid"))] == [{"decoding.temperature": 0.0}]
+
+
+def test_weights_proposals_without_allow_training_are_recorded_as_requests_and_run_nothing(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = use_model(monkeypatch, ScriptedModel(strong_when_hot))
+    judge = ScriptedJudge(ws.config.rubric, by_word)
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    proposer = GridProposer({"train.recipe": ParamSpec(choice=["sft", "orpo"])})
+    said: list[str] = []
+
+    assert run_loop(ws, ruler, judge, store, proposer, LoopLimits(), said.append) == 2
+    trials = store.trials(loop_name(ruler, "grid"))
+    assert [(t.lever, t.verdict, t.patch) for t in trials] == [
+        ("weights", "training_request", {"train.recipe": "sft"}),
+        ("weights", "training_request", {"train.recipe": "orpo"}),
+    ]
+    assert "rerun the loop with --allow-training" in trials[0].reason
+    assert model.requests == [] and judge.calls == 0 and store.experiments() == []

@@ -1,0 +1,56 @@
+"""Served backends against a scripted HTTP server on 127.0.0.1: rate limits, and secrets never stored or
+printed."""
+
+from __future__ import annotations
+
+import pytest
+
+from parity.models import Request
+from parity.models.resilience import BackendError, BackendOptions
+from parity.models.served import OpenAIModel
+from parity.models.spec import parse_spec
+from tests.helpers.servers import ScriptedServer
+
+pytestmark = pytest.mark.slow
+
+
+def test_rate_limit_gives_up_with_a_clear_error() -> None:
+    with ScriptedServer(throttle=99, retry_after="0") as scripted:
+        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_retries=2, backoff_base_s=0.01))
+        with pytest.raises(BackendError) as caught:
+            model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+        assert f"openai:scripted@{scripted.base_url}" in str(caught.value) and "HTTP 429" in str(caught.value)
+        assert len(scripted.arrivals) == 3
+
+
+@pytest.mark.parametrize("status", [401, 400, 500])
+def test_a_server_that_echoes_the_key_never_gets_it_stored_or_printed(monkeypatch, status: int) -> None:
+    key = "sk-test-9f8e7d6c5b4a39281716"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with ScriptedServer(throttle=0, retry_after="0", reject=status) as scripted:
+        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_retries=1, backoff_base_s=0.01))
+        with pytest.raises(BackendError) as caught:
+            model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+    message = str(caught.value)
+    assert f"HTTP {status}" in message and key not in message and "9f8e7d6c5b4a" not in message, message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Bearer abcdef123456789",
+        "x-api-key=sk-ant-api03-AbCdEf0123456789",
+        '{"api_key": "zz-secret-value-99"}',
+        "key AKIAABCDEFGHIJKLMNOP here",
+        "token=ghp_abcdefgh12345678",
+    ],
+)
+def test_key_like_strings_are_scrubbed(text: str) -> None:
+    from parity.models.secrets import scrub
+
+    cleaned = scrub(text)
+    assert "[redacted]" in cleaned
+    assert not any(
+        secret in cleaned
+        for secret in ("abcdef123456789", "AbCdEf0123456789", "zz-secret-value-99", "AKIAABCDEFGHIJKLMNOP", "ghp_abcdefgh12345678")
+    )
