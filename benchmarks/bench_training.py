@@ -22,6 +22,8 @@ from pathlib import Path
 from common import bundled_workspace
 
 SETTINGS = {"batch": 4, "accum": 2, "lr": 2e-4, "rank": 16, "alpha": 32, "max_length": 768}
+# The `parity train` flag that sets each of SETTINGS.
+FLAGS = {"batch": "--batch-size", "accum": "--grad-accum", "lr": "--lr", "rank": "--rank", "alpha": "--alpha", "max_length": "--max-length"}
 
 
 def plain_trl(rows_path: Path, base_folder: Path, steps: int, out: Path, bf16: bool) -> float:
@@ -75,6 +77,7 @@ def plain_trl_process(rows_path: Path, base_folder: Path, steps: int, bf16: bool
 def ours(ws_root: Path, name: str, steps: int) -> float:
     from parity.store import Store
 
+    settings = [arg for key, flag in FLAGS.items() for arg in (flag, str(SETTINGS[key]))]
     command = [
         sys.executable,
         "-m",
@@ -85,18 +88,7 @@ def ours(ws_root: Path, name: str, steps: int) -> float:
         name,
         "--max-steps",
         str(steps),
-        "--batch-size",
-        str(SETTINGS["batch"]),
-        "--grad-accum",
-        str(SETTINGS["accum"]),
-        "--lr",
-        str(SETTINGS["lr"]),
-        "--rank",
-        str(SETTINGS["rank"]),
-        "--alpha",
-        str(SETTINGS["alpha"]),
-        "--max-length",
-        str(SETTINGS["max_length"]),
+        *settings,
         "--save-steps",
         str(steps),
     ]

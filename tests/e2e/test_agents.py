@@ -17,6 +17,7 @@ import pytest
 from parity.examples import write_example
 from parity.store import Store
 from tests.helpers.cli import run_parity, show_json
+from tests.helpers.llama import native_llama
 from tests.helpers.workspace import SIX_CASES, TINY_GATE, add_gates
 
 pytestmark = pytest.mark.slow
@@ -141,7 +142,7 @@ def test_ctrl_c_halfway_says_how_to_resume_exits_130_and_resume_runs_each_case_o
 
 
 def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(shared_ws: Path) -> None:
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import LlamaGrammar
 
     from parity.agent import load_agent
     from parity.models.base import Request
@@ -154,14 +155,7 @@ def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(
     # Both engines see the same prompts in the same order from a fresh context, so llama.cpp's
     # prefix reuse (which can shift logits in the last decimals) is the same on both sides.
     ours = [agent.model.complete(request).text for request in requests]
-    native_engine = Llama(
-        model_path=str(agent.model.path),
-        n_ctx=4096,
-        n_threads=int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1),
-        seed=0,
-        verbose=False,
-    )
-    try:
+    with native_llama(agent.model.path) as native_engine:
         grammar = LlamaGrammar.from_json_schema(json.dumps(requests[0].schema), verbose=False)
         native = [
             native_engine.create_chat_completion(
@@ -169,8 +163,6 @@ def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(
             )["choices"][0]["message"]["content"]
             for r in requests
         ]
-    finally:
-        native_engine.close()
     assert ours == native
     for request in requests[:1]:
         for repeat in range(2):

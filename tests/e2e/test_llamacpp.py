@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -14,6 +13,7 @@ from parity.models.cache import CachedModel, cache_key
 from parity.models.llamacpp import LlamaCppModel
 from parity.models.spec import embedded_model_path, parse_spec
 from parity.task import answer_schema
+from tests.helpers.llama import native_llama
 
 pytestmark = pytest.mark.slow
 
@@ -69,18 +69,9 @@ def test_identity_is_the_file_content_hash() -> None:
 
 def test_same_output_as_llama_cpp_python_itself(ws) -> None:
     """parity's prebuilt grammar must constrain exactly like llama-cpp-python's own response_format."""
-    from llama_cpp import Llama
-
     agent = load_agent(ws, "baseline", use_cache=False)
     request = agent.request("organise a picnic for my book club")
-    raw = Llama(
-        model_path=str(agent.model.path),
-        n_ctx=4096,
-        n_threads=int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1),
-        seed=0,
-        verbose=False,
-    )
-    try:
+    with native_llama(agent.model.path) as raw:
         out = raw.create_chat_completion(
             messages=list(request.messages),
             temperature=0.0,
@@ -88,7 +79,5 @@ def test_same_output_as_llama_cpp_python_itself(ws) -> None:
             seed=0,
             response_format={"type": "json_object", "schema": agent.schema},
         )
-    finally:
-        raw.close()
     assert agent.model.complete(request).text == out["choices"][0]["message"]["content"]
     assert list(json.loads(out["choices"][0]["message"]["content"])) == ["title", "questions"]

@@ -37,48 +37,52 @@ def _judge(setup, case_id: str, questions) -> dict:
     return judge.judge(cases[case_id], Answer("Paris trip", tuple(questions))).scores
 
 
-def test_repeating_a_question_lowers_non_redundancy(setup) -> None:
-    repeated = list(GOOD_PARIS[:6]) + [GOOD_PARIS[0]]
-    assert _judge(setup, "travel-easy", repeated)["non_redundancy"] < _judge(setup, "travel-easy", GOOD_PARIS)["non_redundancy"]
+# Each set spoils GOOD_PARIS in one way: the judge must score it below GOOD_PARIS on the dimension given.
+SPOILED_PARIS = [
+    pytest.param("non_redundancy", [*GOOD_PARIS[:6], GOOD_PARIS[0]], id="repeated-question"),
+    pytest.param(
+        "non_redundancy",
+        [*GOOD_PARIS[:5], "How many nights will you stay in Paris?", "How many days do you plan to spend in Paris?"],
+        id="near-paraphrases",
+    ),
+    pytest.param("atomicity", ["What is your budget and when do you travel?", *GOOD_PARIS[1:]], id="compound-question"),
+    pytest.param(  # keeps the form but drops dates, length, companions and budget for trivia
+        "coverage",
+        [
+            "Do you like French cheese?",
+            "Have you seen the Eiffel Tower at night in photos?",
+            "Do you enjoy long walks by the Seine?",
+            "Are you interested in French films?",
+            "Do you like croissants or pain au chocolat better?",
+            "Which city are you flying or taking the train from?",
+            "Have you been to Paris before?",
+        ],
+        id="trivia-not-critical-unknowns",
+    ),
+    pytest.param(
+        "specificity",
+        [
+            "Can you tell me more?",
+            "What are your goals?",
+            "Is there anything else I should know?",
+            "Do you have any preferences?",
+            "What is your timeline?",
+            "Are there any constraints?",
+            "What do you want to achieve?",
+        ],
+        id="generic-filler",
+    ),
+]
 
 
-def test_near_paraphrases_lower_non_redundancy(setup) -> None:
-    paraphrased = list(GOOD_PARIS[:5]) + ["How many nights will you stay in Paris?", "How many days do you plan to spend in Paris?"]
-    assert _judge(setup, "travel-easy", paraphrased)["non_redundancy"] < _judge(setup, "travel-easy", GOOD_PARIS)["non_redundancy"]
+@pytest.mark.parametrize(("dimension", "spoiled"), SPOILED_PARIS)
+def test_spoiling_a_good_set_lowers_the_dimension_it_spoils(setup, dimension: str, spoiled: list[str]) -> None:
+    assert _judge(setup, "travel-easy", spoiled)[dimension] < _judge(setup, "travel-easy", GOOD_PARIS)[dimension]
 
 
-def test_compound_question_lowers_atomicity(setup) -> None:
-    compound = ["What is your budget and when do you travel?", *GOOD_PARIS[1:]]
+def test_atomicity_is_zero_for_a_compound_question_and_one_for_a_choice() -> None:
     assert atomicity(["What is your budget and when do you travel?"])[0] == 0.0
     assert atomicity(["Do you prefer a hotel or an apartment?"])[0] == 1.0
-    assert _judge(setup, "travel-easy", compound)["atomicity"] < _judge(setup, "travel-easy", GOOD_PARIS)["atomicity"]
-
-
-def test_missing_critical_unknowns_lowers_coverage(setup) -> None:
-    # Keeps the form but drops dates, length, companions and budget for trivia.
-    trivia = [
-        "Do you like French cheese?",
-        "Have you seen the Eiffel Tower at night in photos?",
-        "Do you enjoy long walks by the Seine?",
-        "Are you interested in French films?",
-        "Do you like croissants or pain au chocolat better?",
-        "Which city are you flying or taking the train from?",
-        "Have you been to Paris before?",
-    ]
-    assert _judge(setup, "travel-easy", trivia)["coverage"] < _judge(setup, "travel-easy", GOOD_PARIS)["coverage"]
-
-
-def test_generic_filler_lowers_specificity(setup) -> None:
-    filler = [
-        "Can you tell me more?",
-        "What are your goals?",
-        "Is there anything else I should know?",
-        "Do you have any preferences?",
-        "What is your timeline?",
-        "Are there any constraints?",
-        "What do you want to achieve?",
-    ]
-    assert _judge(setup, "travel-easy", filler)["specificity"] < _judge(setup, "travel-easy", GOOD_PARIS)["specificity"]
 
 
 def test_artifacts_lower_naturalness() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from parity.store import Store
-from tests.helpers.cli import run_parity, show_json
+from tests.helpers.cli import flags, run_parity, show_json
 from tests.helpers.workspace import TINY_GATE, add_gates, write_agent
 
 
@@ -50,26 +50,7 @@ def test_bad_training_arguments_are_one_line(ws_dir: Path) -> None:
 def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path) -> None:
     add_gates(ws_dir, tiny=TINY_GATE)
     data = _corpus_slice(ws_dir, 12)
-    args = [
-        "train",
-        "sft",
-        "--name",
-        "tiny-sft",
-        "--data",
-        str(data),
-        "--max-steps",
-        "4",
-        "--save-steps",
-        "2",
-        "--batch-size",
-        "2",
-        "--grad-accum",
-        "1",
-        "--rank",
-        "4",
-        "--alpha",
-        "8",
-    ]
+    args = ["train", "sft", *flags(name="tiny-sft", data=data, max_steps=4, save_steps=2, batch_size=2, grad_accum=1, rank=4, alpha=8)]
     process = subprocess.Popen(
         [sys.executable, "-m", "parity", *args],
         cwd=ws_dir,
@@ -193,23 +174,8 @@ def test_onpolicy_pairs_then_dpo_and_orpo(ws_dir: Path) -> None:
     pairs = [json.loads(line) for line in Path(row.path).read_text().splitlines()]
     assert all(p["chosen"] != p["rejected"] and p["prompt"][-1]["role"] == "user" for p in pairs)
     for recipe in ("dpo", "orpo"):
-        result = run_parity(
-            "train",
-            recipe,
-            "--pairs",
-            "p1",
-            "--name",
-            f"{recipe}-1",
-            "--max-steps",
-            "2",
-            "--batch-size",
-            "2",
-            "--grad-accum",
-            "1",
-            "--rank",
-            "4",
-            cwd=ws_dir,
-        )
+        options = flags(pairs="p1", name=f"{recipe}-1", max_steps=2, batch_size=2, grad_accum=1, rank=4)
+        result = run_parity("train", recipe, *options, cwd=ws_dir)
         assert result.returncode == 0, result.stderr
         adapter = _store(ws_dir).adapter(f"{recipe}-1")
         assert adapter.status == "done" and adapter.dataset_fingerprint == row.fingerprint and adapter.curves["loss"]
@@ -225,24 +191,8 @@ def _latest_dataset(ws_dir: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["grpo", "gad"])
 def test_rl_recipes_record_reward_curves(ws_dir: Path, recipe: str) -> None:
-    result = run_parity(
-        "train",
-        recipe,
-        "--name",
-        f"{recipe}-1",
-        "--max-steps",
-        "2",
-        "--batch-size",
-        "2",
-        "--num-generations",
-        "2",
-        "--max-completion-length",
-        "64",
-        "--rank",
-        "4",
-        *(["--discriminator-drafts", "6"] if recipe == "gad" else []),
-        cwd=ws_dir,
-    )
+    options = flags(name=f"{recipe}-1", max_steps=2, batch_size=2, num_generations=2, max_completion_length=64, rank=4)
+    result = run_parity("train", recipe, *options, *(flags(discriminator_drafts=6) if recipe == "gad" else []), cwd=ws_dir)
     assert result.returncode == 0, result.stderr
     adapter = _store(ws_dir).adapter(f"{recipe}-1")
     assert adapter.status == "done" and [step for step, _ in adapter.curves["reward"]] == [1, 2]

@@ -1,2 +1,3 @@
 """What test modules share: the real command line (`cli`), workspace set-up (`workspace`), real servers
-(`servers`) and a scripted model (`scripted`). Fixtures live in tests/conftest.py; nothing imports it."""
+(`servers`), llama-cpp-python itself (`llama`), experiments written straight into a store (`store`) and a
+scripted model (`scripted`). Fixtures live in tests/conftest.py; nothing imports it."""

@@ -23,6 +23,11 @@ def run_parity(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout
     return subprocess.run([sys.executable, "-m", "parity", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def flags(**options: object) -> list[str]:
+    """Command-line options from keywords, underscores as dashes: flags(max_steps=2) == ["--max-steps", "2"]."""
+    return [arg for name, value in options.items() for arg in ("--" + name.replace("_", "-"), str(value))]
+
+
 def show_json(ws_dir: Path, experiment_id: int | None = None, env: dict[str, str] | None = None) -> Any:
     args = ["show", *([str(experiment_id)] if experiment_id else []), "--json"]
     result = run_parity(*args, cwd=ws_dir, env=env)

@@ -4,7 +4,6 @@ bundled SmolLM2 file, and a tiny scripted HTTP server for rate-limit behaviour."
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from parity.models.spec import embedded_model_path
+from tests.helpers.llama import llama_threads
 
 
 def free_port() -> int:
@@ -68,7 +68,7 @@ class LlamaServer:
                     "--n_ctx",
                     "4096",
                     "--n_threads",
-                    os.environ.get("PARITY_LLAMA_THREADS") or str(os.cpu_count() or 1),
+                    str(llama_threads()),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

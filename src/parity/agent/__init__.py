@@ -14,6 +14,7 @@ from parity.agent.pyagent import AgentCodeError, PythonAgent, load_python_agent,
 from parity.agent.strategies import calls_per_case, check_strategy, run_strategy
 from parity.errors import ParityError
 from parity.models import Completion, Model, Request, open_model
+from parity.models.embedder import workspace_cache
 from parity.models.spec import ModelSpec, parse_spec
 from parity.task import Answer, TaskSpec, Workspace, answer_schema, parse_answer
 
@@ -42,24 +43,15 @@ class AgentOutput:
         )
 
 
+@dataclass(eq=False, repr=False)  # compared and hashed by identity, as before; its corpus is too large to print
 class Agent:
-    def __init__(
-        self,
-        config: AgentConfig,
-        spec: ModelSpec,
-        task: TaskSpec,
-        source: Path,
-        model: Model,
-        corpus: Corpus,
-        python: PythonAgent | None = None,
-    ):
-        self.config = config
-        self.spec = spec
-        self.task = task
-        self.source = source
-        self.model = model
-        self.corpus = corpus
-        self.python = python
+    config: AgentConfig
+    spec: ModelSpec
+    task: TaskSpec
+    source: Path
+    model: Model
+    corpus: Corpus
+    python: PythonAgent | None = None
 
     @property
     def name(self) -> str:
@@ -160,7 +152,7 @@ def build_agent(
     adapter = _adapter_path(ws, config.adapter, shown) if config.adapter else None
     cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
     model = open_model(spec, ws.root, cache_dir, config.backend, adapter, where=shown)
-    corpus = Corpus.load(ws.corpus_path, ws.state_dir / "cache" / "embeddings", ws.shown(ws.corpus_path))
+    corpus = Corpus.load(ws.corpus_path, workspace_cache(ws.state_dir), ws.shown(ws.corpus_path))
     if config.fewshot is not None and not corpus.demos:
         raise ParityError(
             "fewshot needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl or remove fewshot:"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, console, find_workspace, print_json, progress_bar
+from parity.cli.common import AsJson, WorkspaceOpt, console, find_workspace, print_json, progress_bar
 from parity.errors import ParityError
 
 if TYPE_CHECKING:
@@ -55,7 +55,6 @@ Experiments = Annotated[
     typer.Option("--experiment", help="Without --labels: experiments whose answers are scored (default: all on this ruler)."),
 ]
 Limit = Annotated[int | None, typer.Option("--limit", help="Without --labels: score at most this many answers.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def calibrate(

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from parity.task import CONFIG_NAME, Workspace, load_workspace
 
-__all__ = ["Bar", "WorkspaceOpt", "budget_option", "console", "find_workspace", "print_json", "progress_bar", "progress_console"]
+__all__ = ["AsJson", "Bar", "WorkspaceOpt", "budget_option", "console", "find_workspace", "print_json", "progress_bar", "progress_console"]
 
 
 console = Console(markup=False)  # stored text (hypotheses, answers, names) is data: nothing printed is read as markup
@@ -25,6 +25,7 @@ progress_console = Console(stderr=True, markup=False)  # progress never mixes wi
 WorkspaceOpt = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")
 ]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def find_workspace(path: Path | None) -> Workspace:

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, console, find_workspace, print_json
+from parity.cli.common import AsJson, WorkspaceOpt, console, find_workspace, print_json
 
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ExperimentId = Annotated[int | None, typer.Argument(help="Experiment id; omit to list all.")]
 Pipeline = Annotated[Path | None, typer.Option("--pipeline", help="Write the experiment's pipeline diagram (SVG) to this file.")]
 

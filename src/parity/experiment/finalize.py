@@ -39,6 +39,18 @@ class KeepRule(Protocol):
     ) -> Decision: ...
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of an experiment reads and none changes: the workspace, its ruler, the judge, the
+    store the cases go to, and the rule that decides a valid result."""
+
+    ws: Workspace
+    ruler: Ruler
+    judge: Judge
+    store: Store
+    keep: KeepRule
+
+
 @dataclass
 class Outcome:
     experiment_id: int
@@ -49,19 +61,10 @@ class Outcome:
     wall_s: float
 
 
-def finalize(
-    ws: Workspace,
-    ruler: Ruler,
-    judge: Judge,
-    store: Store,
-    keep: KeepRule,
-    experiment_id: int,
-    gate: str,
-    wall_s: float,
-    total_wall_s: float,
-) -> Outcome:
+def finalize(ctx: RunContext, experiment_id: int, gate: str, wall_s: float, total_wall_s: float) -> Outcome:
     """Summarize, check and decide a finished experiment. `wall_s`: this session's time; `total_wall_s`:
     with the time of earlier sessions of a resumed run."""
+    ws, ruler, judge, store = ctx.ws, ctx.ruler, ctx.judge, ctx.store
     rows = store.case_rows(experiment_id)
     cases = ruler.gate(gate)
     result = summarize(cases, [judgment_from_row(r) for r in rows], ws.config.rubric, ws.config.metric)
@@ -83,7 +86,7 @@ def finalize(
     elif result.n_cases and result.n_unscored / result.n_cases > MAX_UNSCORED_SHARE:
         decision = Decision(Verdict.INVALID, f"{result.n_unscored}/{result.n_cases} cases unscored (limit {MAX_UNSCORED_SHARE:.0%})")
     else:
-        kept = keep(ws, ruler, judge, store, gate, experiment_id, result)
+        kept = ctx.keep(ws, ruler, judge, store, gate, experiment_id, result)
         decision = Decision(kept.verdict, f"{kept.reason} [judge: {agreement['text']}]")
     summary = ExperimentSummary(
         **result.to_dict(),

@@ -14,7 +14,7 @@ from parity.agent import Agent, agent_from_record
 from parity.agent.pipeline import pipeline_svg
 from parity.agent.pyagent import AgentCodeError
 from parity.errors import Interrupted, ParityError
-from parity.experiment.finalize import KeepRule, Outcome, finalize
+from parity.experiment.finalize import KeepRule, Outcome, RunContext, finalize
 from parity.experiment.provenance import config_diff, git_commit
 from parity.experiment.record import case_row, failed_judgment
 from parity.judge import Judge
@@ -46,16 +46,8 @@ def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> s
     return f"estimated cost ${guess.low_usd:.4f}–${guess.high_usd:.4f} (budget ${budget_usd})"
 
 
-def start_experiment(
-    ws: Workspace,
-    store: Store,
-    ruler: Ruler,
-    agent: Agent,
-    gate: str,
-    hypothesis: str,
-    method: str | None = None,
-    screened_by: int | None = None,
-) -> int:
+def start_experiment(ctx: RunContext, agent: Agent, gate: str, hypothesis: str, method: str | None, screened_by: int | None) -> int:
+    ws, store, ruler = ctx.ws, ctx.store, ctx.ruler
     store.save_ruler_copy(ruler.fingerprint, ruler_files(ws))  # what `parity ruler restore` rewrites
     config = agent.config.model_dump()
     best = store.running_best(ruler.fingerprint, gate)
@@ -92,10 +84,11 @@ def run_experiment(
     screened_by: int | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> Outcome:
-    experiment_id = start_experiment(ws, store, ruler, agent, gate, hypothesis, method, screened_by)
+    ctx = RunContext(ws, ruler, judge, store, keep)
+    experiment_id = start_experiment(ctx, agent, gate, hypothesis, method, screened_by)
     if on_start:
         on_start(experiment_id)  # e.g. the loop links its trial before any case runs
-    return _complete(ws, ruler, agent, judge, store, keep, experiment_id, gate, ruler.gate(gate), on_case, Budget(budget_usd))
+    return _complete(ctx, agent, experiment_id, gate, ruler.gate(gate), on_case, Budget(budget_usd))
 
 
 def resume_experiment(
@@ -122,9 +115,8 @@ def resume_experiment(
     agent = agent_from_record(ws, row.agent_config, row.agent_source or "", use_cache, row.agent_code)
     missing = missing_cases(store, ruler, experiment_id)
     store.update_experiment(experiment_id, status=RunStatus.RUNNING, verdict=None, decision=None)
-    return _complete(
-        ws, ruler, agent, judge, store, keep, experiment_id, row.gate, missing, on_case, Budget(budget_usd, row.cost_usd or 0.0)
-    )
+    ctx = RunContext(ws, ruler, judge, store, keep)
+    return _complete(ctx, agent, experiment_id, row.gate, missing, on_case, Budget(budget_usd, row.cost_usd or 0.0))
 
 
 def missing_cases(store: Store, ruler: Ruler, experiment_id: int) -> list[Case]:
@@ -137,18 +129,9 @@ def missing_cases(store: Store, ruler: Ruler, experiment_id: int) -> list[Case]:
 
 
 def _complete(
-    ws: Workspace,
-    ruler: Ruler,
-    agent: Agent,
-    judge: Judge,
-    store: Store,
-    keep: KeepRule,
-    experiment_id: int,
-    gate: str,
-    cases: list[Case],
-    on_case: ProgressHook | None,
-    budget: Budget,
+    ctx: RunContext, agent: Agent, experiment_id: int, gate: str, cases: list[Case], on_case: ProgressHook | None, budget: Budget
 ) -> Outcome:
+    store = ctx.store
     started = time.perf_counter()
     row = store.experiment(experiment_id)
     earlier = (row.wall_s or 0.0) if row else 0.0  # time spent before a kill or a stop is kept on resume
@@ -157,18 +140,7 @@ def _complete(
         return earlier + time.perf_counter() - started
 
     try:
-        _run_cases(
-            ws,
-            ruler,
-            agent,
-            judge,
-            store,
-            experiment_id,
-            cases,
-            on_case,
-            budget,
-            lambda: store.update_experiment(experiment_id, wall_s=elapsed()),
-        )
+        _run_cases(ctx, agent, experiment_id, cases, on_case, budget, lambda: store.update_experiment(experiment_id, wall_s=elapsed()))
     except BackendError as exc:
         _halt(store, experiment_id, RunStatus.CRASHED, f"backend error: {exc}")
         raise ParityError(
@@ -192,7 +164,7 @@ def _complete(
     except BaseException as exc:
         _halt(store, experiment_id, RunStatus.CRASHED, f"{type(exc).__name__}: {exc}")
         raise
-    return finalize(ws, ruler, judge, store, keep, experiment_id, gate, time.perf_counter() - started, elapsed())
+    return finalize(ctx, experiment_id, gate, time.perf_counter() - started, elapsed())
 
 
 def _halt(store: Store, experiment_id: int, status: RunStatus, why: str) -> None:
@@ -202,11 +174,8 @@ def _halt(store: Store, experiment_id: int, status: RunStatus, why: str) -> None
 
 
 def _run_cases(
-    ws: Workspace,
-    ruler: Ruler,
+    ctx: RunContext,
     agent: Agent,
-    judge: Judge,
-    store: Store,
     experiment_id: int,
     cases: list[Case],
     on_case: ProgressHook | None,
@@ -214,6 +183,7 @@ def _run_cases(
     on_recorded: Callable[[], None] | None = None,
 ) -> None:
     """Up to the backend's max_in_flight cases at once; each case is committed as soon as it is judged."""
+    ws, ruler, judge, store = ctx.ws, ctx.ruler, ctx.judge, ctx.store
     judge_lock = threading.Lock() if not judge.thread_safe else None
     stop = threading.Event()
 
@@ -252,7 +222,12 @@ def _run_cases(
         for case in cases:
             one(case)
         return
-    with ThreadPoolExecutor(max_workers=agent.max_in_flight, thread_name_prefix="parity-case") as pool:
+    _in_parallel(cases, one, agent.max_in_flight, stop)
+
+
+def _in_parallel(cases: list[Case], one: Callable[[Case], None], workers: int, stop: threading.Event) -> None:
+    """`one` over the cases on `workers` threads; the first failure stops new cases and is raised."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parity-case") as pool:
         futures: list[Future[None]] = [pool.submit(one, case) for case in cases]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)

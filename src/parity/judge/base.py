@@ -36,3 +36,18 @@ class Judgment:
     unscored: UnscoredKind | None = None  # why unscored, as data
     critical: str | None = None  # the detector that failed the case, if any
     extra: JudgeRecord = field(default_factory=JudgeRecord)
+
+
+def scored(
+    case_id: str,
+    scores: dict[str, float],
+    weights: dict[str, float],
+    verdict: Pairwise,
+    notes: dict[str, str],
+    extra: JudgeRecord | None = None,
+) -> Judgment:
+    """A scored judgment; its overall is the rubric-weighted mean of the scores, computed here and never taken from a judge."""
+    overall = round(sum(weights[name] * scores[name] for name in weights), 4)
+    return Judgment(
+        case_id, JudgmentStatus.SCORED, scores=scores, overall=overall, verdict=verdict, notes=notes, extra=extra or JudgeRecord()
+    )

@@ -25,8 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from parity.errors import ParityError
 from parity.io import atomic_write_text
 from parity.judge import features as feat
-from parity.judge.base import JudgeRecord, Judgment, Verdict
-from parity.statuses import JudgmentStatus
+from parity.judge.base import JudgeRecord, Judgment, Verdict, scored
 from parity.task import Answer, RubricSpec
 
 if TYPE_CHECKING:
@@ -190,16 +189,7 @@ class FittedReferenceJudge:
         notes["pairwise"] = (
             f"{verdict}: verdict value {value:.3f} (tie ≥ {self.params.verdict.tie:.3f}, win ≥ {self.params.verdict.win:.3f}); {_strongest(self.params.verdict, named)}"
         )
-        overall = round(sum(self.weights[d] * scores[d] for d in self.weights), 4)
-        return Judgment(
-            case.id,
-            JudgmentStatus.SCORED,
-            scores=scores,
-            overall=overall,
-            verdict=verdict,
-            notes=notes,
-            extra=JudgeRecord(features={k: round(v, 4) for k, v in named.items()}),
-        )
+        return scored(case.id, scores, self.weights, verdict, notes, JudgeRecord(features={k: round(v, 4) for k, v in named.items()}))
 
 
 def _strongest(model: Trees, named: dict[str, float]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.cases import Case
-from parity.judge.base import JudgeRecord, Judgment, Verdict
+from parity.judge.base import JudgeRecord, Judgment, Verdict, scored
 from parity.judge.parsing import Parsed, parse_pairwise, parse_rubric
 from parity.judge.prompts import PAIRWISE_SCHEMA, pairwise_messages, rubric_messages, rubric_schema
 from parity.models.base import Model, Request
@@ -43,17 +43,20 @@ class Unscored(Exception):
         self.reason = reason
 
 
+@dataclass(eq=False)
 class LLMJudge:
     thread_safe = True
 
-    def __init__(self, model: Model, task: TaskSpec, rubric: RubricSpec, temperature: float, seed: int, max_tokens: int):
-        self.model = model
-        self.task = task
-        self.rubric = rubric
-        self.temperature = temperature
-        self.seed = seed
-        self.max_tokens = max_tokens
-        self.weights = rubric.normalized_weights()
+    model: Model
+    task: TaskSpec
+    rubric: RubricSpec
+    temperature: float
+    seed: int
+    max_tokens: int
+    weights: dict[str, float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weights = self.rubric.normalized_weights()
 
     def judge(self, case: Case, answer: Answer, repeat: int = 0) -> Judgment:
         log = CallLog()
@@ -87,15 +90,13 @@ class LLMJudge:
         notes["pairwise"] = (
             f"{verdict} (candidate first: {first['winner']}, gold first: {second['winner']}; {'consistent' if consistent else 'inconsistent → tie'})"
         )
-        overall = round(sum(self.weights[name] * scores[name] for name in self.weights), 4)
-        return Judgment(
+        return scored(
             case.id,
-            JudgmentStatus.SCORED,
-            scores=scores,
-            overall=overall,
-            verdict=verdict,
-            notes=notes,
-            extra=JudgeRecord(calls=log.calls, cost_usd=log.cost_usd, position_consistent=consistent),
+            scores,
+            self.weights,
+            verdict,
+            notes,
+            JudgeRecord(calls=log.calls, cost_usd=log.cost_usd, position_consistent=consistent),
         )
 
     def _ask(

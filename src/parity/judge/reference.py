@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from parity.judge.base import Judgment, Verdict
+from parity.judge.base import Judgment, Verdict, scored
 from parity.statuses import JudgmentStatus, UnscoredKind
 from parity.task import Answer, RubricSpec
 
@@ -181,8 +181,8 @@ class ReferenceJudge:
         return self._gold_reference[case.id]
 
     def judge(self, case: Case, answer: Answer, repeat: int = 0) -> Judgment:  # deterministic: repeats agree
-        scored = self._score(case, answer, case.gold)
-        unknown = set(self.weights) - set(scored.sub)
+        result = self._score(case, answer, case.gold)
+        unknown = set(self.weights) - set(result.sub)
         if unknown:
             return Judgment(
                 case.id,
@@ -191,14 +191,13 @@ class ReferenceJudge:
                 unscored=UnscoredKind.ERROR,
             )
         lo, hi = self.rubric.scale_min, self.rubric.scale_max
-        scores = {name: round(lo + (hi - lo) * scored.sub[name], 4) for name in self.weights}
-        candidate = self._normalized(scored.sub)
+        scores = {name: round(lo + (hi - lo) * result.sub[name], 4) for name in self.weights}
+        candidate = self._normalized(result.sub)
         gold = self._gold_normalized(case)
         verdict = Verdict.WIN if candidate - gold > self.tie_margin else Verdict.LOSS if gold - candidate > self.tie_margin else Verdict.TIE
-        notes = dict(scored.notes)
+        notes = dict(result.notes)
         notes["pairwise"] = f"{verdict}: candidate {candidate:.3f} vs gold {gold:.3f} (tie band ±{self.tie_margin})"
-        overall = round(sum(self.weights[name] * scores[name] for name in self.weights), 4)
-        return Judgment(case.id, JudgmentStatus.SCORED, scores=scores, overall=overall, verdict=verdict, notes=notes)
+        return scored(case.id, scores, self.weights, verdict, notes)
 
 
 def _weakest(questions: list[str], values: np.ndarray) -> str:

@@ -27,6 +27,7 @@ from parity.loop.rules import keep
 from parity.loop.rules import screen as screen_rule
 from parity.models.spec import parse_spec
 from parity.ruler import Ruler
+from parity.statuses import RunStatus, Verdict
 from parity.store import Store, TrialRow, now
 from parity.task import Workspace
 from parity.train.base import serving_spec
@@ -146,7 +147,7 @@ def _claim(ws: Workspace, store: Store, name: str, proposer: Proposer, proposal:
         patch=proposal.patch,
         config=normalized,
         config_hash=config_hash({**normalized, **training}),
-        status="running",
+        status=RunStatus.RUNNING,
         optuna_trial=proposal.optuna_trial,
     )
     trial_id = store.claim_trial(row)
@@ -178,7 +179,7 @@ def _finish_trial(
             else f"the {requested} recipe is not available yet"
         )
         why = f"training request: {requested} on the corpus (recorded; {later})"
-        store.update_trial(trial.id, status="done", verdict="training_request", reason=why, finished_at=now())
+        store.update_trial(trial.id, status=RunStatus.DONE, verdict=Verdict.TRAINING_REQUEST, reason=why, finished_at=now())
         proposer.tell(proposal, None)
         say(f"trial {trial.id}: {why}")
         return
@@ -189,24 +190,24 @@ def _finish_trial(
             store.update_trial(trial.id, config=trial.config)
         screen = _experiment(ws, ruler, judge, store, trial, "screen", rule.screen_gate, on_case, limits)
         store.update_trial(trial.id, screen_experiment_id=screen.id)
-        if screen.verdict == "invalid":
-            _close(store, trial, "invalid", f"screen: {screen.decision}")
+        if screen.verdict == Verdict.INVALID:
+            _close(store, trial, Verdict.INVALID, f"screen: {screen.decision}")
             proposer.tell(proposal, None)
             return
         best = store.screen_bar(ruler.fingerprint, rule.screen_gate, rule.decide_gate, exclude=screen.id)
         screened = screen_rule(screen.quality, best, rule.screen_gate)
         if not screened.passes:
-            _close(store, trial, "screened_out", screened.reason)
+            _close(store, trial, Verdict.SCREENED_OUT, screened.reason)
         else:
             decided = _experiment(ws, ruler, judge, store, trial, "decide", rule.decide_gate, on_case, limits, screened_by=screen.id)
-            _close(store, trial, decided.verdict or "crashed", decided.decision or "")
+            _close(store, trial, Verdict(decided.verdict) if decided.verdict else Verdict.CRASHED, decided.decision or "")
         proposer.tell(proposal, screen.quality)
         say(f"trial {trial.id}: {_verdict(store, trial.id)}")
     except (KeyboardInterrupt, Interrupted):
         raise  # the trial stays "running": the next run of the loop adopts and resumes it
     except Exception as exc:  # one experiment's crash is recorded; the loop goes on
         reason = exc.line() if isinstance(exc, ParityError) else f"{type(exc).__name__}: {exc}"
-        store.update_trial(trial.id, status="crashed", verdict="crashed", reason=reason, finished_at=now())
+        store.update_trial(trial.id, status=RunStatus.CRASHED, verdict=Verdict.CRASHED, reason=reason, finished_at=now())
         proposer.tell(proposal, None)
         say(f"trial {trial.id} crashed: {reason}")
 
@@ -218,7 +219,7 @@ def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
     (preference pairs) builds it with the trial's own agent."""
     name = f"loop{trial.id}-{recipe.name}"
     existing = store.adapter(name)
-    if existing is None or existing.status != "done":
+    if existing is None or existing.status != RunStatus.DONE:
         settings = {key.removeprefix("train."): value for key, value in trial.patch.items() if key.startswith("train.")}
         options, lora = recipe.options_from(settings)
         base = parse_spec(trial.config["model"]).target
@@ -245,7 +246,7 @@ def _experiment(
     """The trial's experiment on `gate`: resumed if it was started before, else run."""
     existing_id = trial.screen_experiment_id if step == "screen" else trial.decide_experiment_id
     existing = store.experiment(existing_id) if existing_id else None
-    if existing is not None and existing.status == "done":
+    if existing is not None and existing.status == RunStatus.DONE:
         return existing
     if existing is not None:
         resume_experiment(ws, ruler, judge, store, keep, existing.id, on_case)
@@ -275,8 +276,8 @@ def _experiment(
     return store.experiment(outcome.experiment_id)
 
 
-def _close(store: Store, trial: TrialRow, verdict: str, reason: str) -> None:
-    store.update_trial(trial.id, status="done", verdict=verdict, reason=reason, finished_at=now())
+def _close(store: Store, trial: TrialRow, verdict: Verdict, reason: str) -> None:
+    store.update_trial(trial.id, status=RunStatus.DONE, verdict=verdict, reason=reason, finished_at=now())
 
 
 def _spent(store: Store, trials: list[TrialRow]) -> float:
@@ -294,7 +295,7 @@ def _orphans(store: Store, name: str) -> list[TrialRow]:
     now = datetime.now(UTC)
     orphans = []
     for trial in store.trials(name):
-        if trial.status != "running":
+        if trial.status != RunStatus.RUNNING:
             continue
         worker_host, _, pid = trial.worker.rpartition(":")
         if worker_host == host:

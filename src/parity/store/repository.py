@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from parity.errors import ParityError
+from parity.statuses import JudgmentStatus, Verdict
 from parity.store.changes import AdapterChanges, ExperimentChanges, NewExperiment, TrialChanges, check_fields
 from parity.store.rows import AdapterRow, AnalysisRow, CaseRow, CeilingRow, DatasetRow, ExperimentRow, RulerCopyRow, TrialRow
 from parity.store.schema import upgrade_schema
@@ -94,7 +95,7 @@ class Store:
             return list(
                 s.scalars(
                     select(CaseRow)
-                    .where(CaseRow.ruler_fingerprint == fingerprint, CaseRow.judgment_status == "scored")
+                    .where(CaseRow.ruler_fingerprint == fingerprint, CaseRow.judgment_status == JudgmentStatus.SCORED)
                     .order_by(CaseRow.id)
                 )
             )
@@ -103,7 +104,7 @@ class Store:
         with self._session() as s:
             query = (
                 select(ExperimentRow)
-                .where(ExperimentRow.ruler_fingerprint == fingerprint, ExperimentRow.gate == gate, ExperimentRow.verdict == "kept")
+                .where(ExperimentRow.ruler_fingerprint == fingerprint, ExperimentRow.gate == gate, ExperimentRow.verdict == Verdict.KEPT)
                 .where(ExperimentRow.id != (exclude or -1))
                 .order_by(ExperimentRow.quality.desc(), ExperimentRow.id)
             )
@@ -163,7 +164,7 @@ class Store:
     def training_requests(self) -> list[TrialRow]:
         """Loop proposals that asked for new weights rather than a new agent config."""
         with self._session() as s:
-            return list(s.scalars(select(TrialRow).where(TrialRow.verdict == "training_request").order_by(TrialRow.id)))
+            return list(s.scalars(select(TrialRow).where(TrialRow.verdict == Verdict.TRAINING_REQUEST).order_by(TrialRow.id)))
 
     # --- ruler copies --------------------------------------------------------------------------
 

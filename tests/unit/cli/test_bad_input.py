@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import invoke_parity
+from tests.helpers.store import finished_experiment
 
 
 def _assert_refused(result, *fragments: str) -> None:
@@ -158,22 +159,7 @@ def test_stored_text_is_printed_as_data_never_as_markup(ws_dir: Path) -> None:
 
     hostile = "[/red] x [link=file:///etc/passwd]click[/link] [bold]"
     store = Store.for_workspace(load_workspace(ws_dir))
-    store.create_experiment(
-        ruler_fingerprint="f" * 64,
-        gate="full",
-        agent_name="[/] agent",
-        agent_config={},
-        model_identity="m",
-        hypothesis=hostile,
-        status="done",
-        verdict="discarded",
-        decision="[red]no",
-        quality=0.2,
-        ci_low=0.1,
-        ci_high=0.3,
-        summary={},
-        method="[/]",
-    )
+    finished_experiment(store, agent_name="[/] agent", hypothesis=hostile, decision="[red]no", method="[/]")
     listing = invoke_parity("show", cwd=ws_dir, env={"COLUMNS": "400"})
     one = invoke_parity("show", "1", cwd=ws_dir, env={"COLUMNS": "400"})
     for result in (listing, one):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from parity.experiment import Decision
 from parity.loop.rules import keep, screen
 from parity.metrics import Result
 from parity.ruler import Ruler, load_ruler
@@ -76,18 +77,27 @@ def _rescoring_judge(ws: Workspace, quality: float) -> ScriptedJudge:
     return ScriptedJudge(ws.config.rubric, lambda answer, repeat: score)
 
 
+def _keep(
+    ws: Workspace, best: list[float], candidate: list[float], rejudged: float | None = None, first: bool = False
+) -> tuple[Decision, BestOnlyStore, Ruler]:
+    """The keep rule on a candidate scoring `candidate` per case against a best scoring `best` (none if
+    `first`); with `rejudged`, confirm_rejudge is on and the second judgment gives every case that quality."""
+    ws.config.loop.confirm_rejudge = rejudged is not None
+    ruler, store, per_case = _setup(ws, best, candidate)
+    if first:
+        store.best = None
+    judge = ScriptedJudge(ws.config.rubric, lambda a, r: 3.0) if rejudged is None else _rescoring_judge(ws, rejudged)
+    return keep(ws, ruler, judge, store, "full", CANDIDATE_ID, _result(per_case)), store, ruler
+
+
 def test_the_first_experiment_on_a_ruler_and_gate_is_kept(ws: Workspace) -> None:
-    ruler, store, per_case = _setup(ws, [0.4] * 8, [0.1] * 8)
-    store.best = None
-    decision = keep(ws, ruler, ScriptedJudge(ws.config.rubric, lambda a, r: 3.0), store, "full", CANDIDATE_ID, _result(per_case))
+    decision, _, ruler = _keep(ws, [0.4] * 8, [0.1] * 8, first=True)
     assert decision.verdict == Verdict.KEPT and f"first kept experiment on this ruler ({ruler.fingerprint[:12]})" in decision.reason
 
 
 def test_a_gain_inside_the_noise_is_discarded(ws: Workspace) -> None:
-    ws.config.loop.confirm_rejudge = False
     # +0.1 on average, but half the cases lose: the paired interval straddles 0
-    ruler, store, per_case = _setup(ws, [0.5] * 12, [1.0, 0.2] * 6)
-    decision = keep(ws, ruler, ScriptedJudge(ws.config.rubric, lambda a, r: 3.0), store, "full", CANDIDATE_ID, _result(per_case))
+    decision, _, _ = _keep(ws, [0.5] * 12, [1.0, 0.2] * 6)
     assert decision.verdict == Verdict.DISCARDED
     assert decision.reason.startswith("Δ +0.100 [-0.") and decision.reason.endswith(
         f"vs #{BEST_ID} over 12 paired cases: not above the noise"
@@ -95,18 +105,14 @@ def test_a_gain_inside_the_noise_is_discarded(ws: Workspace) -> None:
 
 
 def test_a_consistent_gain_beats_the_running_best(ws: Workspace) -> None:
-    ws.config.loop.confirm_rejudge = False
-    ruler, store, per_case = _setup(ws, [0.5, 0.4, 0.6, 0.5] * 3, [0.6, 0.52, 0.7, 0.62] * 3)
-    decision = keep(ws, ruler, ScriptedJudge(ws.config.rubric, lambda a, r: 3.0), store, "full", CANDIDATE_ID, _result(per_case))
+    decision, store, _ = _keep(ws, [0.5, 0.4, 0.6, 0.5] * 3, [0.6, 0.52, 0.7, 0.62] * 3)
     assert decision.verdict == Verdict.KEPT
     assert decision.reason.startswith("Δ +0.110 [+0.") and decision.reason.endswith("over 12 paired cases: beats the running best")
     assert store.updates == []  # no second judgment without confirm_rejudge
 
 
 def test_a_gain_the_second_judgment_does_not_confirm_is_discarded(ws: Workspace) -> None:
-    ws.config.loop.confirm_rejudge = True
-    ruler, store, per_case = _setup(ws, [0.5] * 10, [0.7] * 10)
-    decision = keep(ws, ruler, _rescoring_judge(ws, 0.2), store, "full", CANDIDATE_ID, _result(per_case))
+    decision, store, _ = _keep(ws, [0.5] * 10, [0.7] * 10, rejudged=0.2)
     assert decision.verdict == Verdict.DISCARDED
     assert decision.reason.startswith("Δ +0.200 [+0.200, +0.200] vs #1 over 10 paired cases, but a second judgment gives Δ -0.300")
     assert decision.reason.endswith("not confirmed")
@@ -115,18 +121,14 @@ def test_a_gain_the_second_judgment_does_not_confirm_is_discarded(ws: Workspace)
 
 
 def test_a_gain_smaller_than_the_judges_own_noise_is_discarded(ws: Workspace) -> None:
-    ws.config.loop.confirm_rejudge = True
     # first judgment +0.05, second +0.35: confirmed above 0, but the judge moved by 0.30 (SD 0.21) > 0.05
-    ruler, store, per_case = _setup(ws, [0.5] * 10, [0.55] * 10)
-    decision = keep(ws, ruler, _rescoring_judge(ws, 0.85), store, "full", CANDIDATE_ID, _result(per_case))
+    decision, _, _ = _keep(ws, [0.5] * 10, [0.55] * 10, rejudged=0.85)
     assert decision.verdict == Verdict.DISCARDED
     assert decision.reason.endswith("smaller than the judge's noise (SD 0.212)")
 
 
 def test_a_gain_confirmed_and_above_the_judges_noise_is_kept(ws: Workspace) -> None:
-    ws.config.loop.confirm_rejudge = True
-    ruler, store, per_case = _setup(ws, [0.5] * 10, [0.875] * 10)
-    decision = keep(ws, ruler, _rescoring_judge(ws, 0.875), store, "full", CANDIDATE_ID, _result(per_case))
+    decision, _, _ = _keep(ws, [0.5] * 10, [0.875] * 10, rejudged=0.875)
     assert decision.verdict == Verdict.KEPT
     assert decision.reason.endswith("beats the running best; confirmed by a second judgment (Δ +0.375, judge noise SD 0.000)")
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.store import finished_experiment
+
 
 def test_a_hostile_hypothesis_cannot_break_out_of_the_overview_script(ws_dir: Path) -> None:
     import re
@@ -19,22 +21,7 @@ def test_a_hostile_hypothesis_cannot_break_out_of_the_overview_script(ws_dir: Pa
     ws = load_workspace(ws_dir)
     store = Store.for_workspace(ws)
     hostile = "<!--<script>alert(1)</script> & ' \" \u2028"
-    store.create_experiment(
-        ruler_fingerprint="f" * 64,
-        gate="full",
-        agent_name="a",
-        agent_config={},
-        model_identity="m",
-        hypothesis=hostile,
-        status="done",
-        verdict="discarded",
-        decision="d",
-        quality=0.2,
-        ci_low=0.1,
-        ci_high=0.3,
-        summary={},
-        method="m",
-    )
+    finished_experiment(store, hypothesis=hostile)
     html = pages.overview_page(ws, store, live=False)
     data = re.search(r'<script id="overview-data" type="application/json">(.*?)</script>', html, re.S).group(1)
     assert "<" not in data and ">" not in data and "&" not in data

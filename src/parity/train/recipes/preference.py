@@ -3,11 +3,11 @@ TRL reads, and the on-policy pairs the loop drafts with the trial's own agent be
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from parity.errors import ParityError
-from parity.train.recipes.options import option
-from parity.train.recipes.recipe import DataInputs, LoopInputs, OptionsT, Recipe, TrainsOn
+from parity.train.recipes.options import BatchSize, GradAccum, TrainOptions, option
+from parity.train.recipes.recipe import DataInputs, LoopInputs, OptionsT, Recipe, TrainerSetup, TrainsOn
 
 if TYPE_CHECKING:
     from parity.train.data import TrainingData
@@ -57,3 +57,38 @@ def preference_rows(data: TrainingData) -> Any:
     from datasets import Dataset
 
     return Dataset.from_list([{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in data.rows])
+
+
+class PreferenceOptions(TrainOptions):
+    """The preference recipes' defaults: small batches of pairs, accumulated."""
+
+    beta: Beta = 0.1
+    batch_size: BatchSize = 2
+    grad_accum: GradAccum = 4
+
+
+PreferenceOptionsT = TypeVar("PreferenceOptionsT", bound=PreferenceOptions)
+
+
+class TrlPreferenceRecipe(PreferenceRecipe[PreferenceOptionsT]):
+    """A preference recipe that is one TRL trainer over the pairs: only the trainer differs."""
+
+    def trl_classes(self) -> tuple[Any, Any]:
+        """(config class, trainer class), imported when training starts."""
+        raise NotImplementedError
+
+    def trainer(self, setup: TrainerSetup[PreferenceOptionsT]) -> Any:
+        from parity.train.trainer import common_args, load_for_training, lora_config
+
+        config_class, trainer_class = self.trl_classes()
+        tokenizer, model = load_for_training(setup.base)
+        options = setup.options
+        args = config_class(**common_args(setup.out, options), max_length=options.max_length, beta=options.beta)
+        return trainer_class(
+            model=model,
+            args=args,
+            train_dataset=preference_rows(setup.prepared.data),
+            processing_class=tokenizer,
+            peft_config=lora_config(setup.lora),
+            callbacks=setup.callbacks,
+        )

@@ -1,0 +1,27 @@
+"""llama-cpp-python itself, loaded with the settings parity loads it with, for tests that compare parity's
+output against the library's own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def llama_threads() -> int:
+    """The threads parity gives llama.cpp: PARITY_LLAMA_THREADS, else every core."""
+    return int(os.environ.get("PARITY_LLAMA_THREADS") or os.cpu_count() or 1)
+
+
+@contextmanager
+def native_llama(model_path: Path) -> Iterator[Any]:
+    """A fresh `llama_cpp.Llama` on the file (no context shared with parity's), closed afterwards."""
+    from llama_cpp import Llama
+
+    engine = Llama(model_path=str(model_path), n_ctx=4096, n_threads=llama_threads(), seed=0, verbose=False)
+    try:
+        yield engine
+    finally:
+        engine.close()
