@@ -22,6 +22,11 @@ def case_quality(judgment: Judgment, rubric: RubricSpec, metric: MetricSpec) -> 
     return metric.rubric_weight * rubric_part + metric.pairwise_weight * VERDICT_SCORE[judgment.verdict]
 
 
+def parity_ratio(quality: float | None, ceiling: float | None) -> float | None:
+    """Quality over the ceiling: how close to the frontier's own score (gold_alt as a candidate) a result came."""
+    return quality / ceiling if quality is not None and ceiling else None
+
+
 def bootstrap_ci(values: list[float], confidence: float, samples: int, seed: int) -> tuple[float, float]:
     """Percentile bootstrap of the mean; a single value has a zero-width interval."""
     data = np.asarray(values, dtype=float)

@@ -11,7 +11,8 @@ from typing import Any
 
 from parity.experiment import ExperimentSummary
 from parity.judge.agreement import judge_agreement
-from parity.present.numbers import analysis_cell, fmt, parity_ratio, signed, usd, with_ci
+from parity.metrics import parity_ratio
+from parity.present.numbers import analysis_cell, fmt, signed, usd, with_ci
 from parity.statuses import RunStatus, Verdict
 from parity.store import ExperimentRow, Store
 from parity.task import Workspace

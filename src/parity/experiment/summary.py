@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parity.errors import ParityError
+from parity.metrics import parity_ratio
 from parity.store import ExperimentRow
 
 
@@ -90,7 +91,7 @@ def experiment_json(row: ExperimentRow) -> dict[str, object]:
         "ci_low": row.ci_low,
         "ci_high": row.ci_high,
         "ceiling": row.ceiling,
-        "parity_ratio": (row.quality / row.ceiling) if row.quality is not None and row.ceiling else None,
+        "parity_ratio": parity_ratio(row.quality, row.ceiling),
         "dimensions": summary.dimensions,
         "wtl": summary.wtl,
         "n_cases": summary.n_cases,

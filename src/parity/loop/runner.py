@@ -114,7 +114,12 @@ def run_loop(
                 fallback.hypothesis = f"{fallback.hypothesis} (after {refusals} refused {proposer.name} proposals)"
                 claimed = _claim(ws, store, name, proposer, fallback, base)
                 if isinstance(claimed, str):
-                    continue
+                    # The grid's next point is refused too, and would be proposed again forever.
+                    raise ParityError(
+                        f"{refusals} proposals in a row were refused, and so was the grid's next point: {claimed}",
+                        f"--proposer {proposer.name}",
+                        "fix [loop.space] in parity.toml so its values make valid agents",
+                    )
                 proposal = fallback
             else:
                 continue

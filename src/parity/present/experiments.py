@@ -10,7 +10,8 @@ from rich.table import Table
 from parity.analysis.compare import Comparison
 from parity.experiment import ExperimentSummary
 from parity.experiment.summary import GroupQuality
-from parity.present.numbers import DASH, parity_ratio, percent, short, signed, usd, with_ci
+from parity.metrics import parity_ratio
+from parity.present.numbers import DASH, percent, short, signed, usd, with_ci
 from parity.present.terminal import columns_table, kv_table, num
 from parity.store import AdapterRow, ExperimentRow, TrialRow
 

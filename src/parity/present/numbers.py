@@ -8,11 +8,6 @@ NO_VALUE = "–"  # a missing number in Markdown, on the dashboard and in analys
 DASH = "—"  # a missing number in the terminal's summary tables
 
 
-def parity_ratio(quality: float | None, ceiling: float | None) -> float | None:
-    """Quality over the ceiling: how close to the frontier's own score a result came."""
-    return quality / ceiling if quality is not None and ceiling else None
-
-
 def fmt(value: float | None, digits: int = 3, none: str = NO_VALUE) -> str:
     """`value` to `digits` decimals; `none` when there is no value."""
     return none if value is None else f"{value:.{digits}f}"

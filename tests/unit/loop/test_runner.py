@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from parity.errors import ParityError
 from parity.loop.proposers import GridProposer
-from parity.loop.runner import LoopLimits, loop_name, run_loop
+from parity.loop.runner import MAX_REFUSALS, LoopLimits, loop_name, run_loop
 from parity.ruler import load_ruler
 from parity.store import Store
 from parity.task import ParamSpec, Workspace
@@ -78,3 +79,22 @@ def test_weights_proposals_without_allow_training_are_recorded_as_requests_and_r
     ]
     assert "rerun the loop with --allow-training" in trials[0].reason
     assert model.requests == [] and judge.calls == 0 and store.experiments() == []
+
+
+@pytest.mark.timeout(30)
+def test_a_loop_whose_every_proposal_is_refused_stops_with_one_error_instead_of_spinning(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = use_model(monkeypatch, ScriptedModel(strong_when_hot))
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    # temperatures above 2 fail the agent config: the proposer's points and the grid's fallback alike
+    proposer = GridProposer({"decoding.temperature": ParamSpec(choice=[5.0, 6.0])})
+    said: list[str] = []
+
+    with pytest.raises(ParityError) as raised:
+        run_loop(ws, ruler, ScriptedJudge(ws.config.rubric, by_word), store, proposer, LoopLimits(), said.append)
+
+    assert "refused" in raised.value.what and "decoding.temperature" in raised.value.line()
+    assert store.trials(loop_name(ruler, "grid")) == [] and model.requests == []
+    assert sum(line.startswith("refused") for line in said) <= 2 * MAX_REFUSALS
