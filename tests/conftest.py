@@ -7,9 +7,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from parity.examples import write_example
 from parity.task import Workspace, load_workspace
+
+# The same examples on every run, so CI is deterministic; explore further with --hypothesis-profile=default.
+settings.register_profile("parity", derandomize=True)
+settings.load_profile("parity")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Rich can fix its width when parity's consoles are made: set it before any test imports them, so commands

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parity.errors import ParityError
-from parity.io import read_jsonl
+from parity.io import one_line, read_jsonl
 from parity.task import Answer, Workspace, parse_answer
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -31,7 +31,7 @@ def load_cases(ws: Workspace) -> list[Case]:
     for where, obj in read_jsonl(ws.cases_path, shown):
         case = parse_case(obj, ws, where)
         if case.id in seen:
-            raise ParityError(f"duplicate case id '{case.id}' (first at {seen[case.id]})", where, "give every case a unique id")
+            raise ParityError(f"duplicate case id '{one_line(case.id)}' (first at {seen[case.id]})", where, "give every case a unique id")
         seen[case.id] = where
         cases.append(case)
     if not cases:
@@ -50,7 +50,9 @@ def parse_case(obj: dict[str, Any], ws: Workspace, where: str) -> Case:
         if not isinstance(obj[key], str) or not obj[key].strip():
             raise ParityError(f"field '{key}' must be a non-empty string", where, "fix that line")
     if obj["difficulty"] not in DIFFICULTIES:
-        raise ParityError(f"difficulty '{obj['difficulty']}' is not one of {', '.join(DIFFICULTIES)}", where, "fix that line")
+        raise ParityError(
+            f"difficulty '{one_line(str(obj['difficulty']))}' is not one of {', '.join(DIFFICULTIES)}", where, "fix that line"
+        )
     try:
         gold = parse_answer(obj["gold"], ws.task, "gold")
         gold_alt = parse_answer(obj["gold_alt"], ws.task, "gold_alt") if obj.get("gold_alt") is not None else None

@@ -12,6 +12,12 @@ from typing import Any
 from parity.errors import ParityError
 
 
+def one_line(text: str) -> str:
+    """Text from a file quoted in a one-line message: what would not print (a line break, a control
+    character, a lone surrogate) as its escape, `\\n`, `\\u2028`, `\\ud800`."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def read_text(path: Path, shown_as: str | None = None) -> str:
     """A text file parity reads (config, agent, ruler): UTF-8, or one line naming the byte that is not."""
     shown = shown_as or str(path)
@@ -37,15 +43,23 @@ def read_jsonl(path: Path, shown_as: str | None = None) -> Iterator[tuple[str, d
             raise ParityError(f"invalid JSON ({exc.msg} at column {exc.colno})", where, "fix that line") from None
         except RecursionError:
             raise ParityError("JSON nested too deeply", where, "flatten that line") from None
+        except ValueError:  # Python reads no integer of more than 4300 digits
+            raise ParityError("a number has too many digits", where, "shorten it, or write it as a string") from None
         if not isinstance(obj, dict):
             raise ParityError("each line must be a JSON object", where, "wrap the line in {…}")
-        try:
-            json.dumps(obj, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate escape (\\udXXX): no text can hold it
-            raise ParityError(
-                "a string holds a lone surrogate escape (\\ud800–\\udfff), which is not text", where, "fix or remove that escape"
-            ) from None
+        require_text(obj, where)
         yield where, obj
+
+
+def require_text(obj: Any, where: str) -> None:
+    """Refuse a value read from a file (JSON or YAML escapes) that holds a lone surrogate (\\ud800–\\udfff):
+    no text can hold it, so the store could not record it."""
+    try:
+        json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParityError(
+            "a string holds a lone surrogate escape (\\ud800–\\udfff), which is not text", where, "fix or remove that escape"
+        ) from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

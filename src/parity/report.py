@@ -6,6 +6,7 @@ about them."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +22,23 @@ from parity.web.views import experiments_using, lever_of, trial_levers
 STILL = 0.05  # a dimension whose mean moved less than this across all experiments (1–5 scale) "never moved"
 
 
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+# Stored text (hypotheses, names, categories, findings) is data. Escaped here: what would end a table cell
+# or the line, open raw HTML, an autolink or a code span (where no escape works), and the `]` of a link
+# (`[x](url)`, `[x][ref]`, `[ref]: url`). The report's own text holds none of these, so its numbers and
+# brackets, such as a CI `[0.40, 0.61]`, come out as they are; emphasis is left alone: it only restyles.
+_ESCAPES = {"\\": "\\\\", "|": "\\|", "`": "\\`", "&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_SPECIAL = re.compile(r"[\\|`&<>]|\](?=[(\[:])")
+
+
+def escaped(text: Any) -> str:
+    """Text to write into the report as it reads: one line, no Markdown or HTML of its own."""
+    flat = " ".join(str(text).splitlines())
+    return _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(), "\\]"), flat)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(escaped(h) for h in header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(escaped(c) for c in row) + " |" for row in rows]
     return lines + [""]
 
 
@@ -114,7 +125,7 @@ def _findings(ws: Workspace, by_gate: dict[str, list[ExperimentRow]], gains: dic
     for gate, found in gains.items():
         for gain, row, before in sorted(found, key=lambda g: -g[0])[:3]:
             lines.append(
-                f"- Largest gains on {gate}: #{row.id} {row.agent_name} {signed(gain)} ({fmt(before)} → {fmt(row.quality)}): {row.hypothesis or 'no hypothesis'}"
+                f"Largest gains on {gate}: #{row.id} {row.agent_name} {signed(gain)} ({fmt(before)} → {fmt(row.quality)}): {row.hypothesis or 'no hypothesis'}"
             )
     for gate, rows in by_gate.items():
         done = [dims for dims in (ExperimentSummary.of(r).dimensions for r in rows) if dims]
@@ -123,20 +134,22 @@ def _findings(ws: Workspace, by_gate: dict[str, list[ExperimentRow]], gains: dic
         for name in ws.config.rubric.dimensions:
             values = [dims[name] for dims in done if name in dims]
             if values and max(values) - min(values) < STILL:
-                lines.append(
-                    f"- {name} never moved on {gate}: {fmt(min(values), 2)}–{fmt(max(values), 2)} across {len(values)} experiments"
-                )
+                lines.append(f"{name} never moved on {gate}: {fmt(min(values), 2)}–{fmt(max(values), 2)} across {len(values)} experiments")
             elif values:
-                lines.append(f"- {name} on {gate} ranged {fmt(min(values), 2)}–{fmt(max(values), 2)} across {len(values)} experiments")
+                lines.append(f"{name} on {gate} ranged {fmt(min(values), 2)}–{fmt(max(values), 2)} across {len(values)} experiments")
     noisy = [(r.id, r.judge_noise) for rows in by_gate.values() for r in rows if r.judge_noise]
     for experiment_id, noise in noisy:
         lines.append(
-            f"- Judge noise on #{experiment_id}: quality SD {fmt(noise.get('quality_sd'), 4)} over {noise.get('times')} re-judgments"
+            f"Judge noise on #{experiment_id}: quality SD {fmt(noise.get('quality_sd'), 4)} over {noise.get('times')} re-judgments"
         )
     crashed = [r for rows in by_gate.values() for r in rows if r.verdict == Verdict.CRASHED or r.status == RunStatus.CRASHED]
     if crashed:
-        lines.append(f"- Crashed experiments: {', '.join(f'#{r.id}' for r in crashed)}")
-    return lines + [""] if lines else ["Fewer than two finished experiments on every gate: nothing to rank yet.", ""]
+        lines.append(f"Crashed experiments: {', '.join(f'#{r.id}' for r in crashed)}")
+    return (
+        [f"- {escaped(line)}" for line in lines] + [""]
+        if lines
+        else ["Fewer than two finished experiments on every gate: nothing to rank yet.", ""]
+    )
 
 
 def training_record(ws: Workspace, store: Store) -> str:
@@ -144,11 +157,13 @@ def training_record(ws: Workspace, store: Store) -> str:
     levers = trial_levers(store)
     fingerprints = sorted({r.ruler_fingerprint[:12] for r in rows})
     out = [
-        f"# Training record: {ws.root.name}",
+        f"# Training record: {escaped(ws.root.name)}",
         "",
-        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the store ({len(rows)} experiments, ruler {', '.join(fingerprints) or '–'}).",
+        escaped(
+            f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the store ({len(rows)} experiments, ruler {', '.join(fingerprints) or '–'})."
+        ),
         "",
-        f"Judge: {judge_agreement(ws)['text']}.",
+        escaped(f"Judge: {judge_agreement(ws)['text']}."),
         "",
     ]
     by_gate = {gate: [r for r in rows if r.gate == gate] for gate in _gates(ws, rows)}
@@ -156,13 +171,13 @@ def training_record(ws: Workspace, store: Store) -> str:
     out += ["## Score progression", ""]
     for gate, gate_rows in by_gate.items():
         table, gains[gate] = progression(gate_rows, levers)
-        out += [f"### {gate} gate", ""]
+        out += [f"### {escaped(gate)} gate", ""]
         out += _table(["#", "agent", "lever", "quality [95% CI]", "parity", "Δ vs best before", "verdict", "hypothesis"], table)
     out += ["## Categories and difficulties (the last 8 finished experiments per gate)", ""]
     for gate, gate_rows in by_gate.items():
         for key in ("categories", "difficulties"):
             tables = _group_tables(gate_rows, key)
-            out += ([f"### {key} on {gate}", ""] + tables) if tables else []
+            out += ([f"### {key} on {escaped(gate)}", ""] + tables) if tables else []
     if ws.config.detectors:
         out += _critical_section(ws, by_gate)
     out += _training_sections(store, rows)
@@ -178,7 +193,7 @@ def _analyses_section(store: Store) -> list[str]:
         return []
     out = ["## Analyses", ""]
     for a in analyses:
-        out += [f"### #{a.id} {a.kind}", ""] + [f"- {finding}" for finding in a.findings] + [""]
+        out += [f"### #{a.id} {escaped(a.kind)}", ""] + [f"- {escaped(finding)}" for finding in a.findings] + [""]
         out += _table([str(c) for c in a.columns], [[analysis_cell(v) for v in row] for row in a.rows])
     return out
 

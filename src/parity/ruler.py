@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
 
 from parity.cases import Case, load_cases
 from parity.errors import ParityError
 from parity.io import atomic_write_text, canonical_json, read_text
 from parity.judge.identity import judge_identity
-from parity.task import Workspace
+from parity.models.secrets import REDACTED, scrub
+from parity.task import CONFIG_NAME, Workspace, load_workspace
 
 
 @dataclass(frozen=True)
@@ -139,20 +149,179 @@ def write_lock(ws: Workspace, ruler: Ruler) -> None:
     atomic_write_text(ws.lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
 
 
-RULER_FILES = ("parity.toml", "ruler/cases.jsonl", "ruler/LOCK")
+# --- the store's copy of the ruler, and restoring from it ----------------------------------------
+
+LOCK_FILE = "ruler/LOCK"
+RULER_FILES = (CONFIG_NAME, "ruler/cases.jsonl", LOCK_FILE)
+# The tables of parity.toml that compute_parts covers; the others ([store], [loop]) are the user's to change,
+# and a restore keeps them as they are.
+RULER_TABLES = ("task", "rubric", "judge", "metric", "gates", "detectors")
+HIDDEN_PASSWORD = "***"  # what the store's copy has for a URL's password, as SQLAlchemy hides one
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)[^\s/@'\"]+@")
 
 
 def ruler_files(ws: Workspace) -> dict[str, str]:
-    """The files that make the ruler, as text, for the store's copy."""
-    return {name: read_text(ws.root / name, name) for name in RULER_FILES if (ws.root / name).is_file()}
+    """The files that make the ruler, as text, for the store's copy: parity.toml without its credentials,
+    the cases, the LOCK, and the fitted judge's parameters when [judge] names a file in the workspace."""
+    names = [*RULER_FILES, *_fitted_file(ws.config.judge.fitted)]
+    files = {name: read_text(ws.root / name, name) for name in names if (ws.root / name).is_file()}
+    if CONFIG_NAME in files:
+        files[CONFIG_NAME] = without_credentials(files[CONFIG_NAME])
+    return files
 
 
-def restore_files(ws: Workspace, files: dict[str, str]) -> list[str]:
-    """Rewrite the ruler's files from a stored copy; returns the files that changed."""
-    changed = []
-    for name, text in files.items():
-        path = ws.root / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            atomic_write_text(path, text)
-            changed.append(name)
-    return changed
+def without_credentials(text: str) -> str:
+    """parity.toml as the store keeps it: URL passwords and key-like strings replaced, in values and comments
+    alike; the ruler's own values stay as they are, since the fingerprint covers them."""
+    cleaned = scrub(_URL_PASSWORD.sub(rf"\1{HIDDEN_PASSWORD}@", text))
+    if cleaned == text:
+        return text
+    try:
+        if _ruler_tables(cleaned) == _ruler_tables(text):
+            return cleaned
+        return with_ruler_tables(cleaned, text)  # a ruler value looked like a key: that table as it was
+    except ParityError:
+        pass
+    try:
+        return with_ruler_tables("", text)  # a bare value was replaced, so the TOML broke: the ruler's tables alone
+    except ParityError:
+        return cleaned  # `parity ruler restore` checks a copy before it writes anything
+
+
+def with_ruler_tables(current: str, stored: str) -> str:
+    """`current` parity.toml with the ruler's tables of `stored`; its other tables, comments and layout stay."""
+    try:
+        doc, source = tomlkit.parse(current), tomlkit.parse(stored)
+        for name in RULER_TABLES:
+            if name in source:
+                doc[name] = source[name]
+            elif name in doc:
+                del doc[name]
+        merged = tomlkit.dumps(doc)
+        same = _ruler_tables(merged) == _ruler_tables(stored)
+    except (TOMLKitError, ParityError, TypeError, ValueError, KeyError, RecursionError):
+        same = False
+    if not same:
+        raise ParityError(
+            "the ruler's tables cannot be put back into this parity.toml unchanged",
+            CONFIG_NAME,
+            "move parity.toml aside and run parity ruler restore again: the stored copy is then written whole",
+        )
+    return merged
+
+
+def _ruler_tables(text: str) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError is a ValueError; so is a 5000-digit number
+        raise ParityError(f"not TOML that parity can read ({type(exc).__name__})", CONFIG_NAME, "fix the syntax") from None
+    return {name: value for name, value in raw.items() if name in RULER_TABLES}
+
+
+def _fitted_file(fitted: str | None) -> list[str]:
+    """The fitted judge's parameters as a workspace-relative name, when [judge] fitted names a file inside it."""
+    if not fitted or PurePosixPath(fitted).is_absolute() or ".." in PurePosixPath(fitted).parts:
+        return []
+    return [PurePosixPath(fitted).as_posix()]
+
+
+def locked_fingerprint(root: Path) -> str | None:
+    """The fingerprint ruler/LOCK names, read without the workspace's config (it may not load); None when the
+    LOCK is missing or damaged."""
+    try:
+        lock = json.loads((root / LOCK_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fingerprint = lock.get("fingerprint") if isinstance(lock, dict) else None
+    return fingerprint if isinstance(fingerprint, str) else None
+
+
+@dataclass(frozen=True)
+class Restored:
+    changed: list[str]  # the files rewritten
+    whole: bool  # parity.toml did not parse (or was missing), so the stored one was written whole
+    hidden: list[str]  # keys of that written parity.toml whose credentials the store does not keep
+
+
+def restore_files(root: Path, fingerprint: str, files: dict[str, str]) -> Restored:
+    """Rewrite the ruler's files in the workspace at `root` from the store's copy `files` of ruler
+    `fingerprint`, writing nothing unless the copy rebuilds that very ruler. parity.toml gets back the
+    ruler's tables only, and keeps the others, when it parses; when it does not, it is written whole."""
+    check_copy(root, fingerprint, files)
+    planned = dict(files)
+    current = _text_of(root / CONFIG_NAME)
+    whole = current is None or not _parses(current)
+    if current is not None and not whole:
+        planned[CONFIG_NAME] = with_ruler_tables(current, files[CONFIG_NAME])
+    changed = [name for name, text in planned.items() if _text_of(root / name) != text]
+    for name in changed:
+        atomic_write_text(root / name, planned[name])
+    whole = whole and CONFIG_NAME in changed
+    return Restored(changed, whole, _hidden(files[CONFIG_NAME]) if whole else [])
+
+
+def check_copy(root: Path, fingerprint: str, files: dict[str, str]) -> None:
+    """Refuse a copy that does not rebuild ruler `fingerprint` (it was altered in the store): the copy is
+    written to a temporary folder and its ruler built and checked against its LOCK there."""
+    copy = f"the store's copy of ruler {fingerprint[:12]}"
+    fix = "restore another copy (--fingerprint), or the files from version control"
+    fitted = _fitted_file(_stored_fitted(files))
+    odd = sorted(set(files) - {*RULER_FILES, *fitted})
+    if odd or CONFIG_NAME not in files:
+        what = f"holds files parity never copies ({', '.join(odd)})" if odd else f"has no {CONFIG_NAME}"
+        raise ParityError(f"{copy} {what}: it was altered, nothing was written", None, fix)
+    with tempfile.TemporaryDirectory(prefix="parity-restore-") as folder:
+        rebuilt = Path(folder)
+        for name, text in files.items():
+            atomic_write_text(rebuilt / name, text)
+        for name in fitted:  # a copy saved before fitted files were copied: the workspace's own one
+            if name not in files and (root / name).is_file():
+                shutil.copyfile(root / name, rebuilt / name)
+        try:
+            ruler = load_ruler(load_workspace(rebuilt))
+        except ParityError as exc:
+            inside = f"{exc.where}: {exc.what}" if exc.where else exc.what
+            raise ParityError(f"{copy} does not rebuild it ({inside}): it was altered, nothing was written", None, fix) from None
+    if ruler.fingerprint != fingerprint:
+        raise ParityError(f"{copy} rebuilds ruler {ruler.fingerprint[:12]} instead: it was altered, nothing was written", None, fix)
+
+
+def _stored_fitted(files: dict[str, str]) -> str | None:
+    try:
+        judge = tomllib.loads(files.get(CONFIG_NAME, "")).get("judge")
+    except (ValueError, RecursionError):
+        return None
+    fitted = judge.get("fitted") if isinstance(judge, dict) else None
+    return fitted if isinstance(fitted, str) else None
+
+
+def _text_of(path: Path) -> str | None:
+    """A file's text; None when it is missing or not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except UnicodeDecodeError:
+        return None
+
+
+def _parses(text: str) -> bool:
+    try:
+        _ruler_tables(text)
+    except ParityError:
+        return False
+    return True
+
+
+def _hidden(text: str) -> list[str]:
+    """The dotted keys of a parity.toml whose values hold a password or key the store's copy left out."""
+
+    def walk(value: Any, key: str) -> Iterator[str]:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                yield from walk(inner, f"{key}.{name}" if key else name)
+        elif isinstance(value, list):
+            for inner in value:
+                yield from walk(inner, key)
+        elif isinstance(value, str) and (REDACTED in value or f":{HIDDEN_PASSWORD}@" in value):
+            yield key
+
+    return sorted(set(walk(tomllib.loads(text), "")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -12,14 +13,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from parity.errors import ParityError
-from parity.io import read_text
+from parity.io import one_line, read_text
 from parity.models.resilience import BackendOptions
 
 CONFIG_NAME = "parity.toml"
+STATE_DIR = ".parity"  # parity's own files in a workspace: the default store, caches, exports
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A NaN or an infinity passes `ge`/`le` checks (or makes them meaningless) and then breaks a run.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TaskSpec(_Strict):
@@ -74,7 +77,7 @@ class MetricSpec(_Strict):
     pairwise_weight: float = Field(default=0.5, ge=0, le=1)
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     bootstrap_samples: int = Field(default=2000, ge=100, le=100_000)  # more gives no steadier CI, only minutes per summary
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**32)  # what numpy's and optuna's generators take
 
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> MetricSpec:
@@ -93,7 +96,7 @@ class JudgeSpec(_Strict):
     # LLM judge
     model: str | None = None
     temperature: float = Field(default=0.0, ge=0, le=2)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**32)
     max_tokens: int = Field(default=768, ge=64, le=16384)
     backend: BackendOptions = BackendOptions()
 
@@ -115,6 +118,17 @@ class StoreSpec(_Strict):
     url: str | None = None
 
 
+def _finite(value: Any) -> bool:
+    """No nan or inf anywhere in a value, lists and tables included."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
 class ParamSpec(_Strict):
     """One dimension of the loop's search space: an agent field (dotted) and the values it may take."""
 
@@ -130,6 +144,9 @@ class ParamSpec(_Strict):
             raise ValueError("give exactly one of choice = [...] or range = [low, high]")
         if self.range is not None and (len(self.range) != 2 or self.range[0] >= self.range[1]):
             raise ValueError("range must be [low, high] with low < high")
+        values = [*(self.choice or []), *(self.grid or []), *(self.when or {}).values()]
+        if not all(_finite(v) for v in values):
+            raise ValueError("choice, grid and when take finite numbers only (no nan or inf)")
         return self
 
     @property
@@ -229,7 +246,7 @@ class Workspace:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".parity"
+        return self.root / STATE_DIR
 
     def shown(self, path: Path) -> str:
         """A path as the user should see it in messages: relative to the workspace when possible."""
@@ -254,6 +271,10 @@ def load_workspace(root: Path) -> Workspace:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise ParityError(f"invalid TOML ({exc})", f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME, "fix the syntax") from None
+    except RecursionError:
+        raise ParityError("arrays or tables nested too deeply", CONFIG_NAME, "flatten them") from None
+    except ValueError:  # Python reads no integer of more than 4300 digits
+        raise ParityError("a number has too many digits", CONFIG_NAME, "shorten it") from None
     try:
         config = WorkspaceConfig.model_validate(raw)
     except ValidationError as exc:
@@ -261,7 +282,8 @@ def load_workspace(root: Path) -> Workspace:
         keys = [str(k) for k in err["loc"]]
         line = _line_of_key(text, keys)
         where = f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME
-        raise ParityError(f"{'.'.join(keys)}: {err['msg'].removeprefix('Value error, ')}", where, "fix the value in parity.toml") from None
+        what = one_line(f"{'.'.join(keys)}: {err['msg'].removeprefix('Value error, ')}")
+        raise ParityError(what, where, "fix the value in parity.toml") from None
     return Workspace(root=root, config=config)
 
 

@@ -13,7 +13,7 @@ from parity.agent.settings import DecodingConfig, FewshotConfig, PromptConfig, S
 from parity.agent.strategies import STRATEGIES, STRATEGY_KINDS, AnyStrategyConfig
 from parity.agent.strategies.single import SingleStrategy
 from parity.errors import ParityError
-from parity.io import read_text
+from parity.io import one_line, read_text, require_text
 from parity.models.resilience import BackendOptions
 from parity.models.spec import ModelSpec, parse_spec
 
@@ -75,7 +75,12 @@ def load_agent_config(path: Path, shown: str) -> tuple[AgentConfig, ModelSpec]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{shown}:{mark.line + 1}" if mark else shown
-        raise ParityError(f"invalid YAML ({getattr(exc, 'problem', exc)})", where, "fix the syntax") from None
+        problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]  # a reader's error has no problem, only lines
+        raise ParityError(one_line(f"invalid YAML ({problem})"), where, "fix the syntax") from None
+    except RecursionError:
+        raise ParityError("lists or mappings nested too deeply", shown, "flatten them") from None
+    except ValueError as exc:  # a value YAML reads but Python cannot hold: a 2001-02-30, a 5000-digit integer
+        raise ParityError(one_line(f"a value cannot be read ({exc})"), shown, "fix or quote it") from None
     if not isinstance(raw, dict):
         raise ParityError("an agent file must be a YAML mapping", shown, "see agents/baseline.yaml for the format")
     config = validate_agent_config(raw, shown, lambda keys: _yaml_line(root, keys))
@@ -87,7 +92,7 @@ def load_agent_config(path: Path, shown: str) -> tuple[AgentConfig, ModelSpec]:
 def validate_agent_config(raw: dict[str, Any], shown: str, line_of: Any = None) -> AgentConfig:
     """Validate a raw agent mapping; the error names the field, the allowed values and, if known, the line."""
     try:
-        return AgentConfig.model_validate(raw)
+        config = AgentConfig.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         keys = _field_path(err["loc"])
@@ -98,7 +103,9 @@ def validate_agent_config(raw: dict[str, Any], shown: str, line_of: Any = None) 
             fix = _allowed_hint(err["loc"])
         elif err["type"] == "union_tag_not_found":
             message, fix = "missing kind", f"set kind: one of {', '.join(STRATEGY_KINDS)}"
-        raise ParityError(f"{'.'.join(keys)}: {message}", f"{shown}:{line}" if line else shown, fix) from None
+        raise ParityError(one_line(f"{'.'.join(keys)}: {message}"), f"{shown}:{line}" if line else shown, fix) from None
+    require_text(config.model_dump(), shown)
+    return config
 
 
 def _field_path(loc: tuple[Any, ...]) -> list[str]:

@@ -16,7 +16,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from parity.task import CONFIG_NAME, Workspace, load_workspace
 
-__all__ = ["AsJson", "Bar", "WorkspaceOpt", "budget_option", "console", "find_workspace", "print_json", "progress_bar", "progress_console"]
+__all__ = [
+    "AsJson",
+    "Bar",
+    "WorkspaceOpt",
+    "budget_option",
+    "console",
+    "find_root",
+    "find_workspace",
+    "print_json",
+    "progress_bar",
+    "progress_console",
+]
 
 
 console = Console(markup=False)  # stored text (hypotheses, answers, names) is data: nothing printed is read as markup
@@ -29,13 +40,16 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a ta
 
 
 def find_workspace(path: Path | None) -> Workspace:
+    return load_workspace(find_root(path))  # no parity.toml there: the "not a parity workspace" error
+
+
+def find_root(path: Path | None) -> Path:
+    """The workspace's folder, its config unread: `path`, else the current folder or the nearest parent holding
+    parity.toml, else the current folder."""
     if path is not None:
-        return load_workspace(path)
+        return path.resolve()
     here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return load_workspace(folder)
-    return load_workspace(here)  # raises the "not a parity workspace" error for the current folder
+    return next((folder for folder in (here, *here.parents) if (folder / CONFIG_NAME).is_file()), here)
 
 
 class Bar:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, console, find_workspace
+from parity.cli.common import WorkspaceOpt, console, find_root, find_workspace
 from parity.errors import ParityError
 
 ruler_app = typer.Typer(no_args_is_help=True, help="Check or re-lock the frozen ruler.")
@@ -46,31 +46,30 @@ def lock(workspace: WorkspaceOpt = None) -> None:
 
 @ruler_app.command("restore")
 def restore(fingerprint: Fingerprint = None, workspace: WorkspaceOpt = None) -> None:
-    """Rewrite parity.toml, ruler/cases.jsonl and ruler/LOCK from the copy the store kept when the ruler was first used."""
-    from parity.ruler import load_ruler, restore_files
-    from parity.store import Store
-    from parity.task import load_workspace
+    """Put back the ruler (its tables of parity.toml, ruler/cases.jsonl, ruler/LOCK) from the copy the store kept
+    when it was first used, once that copy is checked. Works when parity.toml no longer loads."""
+    from parity.ruler import load_ruler, locked_fingerprint, restore_files
+    from parity.store import Store, folder_store_url, safe_url
+    from parity.task import CONFIG_NAME, STATE_DIR, load_workspace
 
-    ws = find_workspace(workspace)
-    store = Store.for_workspace(ws)
-    wanted = fingerprint or _locked(ws)
+    root = find_root(workspace)
+    if not (root / CONFIG_NAME).is_file() and not (root / STATE_DIR).is_dir():
+        load_workspace(root)  # neither a config nor a store: the "not a parity workspace" error
+    store = Store(folder_store_url(root))
+    wanted = fingerprint or locked_fingerprint(root)
     copy = store.find_ruler_copy(wanted)
     if copy is None:
         known = ", ".join(c.fingerprint[:12] for c in store.ruler_copies()) or "none (run an experiment first)"
-        raise ParityError(
-            f"the store has no copy of ruler {wanted[:12] if wanted else ''}".strip(), store.url, f"pass --fingerprint with one of: {known}"
-        )
-    changed = restore_files(ws, copy.files)
-    ruler = load_ruler(load_workspace(ws.root))
-    console.print(f"restored ruler {ruler.fingerprint[:12]}: " + (", ".join(changed) + " rewritten" if changed else "nothing had changed"))
-
-
-def _locked(ws) -> str | None:
-    """The fingerprint ruler/LOCK names; None when it is missing or damaged (the newest copy is restored)."""
-    from parity.ruler import read_lock
-
+        what = f"the store has no copy of ruler {wanted[:12] if wanted else ''}".strip()
+        raise ParityError(what, safe_url(store.url), f"pass --fingerprint with one of: {known}")
+    restored = restore_files(root, copy.fingerprint, copy.files)
+    done = ", ".join(restored.changed) + " rewritten" if restored.changed else "nothing had changed"
+    console.print(f"restored ruler {copy.fingerprint[:12]}: {done}")
+    if restored.whole:
+        console.print(f"{CONFIG_NAME} did not parse, so the store's copy of it was written whole")
+    if restored.hidden:
+        console.print(f"the store keeps no credentials: put back the password or key of {', '.join(restored.hidden)} in {CONFIG_NAME}")
     try:
-        lock = read_lock(ws)
-    except ParityError:
-        return None
-    return lock["fingerprint"] if lock else None
+        load_ruler(load_workspace(root))
+    except ParityError as exc:  # outside the ruler, e.g. [loop], which a restore leaves as it is
+        console.print(f"the workspace still does not load: {exc.line()}")

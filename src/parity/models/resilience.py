@@ -18,7 +18,7 @@ T = TypeVar("T")
 class BackendOptions(BaseModel):
     """How parity talks to one backend; set under `backend:` in an agent file or `[judge.backend]`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # an infinite timeout or backoff never ends
     max_in_flight: int = Field(default=1, ge=1, le=256, description="requests sent concurrently")
     timeout_s: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=20)

@@ -8,7 +8,7 @@ so an interrupted experiment keeps every case it finished.
 from parity.store.changes import AdapterChanges, ExperimentChanges, NewExperiment, TrialChanges
 from parity.store.repository import Store
 from parity.store.rows import AdapterRow, AnalysisRow, Base, CaseRow, CeilingRow, DatasetRow, ExperimentRow, RulerCopyRow, TrialRow, now
-from parity.store.urls import safe_url, store_url
+from parity.store.urls import folder_store_url, safe_url, store_url
 
 _now = now  # the name loop/runner.py still imports; new code uses `now`
 
@@ -27,6 +27,7 @@ __all__ = [
     "Store",
     "TrialChanges",
     "TrialRow",
+    "folder_store_url",
     "now",
     "safe_url",
     "store_url",

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import os
+import tomllib
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from parity.task import Workspace
+from parity.task import CONFIG_NAME, STATE_DIR, Workspace
 
 
 def store_url(ws: Workspace) -> str:
-    return os.environ.get("PARITY_DB") or ws.config.store.url or f"sqlite:///{ws.state_dir / 'parity.db'}"
+    return _chosen_url(ws.state_dir, ws.config.store.url)
+
+
+def folder_store_url(root: Path) -> str:
+    """The store's URL for a workspace whose parity.toml may not load (`parity ruler restore` is for that
+    case): its [store] url when the file still parses as TOML, else the default."""
+    try:
+        raw = tomllib.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # missing, not UTF-8, not TOML (a ValueError), nested too deeply
+        raw = {}
+    store = raw.get("store")
+    url = store.get("url") if isinstance(store, dict) else None
+    return _chosen_url(root / STATE_DIR, url if isinstance(url, str) else None)
+
+
+def _chosen_url(state_dir: Path, configured: str | None) -> str:
+    """The PARITY_DB environment variable wins over parity.toml's [store] url; without either, SQLite in the workspace."""
+    return os.environ.get("PARITY_DB") or configured or f"sqlite:///{state_dir / 'parity.db'}"
 
 
 def safe_url(url: str) -> str:
