@@ -229,6 +229,10 @@ def test_a_new_store_is_built_by_the_migrations_at_head(url: str) -> None:
     assert _schema_drift(url) == []
 
 
+WITH_PASSWORD = '[rubric]\nscale_min = 1\n\n[store]\nurl = "postgresql+psycopg://parity:hunter2@db.example/parity"\n'
+KEY_IN_RULER = '[judge]\nkind = "llm"\nmodel = "litellm:openai/sk-proj-abcdefghijklmnopqrstuvwxyz123456"\n'
+
+
 def _store_before_alembic(url: str, opened_by_last_release: bool) -> dict[str, int]:
     """A store with the schema parity made before it had migrations, and a row in every table."""
     engine = create_engine(url)
@@ -288,6 +292,8 @@ def _store_before_alembic(url: str, opened_by_last_release: bool) -> dict[str, i
             decide_experiment_id=exp,
         )
         add("ruler_copies", fingerprint=FP, created_at=stamp, files={"parity.toml": "x"})
+        add("ruler_copies", fingerprint="b" * 64, created_at=stamp, files={"parity.toml": WITH_PASSWORD, "ruler/LOCK": "l"})
+        add("ruler_copies", fingerprint="c" * 64, created_at=stamp, files={"parity.toml": KEY_IN_RULER})
         add("datasets", created_at=stamp, name="pairs", kind="dpo", fingerprint="d" * 64, n_rows=1, path="p", provenance={})
         add(
             "adapters",
@@ -348,6 +354,9 @@ def test_a_store_from_before_migrations_upgrades_in_place_keeping_its_rows(url: 
     assert store.running_best(FP, "full").id == row.id
     assert store.trial(ids["trial"]).patch == {"fewshot.k": 2}
     assert store.ruler_copy(FP).files == {"parity.toml": "x"}
+    # Revision 0003 took the credentials out of the stored parity.toml, leaving the ruler's tables as they were.
+    assert store.ruler_copy("b" * 64).files == {"parity.toml": WITH_PASSWORD.replace(":hunter2@", ":***@"), "ruler/LOCK": "l"}
+    assert store.ruler_copy("c" * 64).files == {"parity.toml": KEY_IN_RULER}  # hiding it would change the ruler
     assert store.find_dataset("pairs").fingerprint == "d" * 64
     assert store.adapter("ad").curves == {"loss": [[1, 2.0]]}
     assert store.ceiling(FP, "full").quality == 0.7
