@@ -23,6 +23,17 @@ class Case:
     gold: Answer
     gold_alt: Answer | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The case as a line of ruler/cases.jsonl holds it (what the fingerprint hashes)."""
+        return {
+            "id": self.id,
+            "category": self.category,
+            "difficulty": self.difficulty,
+            "input": self.input,
+            "gold": self.gold.to_dict(),
+            "gold_alt": self.gold_alt.to_dict() if self.gold_alt else None,
+        }
+
 
 def load_cases(ws: Workspace) -> list[Case]:
     shown = ws.shown(ws.cases_path)

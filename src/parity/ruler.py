@@ -61,7 +61,7 @@ def compute_parts(ws: Workspace, cases: list[Case], gates: dict[str, tuple[str, 
     cfg = ws.config
     # Unset optional fields are left out, so adding one to parity never changes an existing fingerprint.
     parts = {
-        "cases": _sha([_case_record(case) for case in cases]),
+        "cases": _sha([case.to_dict() for case in cases]),
         "task": _sha(cfg.task.model_dump(exclude_none=True)),
         "rubric": _sha(cfg.rubric.model_dump(exclude_none=True)),
         "judge": _sha(judge_identity(ws)),
@@ -71,17 +71,6 @@ def compute_parts(ws: Workspace, cases: list[Case], gates: dict[str, tuple[str, 
     if cfg.detectors:  # they decide which cases fail, so they are part of the ruler
         parts["detectors"] = _sha({name: spec.model_dump() for name, spec in cfg.detectors.items()})
     return parts
-
-
-def _case_record(case: Case) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "category": case.category,
-        "difficulty": case.difficulty,
-        "input": case.input,
-        "gold": case.gold.to_dict(),
-        "gold_alt": case.gold_alt.to_dict() if case.gold_alt else None,
-    }
 
 
 def fingerprint_of(parts: dict[str, str]) -> str:

@@ -33,14 +33,7 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 
 
 def record(case: Case) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "category": case.category,
-        "difficulty": case.difficulty,
-        "input": case.input,
-        "gold": case.gold.to_dict(),
-        "gold_alt": case.gold_alt.to_dict() if case.gold_alt else None,
-    }
+    return case.to_dict()
 
 
 def load(ws: Workspace, data: bytes) -> list[Case] | None:
