@@ -4,7 +4,6 @@ count for nothing (a tampered ruler, leaked gold, too many unscored cases), then
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from parity.experiment.record import judgment_from_row
@@ -15,7 +14,7 @@ from parity.leak import LEAK_THRESHOLD, NEAR_THRESHOLD, Leak, find_leaks
 from parity.metrics import Result, case_quality, summarize
 from parity.ruler import Ruler, changed_since
 from parity.statuses import RunStatus, Verdict
-from parity.store import CaseRow, CeilingRow, Store
+from parity.store import CaseRow, CeilingRow, Store, now
 from parity.task import Answer, Workspace
 
 MAX_UNSCORED_SHARE = 0.10  # more unscored cases than this and the experiment is invalid
@@ -109,7 +108,7 @@ def finalize(ctx: RunContext, experiment_id: int, gate: str, wall_s: float, tota
         summary=summary.stored(),
         cost_usd=sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in rows),
         wall_s=total_wall_s,
-        finished_at=datetime.now(UTC),
+        finished_at=now(),
     )
     return Outcome(experiment_id, result, ceiling, decision.verdict, decision.reason, wall_s)
 

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
 
 from parity.agent import Agent, agent_from_record
 from parity.agent.pipeline import pipeline_svg
@@ -22,7 +21,7 @@ from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
 from parity.ruler import Case, Ruler, ruler_files
 from parity.statuses import RunStatus, Verdict
-from parity.store import Store
+from parity.store import Store, now
 from parity.task import Workspace
 
 ProgressHook = Callable[[Case], None]
@@ -170,7 +169,7 @@ def _complete(
 def _halt(store: Store, experiment_id: int, status: RunStatus, why: str) -> None:
     cost = sum(r.cost_usd + (r.judge_cost_usd or 0.0) for r in store.case_rows(experiment_id))
     verdict = Verdict.CRASHED if status == RunStatus.CRASHED else None
-    store.update_experiment(experiment_id, status=status, verdict=verdict, decision=why, cost_usd=cost, finished_at=datetime.now(UTC))
+    store.update_experiment(experiment_id, status=status, verdict=verdict, decision=why, cost_usd=cost, finished_at=now())
 
 
 def _run_cases(

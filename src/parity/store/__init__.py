@@ -10,8 +10,6 @@ from parity.store.repository import Store
 from parity.store.rows import AdapterRow, AnalysisRow, Base, CaseRow, CeilingRow, DatasetRow, ExperimentRow, RulerCopyRow, TrialRow, now
 from parity.store.urls import folder_store_url, safe_url, store_url
 
-_now = now  # the name loop/runner.py still imports; new code uses `now`
-
 __all__ = [
     "AdapterChanges",
     "AdapterRow",

@@ -8,13 +8,12 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from parity.errors import ParityError
 from parity.statuses import RunStatus
-from parity.store import AdapterRow, Store
+from parity.store import AdapterRow, Store, now
 from parity.train.base import BaseWeights
 from parity.train.data import register_dataset
 from parity.train.recipes.options import LoraOptions, TrainOptions
@@ -131,7 +130,7 @@ def train_adapter(
             curves=curves,
             status=RunStatus.RUNNING,
             path=str(out / "adapter"),
-            created_at=existing.created_at if existing is not None else datetime.now(UTC),
+            created_at=existing.created_at if existing is not None else now(),
         )
     )
     from transformers import PrinterCallback
@@ -153,9 +152,7 @@ def train_adapter(
     train_s = callback.train_s
     _save_atomically(trainer.model, out / "adapter")
     summary = _summary(trainer, output)
-    store.update_adapter(
-        name, status=RunStatus.DONE, finished_at=datetime.now(UTC), train_s=train_s, summary=summary, curves=callback.curves
-    )
+    store.update_adapter(name, status=RunStatus.DONE, finished_at=now(), train_s=train_s, summary=summary, curves=callback.curves)
     return TrainResult(name, out / "adapter", train_s, summary)
 
 
