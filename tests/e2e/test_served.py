@@ -35,6 +35,11 @@ def _rows(ws_dir: Path, experiment_id: int) -> list[tuple]:
     db = sqlite3.connect(ws_dir / ".parity" / "parity.db")
     try:
         return db.execute("SELECT case_id, cost_usd FROM case_results WHERE experiment_id = ?", (experiment_id,)).fetchall()
+    except sqlite3.OperationalError as error:
+        # The file exists a moment before the first migration commits its tables.
+        if "no such table" in str(error):
+            return []
+        raise
     finally:
         db.close()
 
