@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +40,11 @@ def _render(figure, fmt: str) -> bytes:
 
 
 def save(store: Store, analysis: Analysis, folder: Path) -> tuple[int, Path, Path]:
-    """Store the analysis; returns its id and the PNG and SVG files written beside the store."""
+    """Store the analysis, each field its own column and the figure rendered; returns its id and the PNG and
+    SVG files written beside the store."""
     png, svg = _render(analysis.figure, "png"), _render(analysis.figure, "svg").decode("utf-8")
-    analysis_id = store.save_analysis(
-        AnalysisRow(
-            kind=analysis.kind,
-            ruler_fingerprint=analysis.ruler_fingerprint,
-            params=analysis.params,
-            columns=analysis.columns,
-            rows=analysis.rows,
-            findings=analysis.findings,
-            png=png,
-            svg=svg,
-        )
-    )
+    stored = {f.name: getattr(analysis, f.name) for f in fields(analysis) if f.name != "figure"}
+    analysis_id = store.save_analysis(AnalysisRow(**stored, png=png, svg=svg))
     stem = folder / f"{analysis_id}-{analysis.kind}"
     atomic_write_bytes(stem.with_suffix(".png"), png)
     atomic_write_bytes(stem.with_suffix(".svg"), svg.encode("utf-8"))

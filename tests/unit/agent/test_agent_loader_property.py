@@ -17,7 +17,8 @@ import parity.examples
 from parity.agent.config import AgentConfig, load_agent_config, validate_agent_config
 from parity.agent.settings import PROMPT_VARIABLES
 from parity.errors import ParityError
-from tests.helpers.hostile import MUTATIONS, assert_one_line, assert_storable, hostile_text, hostile_values, mutated, paths
+from tests.helpers.draws import one_thing_wrong
+from tests.helpers.hostile import assert_one_line, assert_storable, hostile_text, hostile_values
 
 EXAMPLES = Path(parity.examples.__file__).parent
 BASES = [yaml.safe_load(path.read_text("utf-8")) for path in sorted(EXAMPLES.glob("*/agents/*.yaml"))]
@@ -77,10 +78,7 @@ def test_any_yaml_document_loads_or_is_refused_in_one_line(path: Path, doc: Any)
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(BASES), st.data())
 def test_a_valid_agent_with_one_thing_wrong_loads_or_is_refused_in_one_line(path: Path, base: dict[str, Any], data) -> None:
-    where = data.draw(st.sampled_from(list(paths(base))), label="path")
-    how = data.draw(st.sampled_from(MUTATIONS), label="how")
-    doc = mutated(base, where, how, data.draw(hostile_values, label="value"), data.draw(hostile_text, label="key"))
-    load(path, yaml.safe_dump(doc).encode())
+    load(path, yaml.safe_dump(one_thing_wrong(data, base)).encode())
 
 
 @settings(max_examples=150, deadline=None)

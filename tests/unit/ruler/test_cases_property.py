@@ -15,7 +15,8 @@ from parity.cases import DIFFICULTIES, Case, load_cases
 from parity.errors import ParityError
 from parity.examples import write_example
 from parity.task import Answer, Workspace, load_workspace
-from tests.helpers.hostile import MUTATIONS, assert_one_line, assert_storable, hostile_text, hostile_values, mutated, paths
+from tests.helpers.draws import one_thing_wrong
+from tests.helpers.hostile import assert_one_line, assert_storable
 
 SHOWN = "ruler/cases.jsonl"
 
@@ -76,9 +77,7 @@ def test_any_text_loads_or_is_refused_in_one_line(ws: Workspace, lines: list[str
 def test_valid_cases_with_one_thing_wrong_load_or_are_refused_in_one_line(ws: Workspace, bundled: list[dict[str, Any]], data) -> None:
     objects = list(bundled)
     index = data.draw(st.integers(0, len(objects) - 1), label="line")
-    path = data.draw(st.sampled_from(list(paths(objects[index]))), label="path")
-    how = data.draw(st.sampled_from(MUTATIONS), label="how")
-    objects[index] = mutated(objects[index], path, how, data.draw(hostile_values, label="value"), data.draw(hostile_text, label="key"))
+    objects[index] = one_thing_wrong(data, objects[index])
     load(ws, jsonl(objects))
 
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 import parity.examples
 from parity.errors import ParityError
 from parity.task import CONFIG_NAME, Workspace, WorkspaceConfig, load_workspace
-from tests.helpers.hostile import MUTATIONS, assert_one_line, assert_storable, hostile_text, hostile_values, mutated, paths
+from tests.helpers.draws import one_thing_wrong
+from tests.helpers.hostile import assert_one_line, assert_storable, hostile_text, hostile_values, mutated
 
 EXAMPLES = Path(parity.examples.__file__).parent
 BASES = [tomllib.loads((EXAMPLES / name / CONFIG_NAME).read_text("utf-8")) for name in ("discovery", "persona")]
@@ -104,10 +105,7 @@ def test_any_toml_document_loads_or_is_refused_in_one_line(root: Path, doc: dict
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(BASES), st.data())
 def test_a_valid_configuration_with_one_thing_wrong_loads_or_is_refused_in_one_line(root: Path, base: dict[str, Any], data) -> None:
-    path = data.draw(st.sampled_from(list(paths(base))), label="path")
-    how = data.draw(st.sampled_from(MUTATIONS), label="how")
-    doc = mutated(base, path, how, data.draw(hostile_values, label="value"), data.draw(hostile_text, label="key"))
-    load(root, toml_document(doc).encode())
+    load(root, toml_document(one_thing_wrong(data, base)).encode())
 
 
 BUNDLED = (EXAMPLES / "discovery" / CONFIG_NAME).read_text("utf-8")
