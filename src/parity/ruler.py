@@ -21,6 +21,8 @@ from parity.errors import ParityError
 from parity.io import atomic_write_text, canonical_json, read_text
 from parity.judge.identity import judge_identity
 from parity.models.secrets import REDACTED, scrub
+from parity.statuses import LockHow
+from parity.store import Store
 from parity.task import CONFIG_NAME, Workspace, load_workspace
 
 
@@ -138,6 +140,39 @@ def write_lock(ws: Workspace, ruler: Ruler) -> None:
     atomic_write_text(ws.lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
 
 
+# --- the store's own record of lock events -------------------------------------------------------
+# Any code that runs with the user's rights can write ruler/LOCK (write_lock is a function like any other),
+# so a LOCK that matches its files proves nothing alone: the store records each LOCK parity itself wrote.
+
+
+def lock_ruler(ws: Workspace, store: Store, ruler: Ruler) -> None:
+    """`parity ruler lock`: write the LOCK, then record it (the store is open first, so a LOCK it could not
+    record is never written to be refused at the next run)."""
+    write_lock(ws, ruler)
+    store.record_lock(ruler.fingerprint, LockHow.LOCKED)
+
+
+def check_lock_record(ws: Workspace, store: Store, fingerprint: str) -> bool:
+    """Whether the store holds any lock event; a ParityError when it does and none is for `fingerprint`,
+    the one ruler/LOCK names: that LOCK was written outside `parity ruler lock`."""
+    events = store.lock_events()
+    if events and fingerprint not in {event.fingerprint for event in events}:
+        raise ParityError(
+            f"tampering: the LOCK names ruler {fingerprint[:12]}, which parity ruler lock never locked in this store",
+            ws.shown(ws.lock_path),
+            "restore it with parity ruler restore, or run parity ruler lock to start a new ruler",
+        )
+    return bool(events)
+
+
+def admit_lock(ws: Workspace, store: Store, fingerprint: str) -> None:
+    """Before an experiment starts: refuse a LOCK this store never saw locked. A store with no lock event
+    at all (a new workspace's, or one from a release before they were recorded) adopts the LOCK it finds:
+    trust on first use."""
+    if not check_lock_record(ws, store, fingerprint):
+        store.record_lock(fingerprint, LockHow.ADOPTED)
+
+
 # --- the store's copy of the ruler, and restoring from it ----------------------------------------
 
 LOCK_FILE = "ruler/LOCK"
@@ -223,6 +258,16 @@ def locked_fingerprint(root: Path) -> str | None:
         return None
     fingerprint = lock.get("fingerprint") if isinstance(lock, dict) else None
     return fingerprint if isinstance(fingerprint, str) else None
+
+
+def restore_target(root: Path, store: Store) -> str | None:
+    """The ruler `parity ruler restore` puts back unless told which: the one ruler/LOCK names, or, when
+    the store never saw that one locked (the LOCK was tampered with), the last one it did."""
+    named = locked_fingerprint(root)
+    events = store.lock_events()
+    if events and named not in {event.fingerprint for event in events}:
+        return events[-1].fingerprint
+    return named
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,11 @@ class UnscoredKind(StrEnum):
     TRUNCATED = "truncated"
     REFUSED = "refused"
     ERROR = "error"
+
+
+class LockHow(StrEnum):
+    """How a ruler's LOCK came into the store's record of lock events."""
+
+    LOCKED = "ruler lock"  # written by `parity ruler lock`
+    ADOPTED = "adopted"  # found at the first run on a store with no record yet: trusted on first use
+    RESTORED = "ruler restore"  # put back by `parity ruler restore` from the store's checked copy

@@ -37,7 +37,7 @@ def loop(
     from parity.loop.proposers import make_proposer
     from parity.loop.runner import LoopLimits, loop_name, run_loop
     from parity.present.experiments import trials_table
-    from parity.ruler import load_ruler
+    from parity.ruler import admit_lock, load_ruler
     from parity.store import Store, store_url
 
     ws = find_workspace(workspace)
@@ -46,6 +46,7 @@ def loop(
         raise ParityError("the loop needs a limit", "parity loop", "pass --max-experiments N, --hours H or --budget-usd X")
     name = loop_name(ruler, proposer)
     store = Store.for_workspace(ws)  # first: it creates .parity/, where the Optuna study's SQLite file lives
+    admit_lock(ws, store, ruler.fingerprint)  # a forged LOCK refuses the loop, not each trial
     chosen = make_proposer(ws, proposer, store_url(ws), name, model)
     limits = LoopLimits(max_experiments, hours, budget_usd, allow_training)
     rule = ws.config.loop

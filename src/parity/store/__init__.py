@@ -7,8 +7,20 @@ so an interrupted experiment keeps every case it finished.
 
 from parity.store.changes import AdapterChanges, ExperimentChanges, NewExperiment, TrialChanges
 from parity.store.repository import Store
-from parity.store.rows import AdapterRow, AnalysisRow, Base, CaseRow, CeilingRow, DatasetRow, ExperimentRow, RulerCopyRow, TrialRow, now
-from parity.store.urls import folder_store_url, safe_url, store_url
+from parity.store.rows import (
+    AdapterRow,
+    AnalysisRow,
+    Base,
+    CaseRow,
+    CeilingRow,
+    DatasetRow,
+    ExperimentRow,
+    LockEventRow,
+    RulerCopyRow,
+    TrialRow,
+    now,
+)
+from parity.store.urls import folder_store_url, safe_url, sqlite_file, store_exists, store_url
 
 __all__ = [
     "AdapterChanges",
@@ -20,6 +32,7 @@ __all__ = [
     "DatasetRow",
     "ExperimentChanges",
     "ExperimentRow",
+    "LockEventRow",
     "NewExperiment",
     "RulerCopyRow",
     "Store",
@@ -28,5 +41,7 @@ __all__ = [
     "folder_store_url",
     "now",
     "safe_url",
+    "sqlite_file",
+    "store_exists",
     "store_url",
 ]

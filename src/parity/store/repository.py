@@ -11,9 +11,19 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from parity.errors import ParityError
-from parity.statuses import JudgmentStatus, Verdict
+from parity.statuses import JudgmentStatus, LockHow, Verdict
 from parity.store.changes import AdapterChanges, ExperimentChanges, NewExperiment, TrialChanges, check_fields
-from parity.store.rows import AdapterRow, AnalysisRow, CaseRow, CeilingRow, DatasetRow, ExperimentRow, RulerCopyRow, TrialRow
+from parity.store.rows import (
+    AdapterRow,
+    AnalysisRow,
+    CaseRow,
+    CeilingRow,
+    DatasetRow,
+    ExperimentRow,
+    LockEventRow,
+    RulerCopyRow,
+    TrialRow,
+)
 from parity.store.schema import upgrade_schema
 from parity.store.urls import safe_url, store_url
 from parity.task import Workspace
@@ -193,6 +203,17 @@ class Store:
             query = query.where(RulerCopyRow.fingerprint.startswith(prefix, autoescape=True))
         with self._session() as s:
             return s.scalars(query.order_by(RulerCopyRow.created_at.desc())).first()
+
+    # --- lock events: the store's own record of which LOCKs parity wrote ----------------------
+
+    def record_lock(self, fingerprint: str, how: LockHow) -> None:
+        with self._session() as s, s.begin():
+            s.add(LockEventRow(fingerprint=fingerprint, how=how))
+
+    def lock_events(self) -> list[LockEventRow]:
+        """Every lock event, the oldest first."""
+        with self._session() as s:
+            return list(s.scalars(select(LockEventRow).order_by(LockEventRow.id)))
 
     # --- training: datasets and adapters -------------------------------------------------------
 

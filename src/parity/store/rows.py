@@ -133,6 +133,17 @@ class RulerCopyRow(Base):
     files: Mapped[dict[str, str]] = mapped_column(JSON)  # workspace-relative path -> text
 
 
+class LockEventRow(Base):
+    """One time a ruler was locked (`parity ruler lock`) or its LOCK adopted at a store's first run: a LOCK
+    whose fingerprint has no event here was written by something else, and is refused as tampering."""
+
+    __tablename__ = "lock_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    how: Mapped[str] = mapped_column(String(16))  # LockHow
+
+
 class DatasetRow(Base):
     """A training dataset as it was used: its content fingerprint, where it came from, where it lies."""
 

@@ -15,7 +15,7 @@ from parity.errors import ParityError
 
 # Not Alembic's default alembic_version: the loop's Optuna study shares the database, and keeps its own there.
 VERSION_TABLE = "parity_schema_version"
-HEAD = "0003"  # the newest revision in migrations/versions (a test keeps the two equal)
+HEAD = "0004"  # the newest revision in migrations/versions (a test keeps the two equal)
 BASELINE = "0001"  # the schema parity had before it had migrations
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x706172697479  # "parity" in ASCII, the advisory lock's key

@@ -33,6 +33,16 @@ def _chosen_url(state_dir: Path, configured: str | None) -> str:
     return os.environ.get("PARITY_DB") or configured or f"sqlite:///{state_dir / 'parity.db'}"
 
 
+def store_exists(url: str) -> bool:
+    """False only for a SQLite file not yet made, where opening the store would create an empty one."""
+    return (path := sqlite_file(url)) is None or path.is_file()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for another database, or SQLite in memory)."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") and url != "sqlite:///:memory:" else None
+
+
 def safe_url(url: str) -> str:
     """The URL for messages, its password replaced by ***."""
     try:
