@@ -40,6 +40,9 @@ class ScriptedModel:
         self.requests.append(request)
         return Completion(text=self.reply(request), finish_reason="stop", prompt_tokens=10, completion_tokens=20)
 
+    def context_tokens(self, request: Request) -> None:
+        return None  # no tokenizer: like a served model, never checked against a context
+
 
 def strong_when_hot(request: Request) -> str:
     """Sampling (temperature > 0) gives the strong answer, greedy the weak one."""

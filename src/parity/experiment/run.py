@@ -14,12 +14,13 @@ from parity.agent.pipeline import pipeline_svg
 from parity.agent.pyagent import AgentCodeError
 from parity.errors import Interrupted, ParityError
 from parity.experiment.finalize import KeepRule, Outcome, RunContext, finalize
+from parity.experiment.fits import check_fits
 from parity.experiment.provenance import config_diff, git_commit
 from parity.experiment.record import case_row, failed_judgment
 from parity.judge import Judge
 from parity.models.cost import Budget, estimate
 from parity.models.resilience import BackendError
-from parity.ruler import Case, Ruler, ruler_files
+from parity.ruler import Case, Ruler, admit_lock, ruler_files
 from parity.statuses import RunStatus, Verdict
 from parity.store import Store, now
 from parity.task import Workspace
@@ -47,6 +48,7 @@ def check_budget(agent: Agent, cases: list[Case], budget_usd: float | None) -> s
 
 def start_experiment(ctx: RunContext, agent: Agent, gate: str, hypothesis: str, method: str | None, screened_by: int | None) -> int:
     ws, store, ruler = ctx.ws, ctx.store, ctx.ruler
+    admit_lock(ws, store, ruler.fingerprint)  # a LOCK written outside `parity ruler lock` is refused before anything is stored
     store.save_ruler_copy(ruler.fingerprint, ruler_files(ws))  # what `parity ruler restore` rewrites
     config = agent.config.model_dump()
     best = store.running_best(ruler.fingerprint, gate)
@@ -84,6 +86,7 @@ def run_experiment(
     on_start: Callable[[int], None] | None = None,
 ) -> Outcome:
     ctx = RunContext(ws, ruler, judge, store, keep)
+    check_fits(ws, agent, ruler.gate(gate))  # before anything is recorded: an overflowing case would crash mid-run
     experiment_id = start_experiment(ctx, agent, gate, hypothesis, method, screened_by)
     if on_start:
         on_start(experiment_id)  # e.g. the loop links its trial before any case runs
@@ -113,6 +116,7 @@ def resume_experiment(
         )
     agent = agent_from_record(ws, row.agent_config, row.agent_source or "", use_cache, row.agent_code)
     missing = missing_cases(store, ruler, experiment_id)
+    check_fits(ws, agent, missing)
     store.update_experiment(experiment_id, status=RunStatus.RUNNING, verdict=None, decision=None)
     ctx = RunContext(ws, ruler, judge, store, keep)
     return _complete(ctx, agent, experiment_id, row.gate, missing, on_case, Budget(budget_usd, row.cost_usd or 0.0))

@@ -50,3 +50,9 @@ class Model(Protocol):
     identity: str  # what was resolved, content-addressed where possible (file hash)
 
     def complete(self, request: Request) -> Completion: ...
+
+    def context_tokens(self, request: Request) -> tuple[int, int] | None:
+        """(the request's prompt in the model's own tokens, the model's context length), counted the way
+        the backend builds the prompt and without generating; None when that cannot be known exactly
+        (a served model) or need not be (a cached answer)."""
+        ...

@@ -47,14 +47,27 @@ class CachedModel:
     def _path(self, key: str) -> Path:
         return entry_path(self.folder, key, ".json")
 
+    def _fitted_path(self, request: Request) -> Path:
+        """Marks a prompt this model answered with room for max_tokens, whatever the sampling: it fits."""
+        material = {"model": self.identity, "messages": list(request.messages), "max_tokens": request.max_tokens}
+        return entry_path(self.folder, hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest(), ".fits")
+
+    def context_tokens(self, request: Request) -> tuple[int, int] | None:
+        if self._fitted_path(request).is_file() or _read_completion(self._path(cache_key(self.identity, request))) is not None:
+            return None  # answered before, so it fitted; and a cached re-run loads no model to count it
+        return self.inner.context_tokens(request)
+
     def complete(self, request: Request) -> Completion:
         path = self._path(cache_key(self.identity, request))
-        cached = _read_completion(path)
-        if cached is not None:
-            return cached
-        completion = self.inner.complete(request)
-        if completion.finish_reason != "error":  # failures are retried next time, not remembered
+        completion = _read_completion(path)
+        if completion is None:
+            completion = self.inner.complete(request)
+            if completion.finish_reason == "error":  # failures are retried next time, not remembered
+                return completion
             atomic_write_text(path, json.dumps(asdict(completion)))
+        fitted = self._fitted_path(request)
+        if not fitted.is_file():
+            atomic_write_text(fitted, "")
         return completion
 
 

@@ -146,14 +146,22 @@ class HFModel:
             self._grammars[key] = xgr.GrammarCompiler(info).compile_json_schema(key)
         return LogitsProcessor(self._grammars[key])  # one per generate() call
 
+    def context_tokens(self, request: Request) -> tuple[int, int] | None:
+        tokenizer, base = load_base(str(self.source))  # an adapter changes neither the tokenizer nor the context
+        with self._lock:
+            prompt = self._prompt(tokenizer, request)["input_ids"].shape[1]
+        context = getattr(base.config, "max_position_embeddings", None)
+        return (int(prompt), int(context)) if context else None
+
+    def _prompt(self, tokenizer: Any, request: Request) -> Any:
+        return tokenizer.apply_chat_template(list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True)
+
     def complete(self, request: Request) -> Completion:
         import torch
 
         with self._lock:
             tokenizer, model = self._ready()
-            inputs = tokenizer.apply_chat_template(
-                list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
-            )
+            inputs = self._prompt(tokenizer, request)
             prompt_len = inputs["input_ids"].shape[1]
             sampling = request.temperature > 0
             kwargs: dict[str, Any] = {"max_new_tokens": request.max_tokens, "do_sample": sampling, "pad_token_id": tokenizer.eos_token_id}

@@ -11,7 +11,7 @@ import threading
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from parity.models.base import Completion, Request
 from parity.models.grammar import GrammarFirst
@@ -44,6 +44,38 @@ def load_llama(path: str, n_ctx: int = N_CTX, n_threads: int | None = None) -> A
     return llama
 
 
+class _PromptCounted(Exception):
+    def __init__(self, tokens: int):
+        self.tokens = tokens
+
+
+class _PromptCounter:
+    """Stands in for the Llama in llama-cpp-python's own chat path: that path formats the messages with
+    the model's chat template and tokenizes the prompt, and the count is taken there, before any decoding."""
+
+    def __init__(self, llama: Any):
+        self._llama = llama
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._llama, name)  # the chat format and handlers the real call would pick
+
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        raise _PromptCounted(len(self._llama.tokenize(text, add_bos, special)))
+
+
+def chat_prompt_tokens(llama: Any, messages: list[dict[str, str]]) -> int:
+    """How many tokens `create_chat_completion(messages)` would feed the model: its own code, stopped
+    at the prompt, so the template and special tokens are counted exactly as a real call counts them."""
+    from llama_cpp import Llama
+
+    counter: Any = _PromptCounter(llama)  # in the place of `self`: the same handler lookup a real call makes
+    try:
+        Llama.create_chat_completion(counter, messages=cast(Any, messages), max_tokens=1)
+    except _PromptCounted as counted:
+        return counted.tokens
+    raise RuntimeError("llama-cpp-python's chat path never tokenized the prompt")
+
+
 class LlamaCppModel:
     def __init__(self, spec: str, path: Path):
         self.spec = spec
@@ -64,6 +96,11 @@ class LlamaCppModel:
             text = text.replace(STRING_CHAR_LOOSE, STRING_CHAR_STRICT)
             self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[key]
+
+    def context_tokens(self, request: Request) -> tuple[int, int]:
+        llama = load_llama(str(self.path))
+        with self._lock:
+            return chat_prompt_tokens(llama, list(request.messages)), int(llama.n_ctx())
 
     def complete(self, request: Request) -> Completion:
         from llama_cpp import LogitsProcessorList

@@ -69,6 +69,9 @@ class ServedModel:
     def _cost(self, response: Any) -> float:
         return 0.0
 
+    def context_tokens(self, request: Request) -> None:
+        return None  # a server's tokenizer and context are not at hand, and a guess would refuse good inputs
+
     def complete(self, request: Request) -> Completion:
         return call_with_retries(self.spec, lambda: self._once(request), self.options, self.limiter)
 
