@@ -174,6 +174,15 @@ class LoopSpec(_Strict):
     space: dict[str, ParamSpec] = Field(default_factory=dict)
 
 
+class PythonAgentsSpec(_Strict):
+    """How Python agents run: not part of the ruler."""
+
+    case_time_limit_s: float = Field(default=600.0, gt=0, le=86_400, allow_inf_nan=False)  # per case, model calls included
+    # Where the OS has no sandbox (Landlock), Python agents are refused unless this is true; they can
+    # then read the ruler and write the workspace, as any program the user runs can.
+    unsandboxed: bool = False
+
+
 class DetectorSpec(_Strict):
     """A critical failure: an answer matching any of these regular expressions fails its case
     whatever the judge says (a character break, an anachronism)."""
@@ -202,6 +211,7 @@ class WorkspaceConfig(_Strict):
     gates: dict[str, list[str] | Literal["all"]]
     store: StoreSpec = StoreSpec()
     loop: LoopSpec = LoopSpec()
+    python_agents: PythonAgentsSpec = PythonAgentsSpec()
 
     @field_validator("gates")
     @classmethod

@@ -31,46 +31,41 @@ def answer(input, ctx):
     return Answer(title=input[:60], questions=tuple(QUESTIONS))
 """
 
-READS_GOLD = """
-import json
-from pathlib import Path
-
-# Smuggles gold in by reading the ruler from disk: exactly what the leak detector must catch.
-GOLD = {}
-for line in (Path(__file__).resolve().parents[1] / "ruler" / "cases.jsonl").read_text().splitlines():
-    if line.strip():
-        case = json.loads(line)
-        GOLD[case["input"]] = case["gold"]
-"""
-
-LEAKY = (
-    READS_GOLD
-    + """
+# Agents that have the gold in their own code (memorized, pasted in): exactly what the leak detector
+# must catch. The test puts `GOLD = {...}` from the ruler at the top; an agent cannot read the ruler itself.
+LEAKY = """
 
 def answer(input, ctx):
     gold = GOLD[input]
     questions = gold["questions"][:5] + ["Anything else?", "Is there a deadline?"]
     return {"title": gold["title"], "questions": questions}
 """
-)
 
 # The attack that was kept at parity ratio 1.05: the gold questions, each with a word appended.
-CHEATING = (
-    READS_GOLD
-    + """
+CHEATING = """
 
 def answer(input, ctx):
     gold = GOLD[input]
     return {"title": gold["title"], "questions": [q.rstrip("?") + ", roughly?" for q in gold["questions"]]}
 """
-)
 
+# Reads the ruler from disk to smuggle gold in, by the workspace's absolute path.
+READS_RULER = """
+import json
+
+def answer(input, ctx):
+    for line in open(CASES).read().splitlines():
+        case = json.loads(line)
+        if case["input"] == input:
+            return case["gold"]
+"""
+
+# Rewrites the gold it is measured against and the LOCK with it, as a cheating agent could.
 TAMPERING = """
 import json
 from pathlib import Path
 
-# Rewrites the gold it is measured against and the LOCK with it, as a cheating agent could.
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(WORKSPACE)
 
 
 def answer(input, ctx):
@@ -80,12 +75,15 @@ def answer(input, ctx):
         if case["input"] == input:
             case["gold"]["questions"][0] = "What is your goal?"
     cases.write_text("".join(json.dumps(c) + "\\n" for c in lines))
-    from parity.ruler import build_ruler, write_lock
-    from parity.task import load_workspace
-
-    ws = load_workspace(ROOT)
-    write_lock(ws, build_ruler(ws))
+    (ROOT / "ruler" / "LOCK").write_text("{}")
     return ctx.retrieve(input, k=1)[0].answer
+"""
+
+# Never returns: the per-case time limit must stop it.
+STUCK = """
+def answer(input, ctx):
+    while True:
+        pass
 """
 
 BUGGY = """
@@ -102,6 +100,15 @@ def answer(input, ctx):
 
 def _write(ws_dir: Path, name: str, code: str) -> None:
     (ws_dir / "agents" / f"{name}.py").write_text(code)
+
+
+def _with_gold(ws_dir: Path, code: str) -> str:
+    cases = [json.loads(x) for x in (ws_dir / "ruler" / "cases.jsonl").read_text().splitlines() if x.strip()]
+    return f"GOLD = { ({case['input']: case['gold'] for case in cases})!r}\n" + code
+
+
+def _with(code: str, **constants: str) -> str:
+    return "".join(f"{name} = {value!r}\n" for name, value in constants.items()) + code
 
 
 def test_syntax_error_names_file_and_line(ws_dir: Path) -> None:
@@ -139,7 +146,7 @@ def test_bug_in_answer_stops_the_run_with_file_and_line(ws_dir: Path) -> None:
 
 
 def test_leaky_agent_is_caught_and_marked_invalid_with_evidence(ws_dir: Path) -> None:
-    _write(ws_dir, "leaky", LEAKY)
+    _write(ws_dir, "leaky", _with_gold(ws_dir, LEAKY))
     result = run_parity("run", "leaky", "--gate", "dev", "--hypothesis", "smuggled gold", cwd=ws_dir)
     assert result.returncode == 0, result.stderr
     [row] = show_json(ws_dir)
@@ -153,7 +160,7 @@ def test_leaky_agent_is_caught_and_marked_invalid_with_evidence(ws_dir: Path) ->
 
 
 def test_an_agent_that_returns_gold_with_a_word_appended_is_marked_invalid(ws_dir: Path) -> None:
-    _write(ws_dir, "cheating", CHEATING)
+    _write(ws_dir, "cheating", _with_gold(ws_dir, CHEATING))
     result = run_parity("run", "cheating", "--gate", "dev", "--hypothesis", "gold, lightly edited", cwd=ws_dir)
     assert result.returncode == 0, result.stderr
     [row] = show_json(ws_dir)
@@ -161,16 +168,64 @@ def test_an_agent_that_returns_gold_with_a_word_appended_is_marked_invalid(ws_di
     assert all(leak["near"] and len(leak["shared"]) == 7 for leak in row["leaks"])
 
 
-def test_an_agent_that_rewrites_the_ruler_and_its_lock_is_marked_invalid(ws_dir: Path) -> None:
-    _write(ws_dir, "tampering", TAMPERING)
+def test_an_agent_cannot_read_the_ruler(ws_dir: Path) -> None:
+    _write(ws_dir, "reader", _with(READS_RULER, CASES=str((ws_dir / "ruler" / "cases.jsonl").resolve())))
+    result = run_parity("run", "reader", "--gate", "dev", "--hypothesis", "reads the gold", cwd=ws_dir)
+    assert result.returncode == 2, result.stderr
+    assert "error: agents/reader.py:6: answer() raised PermissionError" in result.stderr and len(result.stderr.splitlines()) == 1
+    [row] = show_json(ws_dir)
+    assert row["status"] == "crashed" and row["quality"] is None  # nothing of it is kept
+
+
+def test_an_agent_cannot_rewrite_the_ruler_or_its_lock(ws_dir: Path) -> None:
+    before = {name: (ws_dir / "ruler" / name).read_bytes() for name in ("cases.jsonl", "LOCK")}
+    _write(ws_dir, "tampering", _with(TAMPERING, WORKSPACE=str(ws_dir.resolve())))
     result = run_parity("run", "tampering", "--gate", "dev", "--hypothesis", "rewrites its gold", cwd=ws_dir)
+    assert result.returncode == 2 and "answer() raised PermissionError" in result.stderr, result.stderr
+    assert {name: (ws_dir / "ruler" / name).read_bytes() for name in before} == before
+    assert run_parity("ruler", "verify", cwd=ws_dir).returncode == 0
+
+
+def test_an_agent_cannot_reach_the_store_key_or_the_parent(ws_dir: Path) -> None:
+    probe = f"""
+import os, socket, signal
+
+def answer(input, ctx):
+    found = []
+    for attempt in (
+        lambda: open({str((ws_dir / ".parity" / "parity.db").resolve())!r}, "rb"),
+        lambda: open("/proc/%d/environ" % os.getppid(), "rb"),
+        lambda: socket.create_connection(("127.0.0.1", 5432), timeout=1),
+        lambda: os.kill(os.getppid(), signal.SIGTERM),
+        lambda: open({str((ws_dir / "parity.toml").resolve())!r}, "a"),
+    ):
+        try:
+            attempt()
+            found.append("allowed")
+        except OSError as exc:
+            found.append(type(exc).__name__)
+    questions = found + [os.environ.get("PARITY_TEST_KEY", "no key"), os.getcwd()]
+    return {{"title": "probe", "questions": [q + "?" for q in questions]}}
+"""
+    _write(ws_dir, "probe", probe)
+    assert run_parity("run", "probe", "--gate", "dev", env={"PARITY_TEST_KEY": "sk-secret"}, cwd=ws_dir).returncode == 0
+    [row] = show_json(ws_dir)
+    answers = [c.answer for c in Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}").case_rows(row["id"]) if c.answer]
+    assert answers, row
+    *refusals, key, cwd = answers[0]["questions"]
+    assert "allowed?" not in refusals, refusals
+    assert key == "no key?" and str(ws_dir.resolve()) not in cwd
+
+
+def test_a_stuck_agent_fails_its_cases_at_the_time_limit_and_the_run_goes_on(ws_dir: Path) -> None:
+    config = ws_dir / "parity.toml"
+    config.write_text(config.read_text() + "\n[python_agents]\ncase_time_limit_s = 1.5\n")
+    _write(ws_dir, "stuck", STUCK)
+    result = run_parity("run", "stuck", "--gate", "dev", cwd=ws_dir)
     assert result.returncode == 0, result.stderr
     [row] = show_json(ws_dir)
-    assert row["verdict"] == "invalid" and row["decision"].startswith("tampering: the ruler changed during the run (cases differ"), row[
-        "decision"
-    ]
-    verify = run_parity("ruler", "verify", cwd=ws_dir)  # the rewritten LOCK matches the rewritten files: only the run's check saw it
-    assert verify.returncode == 0
+    cases = Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}").case_rows(row["id"])
+    assert len(cases) == 10 and all(c.answer is None and c.answer_error.startswith("time limit: answer() ran over 1.5 s") for c in cases)
 
 
 def test_honest_retrieval_agent_is_not_flagged(ws_dir: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
 from parity.agent.context import AgentContext, AgentFailure, Step
 from parity.agent.corpus import Corpus
-from parity.agent.pyagent import AgentCodeError, PythonAgent, load_python_agent, read_python_agent, user_frame
+from parity.agent.pyagent import PythonAgent, load_python_agent, read_python_agent
 from parity.agent.strategies import calls_per_case, check_strategy, run_strategy
 from parity.errors import ParityError
 from parity.models import Completion, Model, Request, open_model
@@ -101,25 +101,21 @@ class Agent:
 
     def _python_answer(self, ctx: AgentContext, case_input: str) -> Answer:
         assert self.python is not None
-        try:
-            result: Any = self.python.answer(case_input, ctx)
-        except AgentFailure:
-            raise
-        except Exception as exc:
-            # A bug in the agent stops the run (finished cases stay recorded) rather than scoring zeros.
-            raise AgentCodeError(
-                f"answer() raised {type(exc).__name__}: {exc} (case input: {case_input[:60]!r})",
-                user_frame(exc, self.python.filename),
-                "fix the agent and run it again (--resume would rerun the recorded code)",
-            ) from None
-        if isinstance(result, Answer):
-            result = result.to_dict()
-        if result is None:
+        case = self.python.run_case(case_input, self.config, self.task, self.model, self.corpus)
+        ctx.trace.extend(case.trace)
+        if case.failure is not None:
+            raise AgentFailure(case.failure)
+        if case.answer is None:
             raise AgentFailure(ctx.trace[-1].error if ctx.trace and ctx.trace[-1].error else "answer() returned None")
         try:
-            return parse_answer(result, self.task, what="answer()")
+            return parse_answer(case.answer, self.task, what="answer()")
         except ValueError as exc:
             raise AgentFailure(str(exc)) from None
+
+    def close(self) -> None:
+        """Stop a Python agent's worker processes (they stop with parity anyway)."""
+        if self.python is not None:
+            self.python.close()
 
 
 def load_agent(ws: Workspace, name_or_path: str, use_cache: bool = True) -> Agent:
@@ -127,7 +123,7 @@ def load_agent(ws: Workspace, name_or_path: str, use_cache: bool = True) -> Agen
     path = resolve_agent_path(ws.agents_dir, name_or_path)
     shown = ws.shown(path)
     if path.suffix == ".py":
-        python = read_python_agent(path, shown)
+        python = read_python_agent(ws, path)
         return build_agent(ws, python.config, parse_spec(python.config.model), path, use_cache, python)
     config, spec = load_agent_config(path, shown)
     return build_agent(ws, config, spec, path, use_cache)
@@ -137,7 +133,7 @@ def agent_from_record(ws: Workspace, record: dict, source: str, use_cache: bool 
     """The agent exactly as an experiment recorded it (for --resume), whatever its file says now."""
     path = ws.agents_dir / source
     if code is not None:
-        python = load_python_agent(code, ws.shown(path), path.stem)
+        python = load_python_agent(ws, code, path)
         config = AgentConfig.model_validate(record)
         return build_agent(ws, config, parse_spec(config.model), path, use_cache, python)
     config = AgentConfig.model_validate(record)

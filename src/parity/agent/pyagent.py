@@ -3,21 +3,42 @@
 An optional module-level `CONFIG` dict takes the same fields as a YAML agent (model, adapter,
 prompt, fewshot, decoding, backend); `ctx` is an AgentContext. The source text is recorded with
 every experiment, so `--resume` and audits run exactly the code that ran.
+
+The code never runs in parity's process: it is imported and run in a sandboxed worker process
+(agent/process.py), one case at a time within [python_agents] case_time_limit_s.
 """
 
 from __future__ import annotations
 
 import ast
-import traceback
-import types
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from parity.agent import sandbox
 from parity.agent.config import AgentConfig, validate_agent_config
+from parity.agent.context import Step
+from parity.agent.corpus import Corpus
+from parity.agent.process import (
+    START_LIMIT_S,
+    AgentProcess,
+    Answered,
+    CaseTimeout,
+    Raised,
+    WorkerFailed,
+    WorkerPlan,
+    WorkerPool,
+    readable_roots,
+)
 from parity.errors import ParityError
 from parity.io import read_text
+from parity.models import Model
+from parity.store import sqlite_file, store_url
+from parity.task import TaskSpec, Workspace
+
+FIX = "fix the agent and run it again (--resume would rerun the recorded code)"
 
 
 class AgentCodeError(ParityError):
@@ -25,44 +46,121 @@ class AgentCodeError(ParityError):
 
 
 @dataclass
+class CaseResult:
+    """What the agent's worker made of one case."""
+
+    answer: Any
+    failure: str | None
+    trace: list[Step]
+
+
+@dataclass(eq=False)
 class PythonAgent:
     code: str
     filename: str  # as shown in messages, e.g. agents/decompose.py
-    answer: Callable[..., Any]
     config: AgentConfig
+    workers: WorkerPool
+
+    def run_case(self, case_input: str, config: AgentConfig, task: TaskSpec, model: Model, corpus: Corpus) -> CaseResult:
+        """One case in a worker: the agent's answer, or why there is none (the case fails, the run goes on);
+        a bug in the agent raises AgentCodeError (the run stops)."""
+        worker = self.workers.take()
+        if worker is None:
+            worker = self._start()
+        case = {"input": case_input, "config": config.model_dump(mode="json"), "task": task.model_dump(mode="json")}
+        try:
+            reply = worker.answer(case, model, corpus)
+        except CaseTimeout:
+            self.workers.discard(worker)
+            limit = self.workers.plan.time_limit_s
+            return CaseResult(None, f"time limit: answer() ran over {limit:g} s ([python_agents] case_time_limit_s)", [])
+        except WorkerFailed as exc:
+            self.workers.discard(worker)
+            raise AgentCodeError(f"{exc} (case input: {case_input[:60]!r})", self.filename, FIX) from None
+        except BaseException:
+            self.workers.discard(worker)  # an interrupt, or the model failing: no worker is left mid-case
+            raise
+        if isinstance(reply, Raised):
+            self.workers.discard(worker)
+            raise AgentCodeError(
+                f"answer() raised {reply.type}: {reply.message} (case input: {case_input[:60]!r})", self._where(reply), FIX
+            )
+        self.workers.give(worker)
+        assert isinstance(reply, Answered)
+        return CaseResult(reply.answer, reply.failure, reply.trace)
+
+    def close(self) -> None:
+        self.workers.close()
+
+    def _start(self) -> AgentProcess:
+        try:
+            worker, loaded = self.workers.start()
+        except (CaseTimeout, WorkerFailed) as exc:
+            raise AgentCodeError(
+                f"the agent's process could not start: {exc or f'not ready within {START_LIMIT_S:g} s'}", self.filename, FIX
+            ) from None
+        if isinstance(loaded, Raised):
+            self.workers.discard(worker)
+            raise AgentCodeError(f"importing the agent raised {loaded.type}: {loaded.message}", self._where(loaded), FIX)
+        return worker
+
+    def _where(self, raised: Raised) -> str:
+        return f"{self.filename}:{raised.line}" if raised.line else self.filename
 
 
-def load_python_agent(code: str, shown: str, name: str) -> PythonAgent:
+def load_python_agent(ws: Workspace, code: str, path: Path) -> PythonAgent:
+    """Check the agent's code, then import it in a worker (never here) to read its CONFIG."""
+    shown, name = ws.shown(path), path.stem
     try:
-        compiled = compile(code, shown, "exec")
+        compile(code, shown, "exec")
     except SyntaxError as exc:
         raise ParityError(f"syntax error: {exc.msg}", f"{shown}:{exc.lineno}", "fix the Python source") from None
-    module = types.ModuleType(f"parity_agent_{name}")
-    module.__file__ = shown
+    except ValueError as exc:  # a NUL byte
+        raise ParityError(f"the agent's source cannot be compiled: {exc}", shown, "fix the Python source") from None
+    plan = WorkerPlan(code, shown, name, _offered(ws), _readable(ws, shown), ws.config.python_agents.case_time_limit_s)
+    workers = WorkerPool(plan)
     try:
-        exec(compiled, module.__dict__)
-    except Exception as exc:
+        worker, loaded = workers.start()
+    except (CaseTimeout, WorkerFailed) as exc:
         raise ParityError(
-            f"importing the agent raised {type(exc).__name__}: {exc}", user_frame(exc, shown), "fix the agent module"
+            f"the agent's process could not start: {exc or f'not ready within {START_LIMIT_S:g} s'}", shown, "fix the agent module"
         ) from None
-    answer = getattr(module, "answer", None)
-    if not callable(answer):
+    if isinstance(loaded, Raised):
+        workers.close()
+        where = f"{shown}:{loaded.line}" if loaded.line else shown
+        raise ParityError(f"importing the agent raised {loaded.type}: {loaded.message}", where, "fix the agent module")
+    workers.give(worker)
+    if not loaded.has_answer:
+        workers.close()
         raise ParityError("a Python agent must define answer(input, ctx)", shown, "add: def answer(input, ctx): ...")
-    raw = getattr(module, "CONFIG", {}) or {}
-    if not isinstance(raw, dict):
-        raise ParityError("CONFIG must be a dict of agent fields", shown, "see agents/baseline.yaml for the fields")
-    config = validate_agent_config({"name": name, **raw}, shown, _config_line(code))
-    return PythonAgent(code, shown, answer, config)
+    if not isinstance(loaded.config, dict):
+        workers.close()
+        raise ParityError("CONFIG must be a dict of agent fields (plain JSON values)", shown, "see agents/baseline.yaml for the fields")
+    config = validate_agent_config({"name": name, **loaded.config}, shown, _config_line(code))
+    return PythonAgent(code, shown, config, workers)
 
 
-def read_python_agent(path: Path, shown: str) -> PythonAgent:
-    return load_python_agent(read_text(path, shown), shown, path.stem)
+def read_python_agent(ws: Workspace, path: Path) -> PythonAgent:
+    return load_python_agent(ws, read_text(path, ws.shown(path)), path)
 
 
-def user_frame(exc: BaseException, shown: str) -> str:
-    """`agents/x.py:LINE` of the deepest frame inside the agent's own code."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == shown]
-    return f"{shown}:{frames[-1].lineno}" if frames else shown
+def _offered(ws: Workspace) -> tuple[tuple[Path, str], ...]:
+    """What the worker's folder holds: what ctx offers anyway, the agents and the corpus."""
+    return ((ws.agents_dir, "agents"), (ws.corpus_path, "corpus/" + ws.corpus_path.name))
+
+
+def _readable(ws: Workspace, shown: str) -> tuple[Path, ...] | None:
+    if sandbox.abi_version() >= 1:
+        protected = [ws.root, ws.state_dir, *([p] if (p := sqlite_file(store_url(ws))) else [])]
+        return readable_roots(protected)
+    if not ws.config.python_agents.unsandboxed:
+        raise ParityError(
+            "Python agents run in an OS sandbox, and this system has none (Landlock: Linux 5.13 or later, with landlock among its security modules)",
+            shown,
+            "use a YAML agent, or set [python_agents] unsandboxed = true in parity.toml to run it anyway, knowing it can then read the ruler",
+        )
+    print(f"parity: {shown} runs without an OS sandbox ([python_agents] unsandboxed = true): it can read the ruler", file=sys.stderr)
+    return None
 
 
 def _config_line(code: str) -> Callable[[list[str]], int | None]:

@@ -60,7 +60,9 @@ def worker_id() -> str:
 def base_config(ws: Workspace) -> dict:
     path = resolve_agent_path(ws.agents_dir, ws.config.loop.base_agent)
     if path.suffix == ".py":
-        config = read_python_agent(path, ws.shown(path)).config
+        python = read_python_agent(ws, path)
+        python.close()
+        config = python.config
     else:
         config, _ = load_agent_config(path, ws.shown(path))
     return config.model_dump()
