@@ -22,7 +22,10 @@ from tests.helpers.workspace import SIX_CASES, TINY_GATE, add_gates
 
 pytestmark = pytest.mark.slow
 
-BUNDLED = ["baseline", "fewshot_knn", "fewshot_mmr", "overgen_prune", "best_of_n", "critique_revise", "vote", "retrieve_prune"]
+BUNDLED = [
+    *["baseline", "fewshot_knn", "fewshot_mmr", "overgen_prune", "best_of_n", "critique_revise", "vote"],
+    pytest.param("retrieve_prune", marks=pytest.mark.sandbox),
+]
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,7 @@ def answer(input, ctx):
 '''
 
 
+@pytest.mark.sandbox
 def test_every_summary_says_how_far_its_judge_was_measured_to_agree(ws_dir: Path, tmp_path: Path) -> None:
     """The bundled discovery judge (v2) carries its held-out agreement into the summary, show --json, the
     keep decision and the report; a workspace on v1 says its judge is uncalibrated."""

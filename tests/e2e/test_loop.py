@@ -62,6 +62,7 @@ def test_program_md_states_the_rules(ws_dir: Path) -> None:
         assert rule in text
 
 
+@pytest.mark.sandbox
 def test_ruler_restore_rewrites_an_edited_ruler(ws_dir: Path) -> None:
     nearest = "def answer(input, ctx):\n    return ctx.retrieve(input, k=1)[0].answer\n"
     (ws_dir / "agents" / "nearest.py").write_text(nearest)

@@ -101,6 +101,7 @@ def test_a_bad_detector_pattern_is_a_one_line_error_at_its_line(tmp_path: Path) 
     )
 
 
+@pytest.mark.sandbox
 def test_a_persona_run_reports_categories_difficulties_and_critical_failures(tmp_path: Path) -> None:
     """A Python agent that breaks character on one case, through the real CLI, show --json, the report
     and the static dashboard."""

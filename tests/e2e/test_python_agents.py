@@ -8,8 +8,12 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from parity.store import Store
 from tests.helpers.cli import run_parity, show_json
+
+pytestmark = pytest.mark.sandbox
 
 NEAREST = '''
 def answer(input, ctx):

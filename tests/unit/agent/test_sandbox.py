@@ -22,8 +22,6 @@ from parity.models.base import Completion
 from parity.task import Workspace, load_workspace
 from tests.helpers.scripted import ScriptedModel, answer_text
 
-needs_landlock = pytest.mark.skipif(sandbox.abi_version() < 1, reason="this kernel has no Landlock")
-
 # A child that confines itself the way a worker does, then reports what it could reach.
 PROBE = """
 import json, sys, socket
@@ -48,7 +46,7 @@ print(json.dumps(result))
 """
 
 
-@needs_landlock
+@pytest.mark.sandbox
 def test_a_confined_process_reads_and_writes_only_where_it_was_allowed(tmp_path: Path) -> None:
     (tmp_path / "ruler").mkdir()
     (tmp_path / "ruler" / "cases.jsonl").write_text("gold\n")
@@ -84,7 +82,7 @@ def _run(ws: Workspace, code: str, case_input: str = "plan a trip to Paris"):
         agent.close()
 
 
-@needs_landlock
+@pytest.mark.sandbox
 def test_an_agent_answers_through_parity_and_parity_keeps_the_numbers(ws_dir: Path) -> None:
     code = "def answer(input, ctx):\n    return ctx.ask(input)\n"
     result, model = _run(_workspace(ws_dir), code)
@@ -93,7 +91,7 @@ def test_an_agent_answers_through_parity_and_parity_keeps_the_numbers(ws_dir: Pa
     assert [s.step for s in result.trace] == ["answer"] and result.trace[0].text == answer_text("strong")
 
 
-@needs_landlock
+@pytest.mark.sandbox
 def test_import_time_code_runs_in_the_worker_not_in_parity(ws_dir: Path, tmp_path: Path) -> None:
     marker = tmp_path / "ran-in-parity"
     code = f"import os\nif os.getpid() == {os.getpid()}:\n    open({str(marker)!r}, 'w')\nCONFIG = {{'decoding': {{'max_tokens': 99}}}}\n\ndef answer(input, ctx):\n    return None\n"
@@ -103,7 +101,7 @@ def test_import_time_code_runs_in_the_worker_not_in_parity(ws_dir: Path, tmp_pat
     assert not marker.exists() and agent.config.decoding.max_tokens == 99
 
 
-@needs_landlock
+@pytest.mark.sandbox
 def test_a_stuck_agent_fails_the_case_at_the_time_limit(ws_dir: Path) -> None:
     started = time.monotonic()
     result, _ = _run(_workspace(ws_dir, limit_s=0.5), "def answer(input, ctx):\n    while True:\n        pass\n")
@@ -111,7 +109,7 @@ def test_a_stuck_agent_fails_the_case_at_the_time_limit(ws_dir: Path) -> None:
     assert time.monotonic() - started < 30
 
 
-@needs_landlock
+@pytest.mark.sandbox
 @pytest.mark.parametrize(
     ("code", "fragment"),
     [
@@ -135,7 +133,7 @@ def test_a_worker_that_dies_or_breaks_the_protocol_stops_the_run_with_one_line(w
     assert fragment in line and "\n" not in line, line
 
 
-@needs_landlock
+@pytest.mark.sandbox
 def test_import_errors_are_refused_before_anything_runs(ws_dir: Path) -> None:
     ws = _workspace(ws_dir)
     for code, fragment in [

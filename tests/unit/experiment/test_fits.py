@@ -103,6 +103,7 @@ def test_the_first_case_that_overflows_is_named_with_its_numbers(ws: Workspace, 
     )
 
 
+@pytest.mark.sandbox
 def test_a_python_agent_is_checked_by_the_first_request_its_config_describes(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     use_model(monkeypatch, WordCounting(strong_when_hot, context=100))
     agent = load_agent(ws, "retrieve_prune")
