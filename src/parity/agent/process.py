@@ -81,7 +81,7 @@ class AgentProcess:
         for source, name in plan.offered:
             _copy(source, self.workdir / name)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "parity.agent.worker"],
+            [sys.executable, "-m", "parity.agent.worker", str(os.getpid())],
             cwd=self.workdir,  # also sys.path[0] of the worker: never the workspace
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

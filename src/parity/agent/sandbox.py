@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG = 1
 
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
@@ -55,6 +57,16 @@ def abi_version() -> int:
     except (OSError, AttributeError):
         return 0
     return max(int(version), 0)
+
+
+def die_with_parent(parent: int) -> None:
+    """Linux: this process is killed when `parent`, the process that started it, dies (even by kill -9),
+    so an agent stuck in a loop never outlives parity. Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
 
 
 def confine(readable: list[Path], writable: list[Path]) -> int:

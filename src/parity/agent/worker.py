@@ -1,4 +1,4 @@
-"""The worker process a Python agent runs in (`python -m parity.agent.worker`): it confines itself,
+"""The worker process a Python agent runs in (`python -m parity.agent.worker PARENT_PID`): it confines itself,
 imports the agent's code, then answers one case at a time. Its `ctx` is the ordinary AgentContext,
 but the model and the corpus live in parity's process and are reached over the channel, so nothing
 here holds a model, a path to the ruler, the store's URL or a key.
@@ -27,7 +27,7 @@ import numpy as np
 from parity.agent.config import AgentConfig
 from parity.agent.context import AgentContext, AgentFailure
 from parity.agent.corpus import Corpus, Demo, Retrieval
-from parity.agent.sandbox import confine
+from parity.agent.sandbox import confine, die_with_parent
 from parity.agent.wire import COMPLETION_FIELDS, Channel, WireError
 from parity.models.base import Completion, Request
 from parity.task import Answer, TaskSpec
@@ -73,6 +73,7 @@ class RemoteCorpus(Corpus):
 
 
 def main() -> None:
+    die_with_parent(int(sys.argv[1]))
     channel = Channel(0, os.dup(1))
     os.dup2(2, 1)  # the agent's prints must not mix with the protocol
     sys.stdout = sys.stderr

@@ -220,3 +220,42 @@ def test_the_channel_times_out_and_refuses_what_is_not_a_json_object() -> None:
             channel.receive(time.monotonic() + 1)
     os.close(read_fd)
     os.close(write_fd)
+
+
+@pytest.mark.sandbox
+def test_a_stuck_worker_dies_with_parity_even_by_kill_9(ws_dir: Path) -> None:
+    _workspace(ws_dir)
+    script = f"""
+from pathlib import Path
+from parity.agent.corpus import Corpus
+from parity.agent.pyagent import load_python_agent
+from parity.task import load_workspace
+from tests.helpers.scripted import ScriptedModel
+
+ws = load_workspace(Path({str(ws_dir)!r}))
+path = ws.agents_dir / "stuck.py"
+path.write_text("def answer(input, ctx):\\n    while True:\\n        pass\\n")
+agent = load_python_agent(ws, path.read_text(), path)
+worker = agent.workers.take()
+print(worker.process.pid, flush=True)
+agent.workers.give(worker)
+agent.run_case("x", agent.config, ws.task, ScriptedModel(lambda r: ""), Corpus([], None))
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[3])
+    assert parent.stdout is not None
+    worker_pid = int(parent.stdout.readline())
+    time.sleep(1.0)  # the worker is in its loop
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(worker_pid):
+        time.sleep(0.1)
+    assert not _alive(worker_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"  # a zombie has died; only its exit status is left
+    except FileNotFoundError:
+        return False
