@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, console, find_workspace, print_json, progress_bar
+from parity.cli.common import ID, WorkspaceOpt, console, find_workspace, print_json, progress_bar
 
 if TYPE_CHECKING:
     from parity.analysis.record import Analysis
@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 analyze_app = typer.Typer(no_args_is_help=True, help="Analyses that tell a real gap from judge noise.")
 
-Experiments = Annotated[list[int], typer.Argument(help="Experiment ids.")]
+Experiments = Annotated[list[int], typer.Argument(help="Experiment ids.", **ID)]
 Dimension = Annotated[str, typer.Option("--dimension", help="A rubric dimension.")]
-NoiseOf = Annotated[int, typer.Argument(help="Experiment whose identical answers are re-judged.")]
+NoiseOf = Annotated[int, typer.Argument(help="Experiment whose identical answers are re-judged.", **ID)]
 Times = Annotated[int, typer.Option("--times", help="How many re-judgments (distinct repeat indices).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 Candidates = Annotated[list[str], typer.Option("--candidate", help="A model spec to run through the identical harness (repeatable).")]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from parity.cli.common import AsJson, WorkspaceOpt, console, find_workspace, print_json, progress_bar
+from parity.cli.common import ID, AsJson, WorkspaceOpt, console, find_workspace, print_json, progress_bar
 from parity.errors import ParityError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ NoDetectors = Annotated[
 ]
 Experiments = Annotated[
     list[int] | None,
-    typer.Option("--experiment", help="Without --labels: experiments whose answers are scored (default: all on this ruler)."),
+    typer.Option("--experiment", help="Without --labels: experiments whose answers are scored (default: all on this ruler).", **ID),
 ]
 Limit = Annotated[int | None, typer.Option("--limit", help="Without --labels: score at most this many answers.")]
 

@@ -37,6 +37,8 @@ WorkspaceOpt = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+# A stored id: the store's integers are 64-bit, so a larger one is a usage error, not a database error.
+ID = {"min": 1, "max": 2**63 - 1}
 
 
 def find_workspace(path: Path | None) -> Workspace:

@@ -10,7 +10,7 @@ import typer
 
 from parity.cli.common import WorkspaceOpt, console, find_workspace
 
-Port = Annotated[int, typer.Option("--port", help="Port to serve on.")]
+Port = Annotated[int, typer.Option("--port", help="Port to serve on.", min=1, max=65535)]
 Host = Annotated[str, typer.Option("--host", help="Address to bind; the default serves this machine only.")]
 Out = Annotated[Path | None, typer.Option("--out", help="Markdown file to write (default: print it).")]
 

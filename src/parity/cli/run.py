@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, budget_option, console, find_workspace, progress_bar
+from parity.cli.common import ID, WorkspaceOpt, budget_option, console, find_workspace, progress_bar
 from parity.errors import ParityError
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ Confirm = Annotated[
     bool, typer.Option("--confirm", help="Screen on the dev gate; only if it beats the running best's dev score, run the full gate.")
 ]
 Resume = Annotated[
-    int | None, typer.Option("--resume", help="Finish experiment ID: only its missing cases run, with the agent it recorded.")
+    int | None, typer.Option("--resume", help="Finish experiment ID: only its missing cases run, with the agent it recorded.", **ID)
 ]
 Budget = Annotated[
     float | None,

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from parity.cli.common import AsJson, WorkspaceOpt, console, find_workspace, print_json
+from parity.cli.common import ID, AsJson, WorkspaceOpt, console, find_workspace, print_json
 
-ExperimentId = Annotated[int | None, typer.Argument(help="Experiment id; omit to list all.")]
+ExperimentId = Annotated[int | None, typer.Argument(help="Experiment id; omit to list all.", **ID)]
 Pipeline = Annotated[Path | None, typer.Option("--pipeline", help="Write the experiment's pipeline diagram (SVG) to this file.")]
 
 
@@ -45,8 +45,8 @@ def show(experiment_id: ExperimentId = None, as_json: AsJson = False, pipeline: 
 
 
 def compare(
-    a: Annotated[int, typer.Argument(help="Experiment A.")],
-    b: Annotated[int, typer.Argument(help="Experiment B.")],
+    a: Annotated[int, typer.Argument(help="Experiment A.", **ID)],
+    b: Annotated[int, typer.Argument(help="Experiment B.", **ID)],
     as_json: AsJson = False,
     workspace: WorkspaceOpt = None,
 ) -> None:

@@ -3,7 +3,6 @@ outside this package opens a session. SQLite at .parity/parity.db by default, an
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Unpack
 
 from sqlalchemy import create_engine, or_, select, update
@@ -25,15 +24,23 @@ from parity.store.rows import (
     TrialRow,
 )
 from parity.store.schema import upgrade_schema
-from parity.store.urls import safe_url, store_url
+from parity.store.urls import safe_url, sqlite_file, store_url
 from parity.task import Workspace
 
 
 class Store:
     def __init__(self, url: str):
         self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if (database := sqlite_file(url)) is not None:
+            try:
+                # One level only (a workspace's .parity/): a mistyped URL must not make folders anywhere.
+                database.parent.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise ParityError(
+                    f"cannot make the store's folder {database.parent} ({exc.strerror})",
+                    safe_url(url),
+                    "create the folder, or fix [store] url in parity.toml (or PARITY_DB)",
+                ) from None
         try:
             # Several loop workers may share one SQLite file: wait for a lock instead of failing at once.
             self._engine = create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})

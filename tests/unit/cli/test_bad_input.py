@@ -251,3 +251,24 @@ def test_hostile_inputs_are_one_line_errors_and_write_nothing(ws_dir: Path, name
     before = sorted(str(p.relative_to(ws_dir)) for p in ws_dir.rglob("*"))
     _assert_refused(invoke_parity(*args, cwd=ws_dir), fragment)
     assert sorted(str(p.relative_to(ws_dir)) for p in ws_dir.rglob("*")) == before  # nothing written, nothing deleted
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["show", "99999999999999999999"], "less than or equal to 9223372036854775807"),
+        (["show", "0"], "greater than or equal to 1"),
+        (["compare", "1", "99999999999999999999"], "less than or equal to 9223372036854775807"),
+        (["dashboard", "--port", "99999"], "--port"),
+    ],
+)
+def test_ids_and_ports_out_of_range_are_usage_errors(ws_dir: Path, args: list[str], fragment: str) -> None:
+    _assert_refused(invoke_parity(*args, cwd=ws_dir), fragment)
+    assert not (ws_dir / ".parity").exists()
+
+
+def test_a_store_url_in_a_folder_that_does_not_exist_makes_no_folders(ws_dir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "folder"
+    result = invoke_parity("show", cwd=ws_dir, env={"PARITY_DB": f"sqlite:///{missing / 'x.db'}"})
+    _assert_refused(result, "cannot make the store's folder", "PARITY_DB")
+    assert not (tmp_path / "no").exists()
