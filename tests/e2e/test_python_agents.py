@@ -12,6 +12,7 @@ import pytest
 
 from parity.store import Store
 from tests.helpers.cli import run_parity, show_json
+from tests.helpers.workspace import TINY_GATE, add_gates
 
 pytestmark = pytest.mark.sandbox
 
@@ -212,7 +213,8 @@ def answer(input, ctx):
     return {{"title": "probe", "questions": [q + "?" for q in questions]}}
 """
     _write(ws_dir, "probe", probe)
-    assert run_parity("run", "probe", "--gate", "dev", env={"PARITY_TEST_KEY": "sk-secret"}, cwd=ws_dir).returncode == 0
+    add_gates(ws_dir, tiny=TINY_GATE)
+    assert run_parity("run", "probe", "--gate", "tiny", env={"PARITY_TEST_KEY": "sk-secret"}, cwd=ws_dir).returncode == 0
     [row] = show_json(ws_dir)
     answers = [c.answer for c in Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}").case_rows(row["id"]) if c.answer]
     assert answers, row
@@ -225,11 +227,12 @@ def test_a_stuck_agent_fails_its_cases_at_the_time_limit_and_the_run_goes_on(ws_
     config = ws_dir / "parity.toml"
     config.write_text(config.read_text() + "\n[python_agents]\ncase_time_limit_s = 1.5\n")
     _write(ws_dir, "stuck", STUCK)
-    result = run_parity("run", "stuck", "--gate", "dev", cwd=ws_dir)
+    add_gates(ws_dir, tiny=TINY_GATE)
+    result = run_parity("run", "stuck", "--gate", "tiny", cwd=ws_dir)
     assert result.returncode == 0, result.stderr
     [row] = show_json(ws_dir)
     cases = Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}").case_rows(row["id"])
-    assert len(cases) == 10 and all(c.answer is None and c.answer_error.startswith("time limit: answer() ran over 1.5 s") for c in cases)
+    assert len(cases) == len(TINY_GATE) and all(c.answer is None and c.answer_error.startswith("time limit: answer() ran over 1.5 s") for c in cases)
 
 
 def test_honest_retrieval_agent_is_not_flagged(ws_dir: Path) -> None:
