@@ -1,6 +1,12 @@
-"""One error type for everything a user can get wrong; the CLI prints it as one line."""
+"""One error type for everything a user can get wrong; the CLI prints it as one line. And Ctrl-C."""
 
 from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+_interrupted = threading.Event()
 
 
 class ParityError(Exception):
@@ -26,3 +32,21 @@ class Interrupted(Exception):
         super().__init__(
             f"experiment #{experiment_id} stopped; its finished cases are recorded — resume it with: parity run --resume {experiment_id}"
         )
+
+
+def latch_interrupts() -> None:
+    """Ctrl-C raises KeyboardInterrupt as usual, and is remembered: one that lands while a C library
+    calls back into Python (llama.cpp's logger, through ctypes) is swallowed there, so
+    `raise_if_interrupted` raises it again where parity next looks (before each case)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        _interrupted.set()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():  # the only thread a handler may be set from
+        signal.signal(signal.SIGINT, interrupt)
+
+
+def raise_if_interrupted() -> None:
+    if _interrupted.is_set():
+        raise KeyboardInterrupt

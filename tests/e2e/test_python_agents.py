@@ -232,7 +232,9 @@ def test_a_stuck_agent_fails_its_cases_at_the_time_limit_and_the_run_goes_on(ws_
     assert result.returncode == 0, result.stderr
     [row] = show_json(ws_dir)
     cases = Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}").case_rows(row["id"])
-    assert len(cases) == len(TINY_GATE) and all(c.answer is None and c.answer_error.startswith("time limit: answer() ran over 1.5 s") for c in cases)
+    assert len(cases) == len(TINY_GATE) and all(
+        c.answer is None and c.answer_error.startswith("time limit: answer() ran over 1.5 s") for c in cases
+    )
 
 
 def test_honest_retrieval_agent_is_not_flagged(ws_dir: Path) -> None:

@@ -19,7 +19,7 @@ from parity.cli.analyze import analyze_app
 from parity.cli.export import export_app
 from parity.cli.ruler import ruler_app
 from parity.cli.train import pairs_app, train_app
-from parity.errors import Interrupted, ParityError
+from parity.errors import Interrupted, ParityError, latch_interrupts
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
 for command in (
@@ -57,6 +57,7 @@ _ABORTS: tuple[type[click.Abort], ...] = (click.exceptions.Abort, *_bundled("typ
 
 
 def main() -> None:
+    latch_interrupts()
     try:
         code = app(standalone_mode=False)
     except ParityError as exc:

@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from parity.agent import Agent, agent_from_record
 from parity.agent.pipeline import pipeline_svg
 from parity.agent.pyagent import AgentCodeError
-from parity.errors import Interrupted, ParityError
+from parity.errors import Interrupted, ParityError, raise_if_interrupted
 from parity.experiment.finalize import KeepRule, Outcome, RunContext, finalize
 from parity.experiment.fits import check_fits
 from parity.experiment.provenance import config_diff, git_commit
@@ -194,6 +194,7 @@ def _run_cases(
         if stop.is_set():
             return
         try:
+            raise_if_interrupted()
             request = agent.request(case.input)
             worst = estimate(agent.model, [request]).high_usd * agent.calls_per_case
             if not budget.reserve(worst):
