@@ -470,7 +470,7 @@ def usage_attempts() -> list[Attempt]:
         Attempt("unknown option", Kind.USAGE, ("run", "--nope"), refused, fragment="--nope"),
         Attempt("option without its value", Kind.USAGE, ("run", "baseline", "--gate"), refused, fragment="--gate"),
         Attempt("id that is not a number", Kind.USAGE, ("show", "abc"), refused),
-        Attempt("id zero", Kind.USAGE, ("show", "0"), refused, fragment="no experiment #0"),
+        Attempt("id zero", Kind.USAGE, ("show", "0"), refused, fragment="greater than or equal to 1"),
         Attempt("id past the last experiment", Kind.USAGE, ("show", "7"), refused, fragment="no experiment #7"),
         Attempt("id past 64 bits", Kind.USAGE, ("show", "99999999999999999999"), refused),
         Attempt("negative id", Kind.USAGE, ("show", "-1"), refused),
