@@ -3,9 +3,6 @@ server (.ci/run starts one), on PostgreSQL: a store at 0003 gains an empty recor
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -13,22 +10,16 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from parity.statuses import LockHow
-from parity.store import Base, Store
+from parity.store import Base, Store, sqlite_file
 from parity.store.schema import HEAD, MIGRATIONS, VERSION_TABLE, revision
 
 FP = "a" * 64
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL where no store is yet: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'parity.db'}"
-    return request.getfixturevalue("pg_url")
-
-
 def _migrate(url: str, to: str, down: bool = False) -> None:
     """Run the store's revisions up (or down) to `to`, as parity.store.schema runs them: on a held connection."""
+    if (database := sqlite_file(url)) is not None:
+        database.parent.mkdir(exist_ok=True)
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

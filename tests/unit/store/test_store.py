@@ -24,14 +24,6 @@ BEFORE_ALEMBIC = Path(__file__).parent / "data" / "store_before_alembic.sql"
 FP = "f" * 64
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL where no store is yet: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'sub' / 'parity.db'}"
-    return request.getfixturevalue("pg_url")
-
-
 def _fill(store: Store) -> int:
     exp = store.create_experiment(
         ruler_fingerprint=FP, gate="dev", agent_name="baseline", agent_config={"model": "x"}, model_identity="m", hypothesis="h"
