@@ -93,12 +93,14 @@ def _run_gate(
     from parity.experiment.fits import check_fits
     from parity.judge import make_judge
     from parity.loop.rules import keep
+    from parity.ruler import admit_lock
     from parity.store import Store
 
     cases = ruler.gate(gate)
     note = check_budget(agent, cases, budget_usd)
     check_fits(ws, agent, cases)  # run_experiment checks again, but only after the store exists
     store = Store.for_workspace(ws)  # opened only after everything above validated: bad input writes nothing
+    admit_lock(ws, store, ruler.fingerprint)  # a forged LOCK is refused before anything is printed
     console.print(f"Agent {agent.name} ({agent.spec}) on gate {gate}: {len(cases)} cases, ruler {ruler.fingerprint[:12]}")
     if note:
         console.print(note)

@@ -82,7 +82,7 @@ def test_a_lock_rewritten_by_hand_is_refused_as_tampering_and_nothing_is_stored(
     forged = _rewrite_by_hand(scripted)
     assert forged != locked
     refused = invoke_parity("run", "baseline", "--gate", "dev", cwd=scripted)
-    assert (refused.returncode, refused.stderr.strip()) == (2, _tampering(forged))
+    assert (refused.returncode, refused.stderr.strip(), refused.stdout) == (2, _tampering(forged), "")
     assert database.read_bytes() == stored  # no experiment, no ruler copy, no adoption
     verified = invoke_parity("ruler", "verify", cwd=scripted)
     assert (verified.returncode, verified.stderr.strip()) == (2, _tampering(forged))
