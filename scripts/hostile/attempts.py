@@ -516,6 +516,17 @@ def toml_attempts() -> list[Attempt]:
             fragment="n_questions",
         ),
         Attempt("n_questions 0", Kind.TOML, LOCK, refused, edit_toml("n_questions = 7", "n_questions = 0"), fragment="n_questions"),
+        Attempt(
+            "a dimension the judge cannot score",
+            Kind.TOML,
+            LOCK,
+            refused,
+            edit_toml(
+                "[rubric.dimensions.atomicity]",
+                '[rubric.dimensions.charm]\nweight = 0.1\ndescription = "charm"\n\n[rubric.dimensions.atomicity]',
+            ),
+            fragment="no model for dimension(s) ['charm']",
+        ),
         Attempt("weight nan", Kind.TOML, LOCK, refused, edit_toml("weight = 0.3", "weight = nan"), fragment="finite"),
         Attempt("weight inf", Kind.TOML, LOCK, refused, edit_toml("weight = 0.3", "weight = inf"), fragment="finite"),
         Attempt("weight negative", Kind.TOML, LOCK, refused, edit_toml("weight = 0.3", "weight = -0.3"), fragment="weight"),

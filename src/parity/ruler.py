@@ -19,6 +19,7 @@ from tomlkit.exceptions import TOMLKitError
 from parity.cases import Case, load_cases
 from parity.errors import ParityError
 from parity.io import atomic_write_text, canonical_json, read_text
+from parity.judge import check_rubric
 from parity.judge.identity import judge_identity
 from parity.models.secrets import REDACTED, scrub
 from parity.statuses import LockHow
@@ -81,6 +82,7 @@ def fingerprint_of(parts: dict[str, str]) -> str:
 
 def build_ruler(ws: Workspace) -> Ruler:
     """Load and validate the ruler without checking the LOCK (used by `ruler lock`)."""
+    check_rubric(ws)
     cases = load_cases(ws)
     gates = _resolve_gates(ws, cases)
     parts = compute_parts(ws, cases, gates)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from parity.errors import ParityError
 from parity.judge.base import VERDICT_SCORE, Judgment, Verdict
 from parity.judge.detectors import DetectingJudge
-from parity.judge.fitted import FittedReferenceJudge
+from parity.judge.fitted import FittedReferenceJudge, load_params, missing_dimensions
 from parity.judge.llm import LLMJudge
+from parity.judge.reference import SIGNALS as QUESTION_SIGNALS
 from parity.judge.reference import ReferenceJudge
+from parity.judge.reference_text import SIGNALS as FREE_TEXT_SIGNALS
 from parity.models.embedder import get_embedder, workspace_cache
 from parity.task import RubricSpec, Workspace
 
-__all__ = ["VERDICT_SCORE", "Judge", "Judgment", "LLMJudge", "ReferenceJudge", "Verdict", "make_judge"]
+__all__ = ["VERDICT_SCORE", "Judge", "Judgment", "LLMJudge", "ReferenceJudge", "Verdict", "check_rubric", "make_judge"]
 
 Judge = ReferenceJudge | FittedReferenceJudge | LLMJudge | DetectingJudge
 
@@ -41,6 +44,29 @@ def make_judge(ws: Workspace, use_cache: bool = True, model_spec: str | None = N
     return with_detectors(ws, judge, rubric)
 
 
+def check_rubric(ws: Workspace) -> None:
+    """Refuse a rubric dimension the workspace's judge cannot score: at `ruler lock` and before every run,
+    not as a ruler whose every case comes back unscored. An LLM judge reads any dimension's description."""
+    spec, rubric = ws.config.judge, ws.config.rubric
+    if spec.kind == "llm":
+        return
+    if spec.fitted:
+        missing_dimensions(rubric, load_params(ws.root / spec.fitted, spec.fitted))
+        return
+    check_signals(rubric, FREE_TEXT_SIGNALS if ws.task.free_text else QUESTION_SIGNALS)
+
+
+def check_signals(rubric: RubricSpec, signals: Iterable[str]) -> None:
+    known = list(signals)
+    for name, dim in rubric.dimensions.items():
+        if (dim.signal or name) not in known:
+            raise ParityError(
+                f"the reference judge has no signal '{dim.signal or name}' for dimension '{name}'",
+                f"parity.toml [rubric.dimensions.{name}]",
+                f'set signal = one of {", ".join(known)}, or use an LLM judge ([judge] kind = "llm")',
+            )
+
+
 def with_detectors(ws: Workspace, judge: Judge, rubric: RubricSpec | None = None) -> Judge:
     """The ruler's critical-failure detectors over any judge: they fail a case whatever it says."""
     if ws.config.detectors:
@@ -57,8 +83,6 @@ def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str, cache_dir:
             "fit one: parity calibrate --labels calibration/labels.jsonl --fit calibration/judge-fit.json, then set fitted = that file",
         )
     if spec.fitted and version != "v1":
-        from parity.judge.fitted import load_params
-
         params = load_params(ws.root / spec.fitted, spec.fitted)
         if (params.task_kind == "free_text") != ws.task.free_text:
             raise ParityError(
@@ -68,14 +92,9 @@ def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str, cache_dir:
             )
         return FittedReferenceJudge(rubric, get_embedder(spec.embedder, cache_dir), params)
     if not ws.task.free_text:
+        check_signals(rubric, QUESTION_SIGNALS)
         return ReferenceJudge(rubric, get_embedder(spec.embedder, cache_dir), spec.tie_margin)
-    from parity.judge.reference_text import SIGNALS, FreeTextReferenceJudge
+    from parity.judge.reference_text import FreeTextReferenceJudge
 
-    for name, dim in rubric.dimensions.items():
-        if (dim.signal or name) not in SIGNALS:
-            raise ParityError(
-                f"the reference judge has no signal '{dim.signal or name}' for dimension '{name}'",
-                "parity.toml [rubric]",
-                f"set signal = one of {', '.join(SIGNALS)} on [rubric.dimensions.{name}], or use an LLM judge",
-            )
+    check_signals(rubric, FREE_TEXT_SIGNALS)
     return FreeTextReferenceJudge(rubric, get_embedder(spec.embedder, cache_dir), spec.tie_margin)

@@ -161,17 +161,22 @@ class FeatureReader:
         return feat.question_features(self.embedder, case.input, list(case.gold.questions), list(answer.questions), generic, meta)
 
 
+def missing_dimensions(rubric: RubricSpec, params: FittedParams) -> None:
+    """Refuse a rubric dimension the fitted parameters have no model for."""
+    missing = sorted(set(rubric.dimensions) - set(params.dimensions))
+    if missing:
+        raise ParityError(
+            f"the fitted judge has no model for dimension(s) {missing}",
+            "parity.toml [judge] fitted",
+            "refit on labels that score every rubric dimension, or remove the dimension",
+        )
+
+
 class FittedReferenceJudge:
     thread_safe = False  # one embedder
 
     def __init__(self, rubric: RubricSpec, embedder: Embedder, params: FittedParams):
-        missing = sorted(set(rubric.dimensions) - set(params.dimensions))
-        if missing:
-            raise ParityError(
-                f"the fitted judge has no model for dimension(s) {missing}",
-                "parity.toml [judge] fitted",
-                "refit on labels that score every rubric dimension",
-            )
+        missing_dimensions(rubric, params)
         self.rubric = rubric
         self.embedder = embedder
         self.params = params

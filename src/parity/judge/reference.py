@@ -130,6 +130,10 @@ def non_redundancy(q_vecs: np.ndarray) -> np.ndarray:
     return 1.0 - ramp(sims.max(axis=1), REDUNDANCY_LO, REDUNDANCY_HI)
 
 
+# What the questions judge measures; a rubric dimension is scored by the signal it names (or its own name).
+SIGNALS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
+
+
 @dataclass
 class Scored:
     sub: dict[str, float]  # dimension -> [0, 1]
@@ -169,7 +173,11 @@ class ReferenceJudge:
             sub["coverage"] = float(covered.mean())
             missed = [ref for ref, c in zip(reference.questions, covered) if c < 0.5]
             notes["coverage"] = f"missed {len(missed)}/{len(covered)} gold unknowns" + (f", e.g. “{missed[0]}”" if missed else "")
-        return Scored(sub, notes)
+        signal_of = {name: dim.signal or name for name, dim in self.rubric.dimensions.items()}
+        return Scored(
+            {name: sub[signal] for name, signal in signal_of.items() if signal in sub},
+            {name: notes[signal] for name, signal in signal_of.items() if signal in notes},
+        )
 
     def _normalized(self, sub: dict[str, float]) -> float:
         return sum(self.weights[name] * sub[name] for name in self.weights)
