@@ -26,6 +26,7 @@ from parity.agent.process import (
     AgentProcess,
     Answered,
     CaseTimeout,
+    Loaded,
     Raised,
     WorkerFailed,
     WorkerPlan,
@@ -83,7 +84,7 @@ class PythonAgent:
         if isinstance(reply, Raised):
             self.workers.discard(worker)
             raise AgentCodeError(
-                f"answer() raised {reply.type}: {reply.message} (case input: {case_input[:60]!r})", self._where(reply), FIX
+                f"answer() raised {reply.type}: {reply.message} (case input: {case_input[:60]!r})", where(self.filename, reply), FIX
             )
         self.workers.give(worker)
         assert isinstance(reply, Answered)
@@ -93,19 +94,25 @@ class PythonAgent:
         self.workers.close()
 
     def _start(self) -> AgentProcess:
-        try:
-            worker, loaded = self.workers.start()
-        except (CaseTimeout, WorkerFailed) as exc:
-            raise AgentCodeError(
-                f"the agent's process could not start: {exc or f'not ready within {START_LIMIT_S:g} s'}", self.filename, FIX
-            ) from None
-        if isinstance(loaded, Raised):
-            self.workers.discard(worker)
-            raise AgentCodeError(f"importing the agent raised {loaded.type}: {loaded.message}", self._where(loaded), FIX)
+        worker, _ = start_worker(self.workers, AgentCodeError, FIX)
         return worker
 
-    def _where(self, raised: Raised) -> str:
-        return f"{self.filename}:{raised.line}" if raised.line else self.filename
+
+def start_worker(workers: WorkerPool, error: type[ParityError], fix: str) -> tuple[AgentProcess, Loaded]:
+    """A new worker with the agent imported; `error` (with `fix`) when it cannot start or the import raised."""
+    filename = workers.plan.filename
+    try:
+        worker, loaded = workers.start()
+    except (CaseTimeout, WorkerFailed) as exc:
+        raise error(f"the agent's process could not start: {exc or f'not ready within {START_LIMIT_S:g} s'}", filename, fix) from None
+    if isinstance(loaded, Raised):
+        workers.discard(worker)
+        raise error(f"importing the agent raised {loaded.type}: {loaded.message}", where(filename, loaded), fix)
+    return worker, loaded
+
+
+def where(filename: str, raised: Raised) -> str:
+    return f"{filename}:{raised.line}" if raised.line else filename
 
 
 def load_python_agent(ws: Workspace, code: str, path: Path) -> PythonAgent:
@@ -119,16 +126,7 @@ def load_python_agent(ws: Workspace, code: str, path: Path) -> PythonAgent:
         raise ParityError(f"the agent's source cannot be compiled: {exc}", shown, "fix the Python source") from None
     plan = WorkerPlan(code, shown, name, _offered(ws), _readable(ws, shown), ws.config.python_agents.case_time_limit_s)
     workers = WorkerPool(plan)
-    try:
-        worker, loaded = workers.start()
-    except (CaseTimeout, WorkerFailed) as exc:
-        raise ParityError(
-            f"the agent's process could not start: {exc or f'not ready within {START_LIMIT_S:g} s'}", shown, "fix the agent module"
-        ) from None
-    if isinstance(loaded, Raised):
-        workers.close()
-        where = f"{shown}:{loaded.line}" if loaded.line else shown
-        raise ParityError(f"importing the agent raised {loaded.type}: {loaded.message}", where, "fix the agent module")
+    worker, loaded = start_worker(workers, ParityError, "fix the agent module")
     workers.give(worker)
     if not loaded.has_answer:
         workers.close()
