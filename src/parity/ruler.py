@@ -71,6 +71,8 @@ def compute_parts(ws: Workspace, cases: list[Case], gates: dict[str, tuple[str, 
         "metric": _sha(cfg.metric.model_dump()),
         "gates": _sha({name: list(members) for name, members in gates.items()}),
     }
+    if cfg.task.is_json:  # the schema file says what an answer is
+        parts["schema"] = _sha(cfg.task.output_schema)
     if cfg.detectors:  # they decide which cases fail, so they are part of the ruler
         parts["detectors"] = _sha({name: spec.model_dump() for name, spec in cfg.detectors.items()})
     return parts
@@ -188,8 +190,9 @@ _URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)[^\s/@'\
 
 def ruler_files(ws: Workspace) -> dict[str, str]:
     """The files that make the ruler, as text, for the store's copy: parity.toml without its credentials,
-    the cases, the LOCK, and the fitted judge's parameters when [judge] names a file in the workspace."""
-    names = [*RULER_FILES, *_fitted_file(ws.config.judge.fitted)]
+    the cases, the LOCK, and the files the config names in the workspace: the fitted judge's parameters
+    ([judge] fitted) and the answers' JSON Schema ([task] schema)."""
+    names = [*RULER_FILES, *_workspace_file(ws.config.judge.fitted), *_workspace_file(ws.config.task.schema_file)]
     files = {name: read_text(ws.root / name, name) for name in names if (ws.root / name).is_file()}
     if CONFIG_NAME in files:
         files[CONFIG_NAME] = without_credentials(files[CONFIG_NAME])
@@ -244,11 +247,11 @@ def _ruler_tables(text: str) -> dict[str, Any]:
     return {name: value for name, value in raw.items() if name in RULER_TABLES}
 
 
-def _fitted_file(fitted: str | None) -> list[str]:
-    """The fitted judge's parameters as a workspace-relative name, when [judge] fitted names a file inside it."""
-    if not fitted or PurePosixPath(fitted).is_absolute() or ".." in PurePosixPath(fitted).parts:
+def _workspace_file(name: str | None) -> list[str]:
+    """A file the config names ([judge] fitted, [task] schema) as a workspace-relative name, when it is inside it."""
+    if not name or PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts:
         return []
-    return [PurePosixPath(fitted).as_posix()]
+    return [PurePosixPath(name).as_posix()]
 
 
 def locked_fingerprint(root: Path) -> str | None:
@@ -301,8 +304,8 @@ def check_copy(root: Path, fingerprint: str, files: dict[str, str]) -> None:
     written to a temporary folder and its ruler built and checked against its LOCK there."""
     copy = f"the store's copy of ruler {fingerprint[:12]}"
     fix = "restore another copy (--fingerprint), or the files from version control"
-    fitted = _fitted_file(_stored_fitted(files))
-    odd = sorted(set(files) - {*RULER_FILES, *fitted})
+    fitted = _workspace_file(_stored_value(files, "judge", "fitted"))
+    odd = sorted(set(files) - {*RULER_FILES, *fitted, *_workspace_file(_stored_value(files, "task", "schema"))})
     if odd or CONFIG_NAME not in files:
         what = f"holds files parity never copies ({', '.join(odd)})" if odd else f"has no {CONFIG_NAME}"
         raise ParityError(f"{copy} {what}: it was altered, nothing was written", None, fix)
@@ -322,13 +325,14 @@ def check_copy(root: Path, fingerprint: str, files: dict[str, str]) -> None:
         raise ParityError(f"{copy} rebuilds ruler {ruler.fingerprint[:12]} instead: it was altered, nothing was written", None, fix)
 
 
-def _stored_fitted(files: dict[str, str]) -> str | None:
+def _stored_value(files: dict[str, str], table: str, key: str) -> str | None:
+    """A string the stored parity.toml sets in [table] key, if any."""
     try:
-        judge = tomllib.loads(files.get(CONFIG_NAME, "")).get("judge")
+        section = tomllib.loads(files.get(CONFIG_NAME, "")).get(table)
     except (ValueError, RecursionError):
         return None
-    fitted = judge.get("fitted") if isinstance(judge, dict) else None
-    return fitted if isinstance(fitted, str) else None
+    value = section.get(key) if isinstance(section, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _text_of(path: Path) -> str | None:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+import parity.json_shape as json_shape
 from parity.errors import ParityError
 from parity.io import one_line, read_text
 from parity.models.resilience import BackendOptions
@@ -25,24 +26,70 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+INPUT_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
 class TaskSpec(_Strict):
     """What an answer is. "questions": a restated title and exactly n_questions questions, as JSON;
-    "free_text": one reply in prose, with no fixed shape (a persona's answer, say)."""
+    "free_text": one reply in prose, with no fixed shape (a persona's answer, say); "json": any JSON
+    object its JSON Schema (`schema`, a file in the workspace) allows (parity/json_shape.py)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
     name: str
     description: str
-    kind: Literal["questions", "free_text"] = "questions"
+    kind: Literal["questions", "free_text", "json"] = "questions"
+    schema_file: str | None = Field(default=None, alias="schema")  # json: the answers' JSON Schema, relative to the workspace
+    # Inputs that are objects with these fields (prompts use {input.FIELD}); unset: every input is one string.
+    input_fields: list[str] | None = Field(default=None, min_length=1)
     n_questions: int = Field(default=7, ge=1, le=50)
     max_question_chars: int = Field(default=200, ge=20)
     max_title_chars: int = Field(default=100, ge=10)
     max_answer_chars: int | None = Field(default=None, ge=20)  # free_text: longer answers are refused (unset: no limit)
 
+    _output_schema: dict[str, Any] | None = PrivateAttr(default=None)  # json: the schema file's content, set by load_workspace
+
+    @field_validator("input_fields")
+    @classmethod
+    def _field_names(cls, names: list[str] | None) -> list[str] | None:
+        for name in names or []:
+            if not INPUT_FIELD.fullmatch(name):
+                raise ValueError(f"input field {name!r} is not a plain name (letters, digits, _)")
+        if names is not None and len(set(names)) != len(names):
+            raise ValueError("an input field is listed twice")
+        return names
+
+    @model_validator(mode="after")
+    def _schema_for_json(self) -> TaskSpec:
+        if self.kind == "json" and not self.schema_file:
+            raise ValueError('a json task needs schema = "task/schema.json" (its answers\' JSON Schema)')
+        if self.kind != "json" and self.schema_file:
+            raise ValueError('schema is for kind = "json" only')
+        return self
+
     @property
     def free_text(self) -> bool:
         return self.kind == "free_text"
 
+    @property
+    def is_json(self) -> bool:
+        return self.kind == "json"
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        if self._output_schema is None:
+            raise ParityError(
+                "the task's JSON Schema was not loaded", "parity.toml [task] schema", "load the workspace with load_workspace"
+            )
+        return self._output_schema
+
+    def attach_schema(self, schema: dict[str, Any]) -> None:
+        self._output_schema = schema
+
     def answer_shape(self) -> str:
         """The answer's shape in a few words, for diagrams and messages."""
+        if self.is_json:
+            return "JSON: " + ", ".join(json_shape.schema_fields(self.output_schema))
         return "free text" if self.free_text else f"title + {self.n_questions} questions"
 
 
@@ -52,6 +99,8 @@ class Dimension(_Strict):
     # Which of the reference judge's signals scores this dimension (unset: the dimension's own name);
     # the signals are listed in docs/reference-judge.md. LLM judges read the description instead.
     signal: str | None = None
+    # json tasks: the answer fields this dimension scores (unset: every field); the reference judge averages them.
+    fields: list[str] | None = Field(default=None, min_length=1)
 
 
 class RubricSpec(_Strict):
@@ -91,6 +140,7 @@ class JudgeSpec(_Strict):
     # reference judge
     embedder: str = "all-minilm-l6-v2"
     tie_margin: float = Field(default=0.05, ge=0, lt=1)
+    number_tolerance: float = Field(default=0.0, ge=0)  # json tasks: a number this close to the gold's is the same number
     # reference judge v2: weights fit to frontier labels (a JSON file written by `parity calibrate --fit`)
     fitted: str | None = None
     # LLM judge
@@ -294,6 +344,8 @@ def load_workspace(root: Path) -> Workspace:
         where = f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME
         what = one_line(f"{'.'.join(keys)}: {err['msg'].removeprefix('Value error, ')}")
         raise ParityError(what, where, "fix the value in parity.toml") from None
+    if config.task.is_json:
+        config.task.attach_schema(json_shape.load_output_schema(root, config.task.schema_file))
     return Workspace(root=root, config=config)
 
 
@@ -322,14 +374,18 @@ def _line_of_key(text: str, keys: list[str]) -> int | None:
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer in the task's output format: a restated title and the questions, or (free-text
-    tasks) the reply's text."""
+    """One answer in the task's output format: a restated title and the questions, (free-text tasks)
+    the reply's text, or (json tasks) the JSON object."""
 
     title: str = ""
     questions: tuple[str, ...] = ()
     text: str | None = None
+    data: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """As the store keeps it; a JSON answer is wrapped, so its own fields never look like another kind's."""
+        if self.data is not None:
+            return {"json": self.data}
         if self.text is not None:
             return {"text": self.text}
         return {"title": self.title, "questions": list(self.questions)}
@@ -337,22 +393,35 @@ class Answer:
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> Answer:
         """An answer as the store keeps it (`to_dict`)."""
+        if "json" in obj:
+            return cls(data=obj["json"])
         if "text" in obj:
             return cls(text=obj["text"])
         return cls(obj["title"], tuple(obj["questions"]))
 
+    def shown(self) -> Any:
+        """The answer as the user wrote it in a file: the object itself for a JSON answer."""
+        return self.data if self.data is not None else self.to_dict()
+
     def as_output(self) -> str:
         """Exactly what a model should write to give this answer (training targets, pairs)."""
+        if self.data is not None:
+            return json.dumps(self.data, ensure_ascii=False)
         return self.text if self.text is not None else json.dumps(self.to_dict(), ensure_ascii=False)
 
     def render(self) -> str:
-        """For embeddings, text features and detectors: the text, or the title and one question per line."""
+        """For embeddings, text features and detectors: the text, the title and one question per line,
+        or one `field: value` line per field."""
+        if self.data is not None:
+            return json_shape.render(self.data)
         if self.text is not None:
             return self.text
         return "\n".join([self.title, *self.questions])
 
     def units(self) -> list[str]:
-        """What the answer is made of: its questions, or the sentences of its text."""
+        """What the answer is made of: its questions, the sentences of its text, or its string fields' sentences."""
+        if self.data is not None:
+            return json_shape.units(self.data)
         if self.text is not None:
             return split_sentences(self.text)
         return list(self.questions)
@@ -372,6 +441,8 @@ def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, A
     A free-text answer has no schema: the model writes prose."""
     if task.free_text:
         return None
+    if task.is_json:
+        return task.output_schema
     n = n_questions or task.n_questions
     question = {"type": "string", "minLength": 1, "maxLength": task.max_question_chars}
     return {
@@ -399,6 +470,8 @@ def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: in
     """Validate an object against the task's output format; raise ValueError naming the problem."""
     if task.free_text:
         return _parse_free_text(obj, task, what)
+    if task.is_json:
+        return Answer(data=json_shape.validate(obj, task.output_schema, what))
     if not isinstance(obj, dict):
         raise ValueError(f"{what} must be an object with 'title' and 'questions'")
     for key in ("title", "questions"):

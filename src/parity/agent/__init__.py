@@ -10,6 +10,7 @@ from typing import Any
 from parity.agent.config import AgentConfig, load_agent_config, resolve_agent_path
 from parity.agent.context import AgentContext, AgentFailure, Step
 from parity.agent.corpus import Corpus
+from parity.agent.prompting import check_input_fields
 from parity.agent.pyagent import PythonAgent, load_python_agent, read_python_agent
 from parity.agent.strategies import calls_per_case, check_strategy, run_strategy
 from parity.errors import ParityError
@@ -145,10 +146,11 @@ def build_agent(
 ) -> Agent:
     shown = ws.shown(path)
     check_strategy(config.strategy, ws.task, shown)
+    check_input_fields(config.prompt, ws.task, path, shown)
     adapter = _adapter_path(ws, config.adapter, shown) if config.adapter else None
     cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
     model = open_model(spec, ws.root, cache_dir, config.backend, adapter, where=shown)
-    corpus = Corpus.load(ws.corpus_path, workspace_cache(ws.state_dir), ws.shown(ws.corpus_path))
+    corpus = Corpus.load(ws.corpus_path, workspace_cache(ws.state_dir), ws.shown(ws.corpus_path), ws.task)
     if config.fewshot is not None and not corpus.demos:
         raise ParityError(
             "fewshot needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl or remove fewshot:"

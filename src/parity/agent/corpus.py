@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from parity.cases import input_text
 from parity.errors import ParityError
 from parity.io import atomic_write_bytes, read_jsonl
 from parity.leak import normalize_question
 from parity.models.embedder import get_embedder
+from parity.task import TaskSpec, parse_answer
 
 NEAR_DUPLICATE = 0.9  # MiniLM cosine at or above which a demo counts as the case itself
 
@@ -49,14 +51,23 @@ class Corpus:
         self.embedder_name = embedder
 
     @classmethod
-    def load(cls, path: Path, cache_dir: Path | None, shown: str) -> Corpus:
+    def load(cls, path: Path, cache_dir: Path | None, shown: str, task: TaskSpec | None = None) -> Corpus:
+        """The corpus file; with the task, each input is read as the task's inputs are (an object's JSON
+        text) and, for a json task, each answer is checked against its schema."""
         if not path.is_file():
             return cls([], cache_dir)
         demos = []
         for where, row in read_jsonl(path, shown):
-            if not isinstance(row.get("input"), str) or "answer" not in row:
+            if "answer" not in row or (task is None and not isinstance(row.get("input"), str)):
                 raise ParityError("a corpus entry needs a string 'input' and an 'answer'", where, "fix that line")
-            demos.append(Demo(str(row.get("id", where)), row["input"], row["answer"], row.get("category")))
+            text, answer = row["input"], row["answer"]
+            if task is not None:
+                try:
+                    text = input_text(row.get("input"), task)
+                    answer = parse_answer(answer, task).data if task.is_json else answer
+                except ValueError as exc:
+                    raise ParityError(str(exc), where, "fix that corpus entry") from None
+            demos.append(Demo(str(row.get("id", where)), text, answer, row.get("category")))
         return cls(demos, cache_dir)
 
     @property

@@ -4,17 +4,44 @@ section extends and the prompt-template check. The strategy sections live with t
 
 from __future__ import annotations
 
+import json
 from string import Formatter
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from parity.task import INPUT_FIELD
+
 # Variables a prompt template may use; anything else is refused when the agent is loaded.
 PROMPT_VARIABLES = {
-    "input": "the case input as the user typed it",
+    "input": "the case input as the user typed it (an object input: its JSON text; {input.FIELD}: one field)",
     "n_questions": "how many questions the task requires",
     "task_description": "the task description from parity.toml",
+    "schema": "the answers' JSON Schema (json tasks)",
 }
+
+
+class TemplateInput:
+    """`{input}` in a template: the input's text; `{input.FIELD}`: that field of an object input."""
+
+    def __init__(self, text: str, values: dict[str, Any]):
+        self._text = text
+        self._values = values
+
+    def __format__(self, spec: str) -> str:
+        return format(self._text, spec)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = self._values.get(name, "")
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def input_fields_used(template: str) -> list[str]:
+    """The FIELD names of every `{input.FIELD}` in a template (already checked by checked_template)."""
+    return [name.split(".", 1)[1] for _, name, _, _ in Formatter().parse(template) if name and name.startswith("input.")]
+
 
 DEFAULT_SYSTEM = "You are a planning assistant. Before planning anything, you ask the user clarifying questions."
 DEFAULT_USER = (
@@ -38,10 +65,20 @@ def checked_template(template: str, variables: tuple[str, ...]) -> str:
     except ValueError as exc:  # a lone brace
         raise ValueError(f"malformed template ({exc}); write a literal brace as {{{{ or }}}}") from None
     for name in names:
+        base, _, attribute = name.partition(".")
+        if base == "input" and "input" in variables and attribute:
+            if not INPUT_FIELD.fullmatch(attribute):
+                raise ValueError(
+                    f"unknown template variable {{{name}}}: an input field is a plain name (a letter, then letters, digits, _)"
+                )
+            continue
         if name not in variables:
             raise ValueError(f"unknown template variable {{{name}}}; allowed: {allowed}")
+    samples: dict[str, Any] = {v: 7 if v == "n_questions" else "x" for v in variables}
+    if "input" in samples:
+        samples["input"] = TemplateInput("x", {})
     try:
-        template.format(**{v: 7 if v == "n_questions" else "x" for v in variables})  # the types they get at run time
+        template.format(**samples)  # the types they get at run time
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ValueError(f"template cannot be filled ({exc}); use plain variables: {allowed}") from None
     return template

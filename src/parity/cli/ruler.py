@@ -1,4 +1,4 @@
-"""`parity ruler verify|lock|restore`: the frozen ruler, checked, re-locked, or rewritten from the store."""
+"""`parity ruler verify|lock|restore|check`: the frozen ruler, checked, re-locked, rewritten from the store, or examined."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, console, find_root, find_workspace
+from parity.cli.common import AsJson, WorkspaceOpt, console, find_root, find_workspace, print_json
 from parity.errors import ParityError
 
 ruler_app = typer.Typer(no_args_is_help=True, help="Check or re-lock the frozen ruler.")
@@ -81,3 +81,49 @@ def restore(fingerprint: Fingerprint = None, workspace: WorkspaceOpt = None) -> 
         load_ruler(load_workspace(root))
     except ParityError as exc:  # outside the ruler, e.g. [loop], which a restore leaves as it is
         console.print(f"the workspace still does not load: {exc.line()}")
+
+
+@ruler_app.command("check")
+def check(workspace: WorkspaceOpt = None, as_json: AsJson = False) -> None:
+    """Is the ruler measuring what it claims? gold_alt independence per case and in aggregate,
+    near-duplicate cases, corpus inputs that repeat a ruler input. Needs no model; changes nothing."""
+    from rich.table import Table
+
+    from parity.agent.corpus import Corpus
+    from parity.analysis.ruler_check import COPY_SHARE, COPY_SIMILARITY, check_ruler
+    from parity.cases import load_cases
+    from parity.models.embedder import get_embedder, workspace_cache
+
+    ws = find_workspace(workspace)
+    cases = load_cases(ws)
+    corpus = Corpus.load(ws.corpus_path, workspace_cache(ws.state_dir), ws.shown(ws.corpus_path), ws.task)
+    result = check_ruler(cases, corpus, get_embedder(ws.config.judge.embedder, workspace_cache(ws.state_dir)))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    t = result.totals
+    console.print(
+        f"gold_alt independence: {t['with_gold_alt']} of {t['cases']} cases have one; {t['identical_units']} of {t['units']} gold units "
+        f"repeated verbatim ({t['identical_share']:.1%}), word overlap {t['word_overlap']:.2f}, MiniLM similarity {t['similarity']:.3f}"
+    )
+    if result.copied:
+        table = Table(
+            "case",
+            "identical",
+            "word overlap",
+            "similarity",
+            title=f"gold_alt that copies its gold (≥ {COPY_SHARE:.0%} identical or similarity ≥ {COPY_SIMILARITY})",
+        )
+        for row in result.copied:
+            table.add_row(row.case_id, f"{row.identical}/{row.units}", f"{row.word_overlap:.2f}", f"{row.similarity:.3f}")
+        console.print(table)
+    else:
+        console.print("no gold_alt copies its gold")
+    if result.no_alt:
+        console.print(f"no gold_alt (no ceiling for them): {', '.join(result.no_alt)}")
+    for a, b, s in result.duplicate_cases:
+        console.print(f"near-duplicate cases: {a} and {b} (similarity {s:.3f})")
+    for demo, case, s in result.corpus_overlap:
+        console.print(f"corpus entry {demo} repeats ruler case {case} (similarity {s:.3f})")
+    if not result.duplicate_cases and not result.corpus_overlap:
+        console.print("no near-duplicate cases; no corpus input repeats a ruler input")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from parity.errors import ParityError
 
-EXAMPLES = ("discovery", "persona")
+EXAMPLES = ("discovery", "persona", "triage")
 
 
 def write_example(name: str, target: Path) -> Path:

@@ -12,6 +12,7 @@ from parity.judge.fitted import FittedReferenceJudge, load_params, missing_dimen
 from parity.judge.llm import LLMJudge
 from parity.judge.reference import SIGNALS as QUESTION_SIGNALS
 from parity.judge.reference import ReferenceJudge
+from parity.judge.reference_json import JsonReferenceJudge, check_fields
 from parity.judge.reference_text import SIGNALS as FREE_TEXT_SIGNALS
 from parity.models.embedder import get_embedder, workspace_cache
 from parity.task import RubricSpec, Workspace
@@ -53,6 +54,9 @@ def check_rubric(ws: Workspace) -> None:
     if spec.fitted:
         missing_dimensions(rubric, load_params(ws.root / spec.fitted, spec.fitted))
         return
+    if ws.task.is_json:
+        check_fields(rubric, ws.task)
+        return
     check_signals(rubric, FREE_TEXT_SIGNALS if ws.task.free_text else QUESTION_SIGNALS)
 
 
@@ -82,6 +86,14 @@ def _reference_judge(ws: Workspace, rubric: RubricSpec, version: str, cache_dir:
             "parity.toml [judge]",
             "fit one: parity calibrate --labels calibration/labels.jsonl --fit calibration/judge-fit.json, then set fitted = that file",
         )
+    if ws.task.is_json:
+        if spec.fitted and version != "v1":
+            raise ParityError(
+                "a fitted reference judge (v2) is not available for json tasks",
+                f"parity.toml [judge] fitted = {spec.fitted!r}",
+                'remove fitted (the json reference judge compares fields), or use an LLM judge ([judge] kind = "llm")',
+            )
+        return JsonReferenceJudge(rubric, ws.task, get_embedder(spec.embedder, cache_dir), spec.tie_margin, spec.number_tolerance)
     if spec.fitted and version != "v1":
         params = load_params(ws.root / spec.fitted, spec.fitted)
         if (params.task_kind == "free_text") != ws.task.free_text:

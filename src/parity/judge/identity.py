@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parity.judge import fitted, prompts, reference, reference_text
+from parity.judge import fitted, prompts, reference, reference_json, reference_text
 from parity.task import Workspace
 
 
@@ -16,7 +16,10 @@ def judge_identity(ws: Workspace) -> dict[str, Any]:
         if spec.fitted:
             params = fitted.load_params(ws.root / spec.fitted, spec.fitted)
             return {"kind": "reference", "embedder": spec.embedder, "fitted": fitted.identity(params)}
-        formulas = reference_text.identity() if ws.task.free_text else reference.identity()
+        if ws.task.is_json:
+            formulas = reference_json.identity(spec.number_tolerance)
+        else:
+            formulas = reference_text.identity() if ws.task.free_text else reference.identity()
         return {"kind": "reference", "embedder": spec.embedder, "tie_margin": spec.tie_margin, "formulas": formulas}
     return {
         "kind": "llm",

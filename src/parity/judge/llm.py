@@ -60,7 +60,7 @@ class LLMJudge:
 
     def judge(self, case: Case, answer: Answer, repeat: int = 0) -> Judgment:
         log = CallLog()
-        candidate, gold = answer.to_dict(), case.gold.to_dict()
+        candidate, gold = answer.shown(), case.gold.shown()  # a JSON answer as its own object
         try:
             rubric = self._ask(
                 rubric_messages(self.task, self.rubric, case.input, gold, candidate),

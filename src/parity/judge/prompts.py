@@ -50,7 +50,12 @@ def data_blocks(named: list[tuple[str, Any]]) -> str:
 
 
 def _dimension_lines(rubric: RubricSpec) -> str:
-    return "\n".join(f"- {name}: {dim.description}" for name, dim in rubric.dimensions.items())
+    return "\n".join(f"- {name}{_fields_note(dim.fields)}: {dim.description}" for name, dim in rubric.dimensions.items())
+
+
+def _fields_note(fields: list[str] | None) -> str:
+    """A json task's dimension names the answer fields it scores."""
+    return f" (fields: {', '.join(fields)})" if fields else ""
 
 
 def rubric_messages(

@@ -46,7 +46,7 @@ def train_from_corpus(
     if job.data is not None:
         if not job.data.is_file():
             raise ParityError(f"no data file at {job.data}", "--data", "pass a JSONL file with input and answer per line")
-        chosen.corpus = Corpus.load(job.data, chosen.corpus.cache_dir, str(job.data))
+        chosen.corpus = Corpus.load(job.data, chosen.corpus.cache_dir, str(job.data), ws.task)
     source = None if job.data is None else str(job.data)
     prepared = job.recipe.prepare(DataInputs(ws, ruler, store, chosen, job.name, source, job.pairs), job.options)
     dataset, lora = prepared.data, job.lora

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import parity.examples
 from parity.agent.config import AgentConfig, load_agent_config, validate_agent_config
-from parity.agent.settings import PROMPT_VARIABLES
+from parity.agent.settings import PROMPT_VARIABLES, TemplateInput
 from parity.errors import ParityError
 from tests.helpers.draws import one_thing_wrong
 from tests.helpers.hostile import assert_one_line, assert_storable, hostile_text, hostile_values
@@ -23,7 +23,8 @@ from tests.helpers.hostile import assert_one_line, assert_storable, hostile_text
 EXAMPLES = Path(parity.examples.__file__).parent
 BASES = [yaml.safe_load(path.read_text("utf-8")) for path in sorted(EXAMPLES.glob("*/agents/*.yaml"))]
 SHOWN = "agents/agent.yaml"
-FILLED = {name: 7 if name == "n_questions" else "x" for name in PROMPT_VARIABLES}  # the types they get at run time
+FILLED: dict[str, Any] = {name: 7 if name == "n_questions" else "x" for name in PROMPT_VARIABLES}  # the types they get at run time
+FILLED["input"] = TemplateInput("x", {})  # {input.FIELD} reads a field of an object input
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ GROUPS = {
         "pairs",
         "analyze",
     ],
-    ("ruler",): ["verify", "lock", "restore"],
+    ("ruler",): ["verify", "lock", "restore", "check"],
     ("export",): ["gguf", "html"],
     ("analyze",): ["blind", "factors", "noise", "ceiling", "probe", "critic"],
     ("pairs",): ["build"],

@@ -11,7 +11,7 @@ from parity.agent.context import AgentContext
 from parity.agent.settings import Strict
 from parity.task import Answer, TaskSpec
 
-TASK_KINDS: tuple[str, ...] = get_args(TaskSpec.model_fields["kind"].annotation)  # "questions", "free_text"
+TASK_KINDS: tuple[str, ...] = get_args(TaskSpec.model_fields["kind"].annotation)  # "questions", "free_text", "json"
 
 
 class StrategyConfig(Strict):
@@ -41,6 +41,8 @@ class Diagram:
     @property
     def schema(self) -> str:
         """How each call's answer is constrained."""
+        if self.task.is_json:
+            return f"JSON schema: {', '.join(self.task.output_schema['properties'])}"
         return "free text, no schema" if self.task.free_text else f"JSON schema: title + {self.task.n_questions} questions"
 
 

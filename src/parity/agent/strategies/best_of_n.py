@@ -41,11 +41,11 @@ def best_of_n(ctx: AgentContext, case_input: str, cfg: BestOfN) -> Answer:
     if len(pool) == 1:
         return pool[0]
     if cfg.selector == "centrality":
-        centres = np.stack([unit(ctx.embed(a.units()).mean(axis=0)) for a in pool])
+        centres = np.stack([unit(ctx.embed(a.units() or [a.render()]).mean(axis=0)) for a in pool])
         support = (centres @ centres.T).sum(axis=1)
     else:
         # How many of its questions (sentences) some other sample also asked, summed over the others.
-        vectors = [ctx.embed(a.units()) for a in pool]
+        vectors = [ctx.embed(a.units() or [a.render()]) for a in pool]
         support = np.array(
             [
                 sum(int(np.sum((v @ other.T).max(axis=1) >= cfg.match_threshold)) for j, other in enumerate(vectors) if j != i)

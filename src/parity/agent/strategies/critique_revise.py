@@ -7,9 +7,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from parity.agent.context import AgentContext
-from parity.agent.settings import checked_template
+from parity.agent.settings import TemplateInput, checked_template
 from parity.agent.strategies.base import Diagram, Node, Strategy, StrategyConfig
 from parity.agent.strategies.helpers import require_answer, with_system
+from parity.cases import input_values
 from parity.errors import ParityError
 from parity.task import Answer, TaskSpec
 
@@ -48,12 +49,13 @@ class CritiqueRevise(StrategyConfig):
 def critique_revise(ctx: AgentContext, case_input: str, cfg: CritiqueRevise) -> Answer:
     answer = require_answer(ctx.ask(case_input, step="draft"), ctx)
     for round_ in range(1, cfg.rounds + 1):
-        draft = answer.text if answer.text is not None else "\n".join(f"{i}. {q}" for i, q in enumerate(answer.questions, start=1))
-        critique_prompt = cfg.critique_prompt.format(input=case_input, draft=draft)
+        draft = answer.as_output() if answer.questions == () else "\n".join(f"{i}. {q}" for i, q in enumerate(answer.questions, start=1))
+        shown_input = TemplateInput(case_input, input_values(case_input, ctx.task))
+        critique_prompt = cfg.critique_prompt.format(input=shown_input, draft=draft)
         critique = ctx.generate(
             with_system(ctx, critique_prompt), max_tokens=cfg.critique_max_tokens, step=f"critique:{round_}"
         ).text.strip()
-        revise_prompt = cfg.revise_prompt.format(input=case_input, draft=draft, critique=critique, n_questions=ctx.task.n_questions)
+        revise_prompt = cfg.revise_prompt.format(input=shown_input, draft=draft, critique=critique, n_questions=ctx.task.n_questions)
         revised = ctx.ask(messages=with_system(ctx, revise_prompt), step=f"revise:{round_}")
         if revised is None:
             break  # a failed revision keeps the last good answer; the trace says why
@@ -62,9 +64,10 @@ def critique_revise(ctx: AgentContext, case_input: str, cfg: CritiqueRevise) -> 
 
 
 def check(cfg: CritiqueRevise, task: TaskSpec, where: str) -> None:
-    if task.free_text and (cfg.critique_prompt == CRITIQUE_PROMPT or cfg.revise_prompt == REVISE_PROMPT):
+    if task.kind != "questions" and (cfg.critique_prompt == CRITIQUE_PROMPT or cfg.revise_prompt == REVISE_PROMPT):
+        shape = "free text" if task.free_text else "JSON objects"
         raise ParityError(
-            "critique_revise's default prompts critique clarifying questions; this task's answers are free text",
+            f"critique_revise's default prompts critique clarifying questions; this task's answers are {shape}",
             where,
             "write strategy.critique_prompt and strategy.revise_prompt for this task (variables: {input}, {draft}, {critique})",
         )
