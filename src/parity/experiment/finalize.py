@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from parity.cases import Case
 from parity.experiment.record import judgment_from_row
 from parity.experiment.summary import ExperimentSummary, JudgeAgreement, LeakRecord
 from parity.judge import Judge
 from parity.judge.agreement import judge_agreement
+from parity.judge.reference_json import FieldScorer, field_accuracy
 from parity.leak import LEAK_THRESHOLD, NEAR_THRESHOLD, Leak, find_leaks
 from parity.metrics import Result, case_quality, summarize
+from parity.models.embedder import get_embedder, workspace_cache
 from parity.ruler import Ruler, changed_since
 from parity.statuses import RunStatus, Verdict
 from parity.store import CaseRow, CeilingRow, Store, now
@@ -95,6 +98,7 @@ def finalize(ctx: RunContext, experiment_id: int, gate: str, wall_s: float, tota
         leaks=[LeakRecord(case=leak.case_id, shared=leak.shared, near=leak.near) for leak in leaks],
         detectors=list(ws.config.detectors),
         judge_agreement=JudgeAgreement(**agreement),
+        fields=_field_accuracy(ws, cases, rows) if ws.task.is_json else {},
     )
     store.update_experiment(
         experiment_id,
@@ -121,6 +125,12 @@ def leak_decision(leaks: list[Leak]) -> str:
     if verbatim < len(leaks):
         parts.append(f"{len(leaks) - verbatim} case(s) copy ≥{NEAR_THRESHOLD} of them with a few words changed")
     return f"leak: {', '.join(parts)}; e.g. {first.case_id} shares {len(first.shared)}{' (near copies)' if first.near else ''}: {shown}"
+
+
+def _field_accuracy(ws: Workspace, cases: list[Case], rows: list[CaseRow]) -> dict[str, float]:
+    scorer = FieldScorer(ws.task, get_embedder(ws.config.judge.embedder, workspace_cache(ws.state_dir)), ws.config.judge.number_tolerance)
+    answers = {r.case_id: Answer.from_dict(r.answer).data for r in rows if r.answer}
+    return field_accuracy(scorer, cases, answers)
 
 
 def _position_consistency(rows: list[CaseRow]) -> float | None:

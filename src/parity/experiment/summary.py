@@ -57,6 +57,9 @@ class ExperimentSummary(BaseModel):
     leaks: list[LeakRecord] = Field(default_factory=list)
     detectors: list[str] = Field(default_factory=list)  # the ruler's critical-failure detectors, if any
     judge_agreement: JudgeAgreement | None = None
+    fields: dict[str, float] = Field(
+        default_factory=dict
+    )  # json tasks: per-field accuracy against the gold (reference_json.field_accuracy)
 
     @property
     def n_critical(self) -> int:
@@ -110,6 +113,7 @@ def experiment_json(row: ExperimentRow) -> dict[str, object]:
         "judge_agreement": summary.judge_agreement.model_dump() if summary.judge_agreement else None,
         "categories": {k: v.model_dump() for k, v in summary.categories.items()},
         "difficulties": {k: v.model_dump() for k, v in summary.difficulties.items()},
+        "fields": summary.fields,
         "critical_failures": summary.critical_failures,
         "n_critical": summary.n_critical,
         "config_diff": row.config_diff,

@@ -141,3 +141,18 @@ class JsonReferenceJudge(ReferenceJudge):
             sub[name] = float(np.mean(values))
             notes[name] = ", ".join(f"{f} {per_field[f]:.2f}" for f in names)
         return Scored(sub, notes)
+
+
+def field_accuracy(scorer: FieldScorer, cases: list[Case], answers: dict[str, dict[str, Any] | None]) -> dict[str, float]:
+    """Per field, over every case of the gate (a case with no answer scores 0): the share answered exactly as
+    the gold for enum, number and boolean fields; the mean closeness for the others. Reported beside quality."""
+    if not cases:
+        return {}
+    totals = dict.fromkeys(scorer.declared, 0.0)
+    for case in cases:
+        answer = answers.get(case.id)
+        if answer is None or case.gold.data is None:
+            continue
+        for name, value in scorer.score(answer, case.gold.data).items():
+            totals[name] += value
+    return {name: round(total / len(cases), 4) for name, total in totals.items()}

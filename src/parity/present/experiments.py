@@ -56,6 +56,8 @@ def _cases(row: ExperimentRow, summary: ExperimentSummary) -> Rows:
         ("model", f"{(row.agent_config or {}).get('model')}  cost ${usd(row.cost_usd)}"),
     ]
     rows += [(f"  {name}", num(value, 2)) for name, value in summary.dimensions.items()]
+    if summary.fields:  # a json task: how often each field matches the gold
+        rows.append(("fields vs gold", "  ".join(f"{name} {num(value, 3)}" for name, value in summary.fields.items())))
     if summary.detectors:  # the ruler declares critical-failure detectors
         found = summary.critical_failures
         rows.append(("critical failures", f"{summary.n_critical} of {summary.n_cases} cases" + (f"  ({_counts(found)})" if found else "")))

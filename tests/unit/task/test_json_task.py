@@ -1,0 +1,169 @@
+"""json tasks (`[task] kind = "json"`): the schema is checked for what the grammar can enforce, golds and
+inputs are validated, prompts read object inputs' fields, and every refusal is one line with file:line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import parity.json_shape as json_shape
+from parity.cases import input_text, input_values
+from parity.examples import write_example
+from parity.task import Answer, load_workspace, parse_answer
+from tests.helpers.cli import invoke_parity
+
+
+@pytest.fixture
+def triage(tmp_path: Path) -> Path:
+    return write_example("triage", tmp_path / "ws")
+
+
+def _schema(ws: Path) -> dict:
+    return json.loads((ws / "task" / "schema.json").read_text())
+
+
+def _write_schema(ws: Path, schema: dict) -> None:
+    (ws / "task" / "schema.json").write_text(json.dumps(schema, indent=2))
+
+
+def _refused(result, *fragments: str) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def test_the_bundled_triage_ruler_verifies(triage: Path) -> None:
+    result = invoke_parity("ruler", "verify", cwd=triage)
+    assert result.returncode == 0, result.stderr
+    assert "36 cases" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("minimum", 0), ("not", {"type": "null"}), ("if", {"properties": {}}), ("patternProperties", {"^x": {}}), ("uniqueItems", True)],
+)
+def test_a_keyword_the_grammar_cannot_enforce_is_refused_naming_it_and_its_line(triage: Path, keyword: str, value) -> None:
+    schema = _schema(triage)
+    schema["properties"]["product"][keyword] = value
+    _write_schema(triage, schema)
+    lock = (triage / "ruler" / "LOCK").read_bytes()
+    line = next(n for n, text in enumerate((triage / "task" / "schema.json").read_text().splitlines(), 1) if f'"{keyword}"' in text)
+    _refused(invoke_parity("ruler", "lock", cwd=triage), f"task/schema.json:{line}", f"'{keyword}'")
+    assert (triage / "ruler" / "LOCK").read_bytes() == lock  # nothing written
+
+
+def test_a_repetition_past_llama_cpps_limit_is_refused(triage: Path) -> None:
+    schema = _schema(triage)
+    schema["properties"]["reply"]["maxLength"] = 5000
+    _write_schema(triage, schema)
+    _refused(invoke_parity("ruler", "lock", cwd=triage), "task/schema.json:", "maxLength 5000", "1999")
+
+
+@pytest.mark.parametrize(
+    ("schema", "fragment"),
+    [
+        ({"type": "array", "items": {}}, 'must be an object with "properties"'),
+        ({"type": "object", "properties": {"a": {"type": "strin"}}, "additionalProperties": False}, "not a valid JSON Schema"),
+        ({"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}, "additionalProperties": False}, "is not local"),
+        ({"type": "object", "properties": {"a": {"type": "string", "format": "email"}}, "additionalProperties": False}, "format 'email'"),
+        ({"type": "object", "properties": {"a": {"type": "string"}}}, '"additionalProperties": false'),
+    ],
+)
+def test_schemas_parity_cannot_use_are_refused_in_one_line(triage: Path, schema: dict, fragment: str) -> None:
+    _write_schema(triage, schema)
+    _refused(invoke_parity("ruler", "verify", cwd=triage), "task/schema.json", fragment)
+
+
+def test_a_schema_file_that_is_not_json_names_its_line(triage: Path) -> None:
+    (triage / "task" / "schema.json").write_text('{\n  "type": "object",\n  oops\n}')
+    _refused(invoke_parity("ruler", "verify", cwd=triage), "task/schema.json:3", "invalid JSON")
+
+
+def test_a_gold_that_violates_the_schema_names_the_case_line_and_field(triage: Path) -> None:
+    lines = (triage / "ruler" / "cases.jsonl").read_text().splitlines()
+    row = json.loads(lines[4])
+    row["gold"]["urgency"] = "whenever"
+    lines[4] = json.dumps(row)
+    (triage / "ruler" / "cases.jsonl").write_text("\n".join(lines) + "\n")
+    _refused(invoke_parity("ruler", "lock", cwd=triage), "ruler/cases.jsonl:5", "gold.urgency", "'whenever' is not one of")
+
+
+def test_an_input_missing_a_declared_field_is_refused(triage: Path) -> None:
+    lines = (triage / "ruler" / "cases.jsonl").read_text().splitlines()
+    row = json.loads(lines[0])
+    del row["input"]["channel"]
+    lines[0] = json.dumps(row)
+    (triage / "ruler" / "cases.jsonl").write_text("\n".join(lines) + "\n")
+    _refused(invoke_parity("ruler", "lock", cwd=triage), "ruler/cases.jsonl:1", "misses channel")
+
+
+def test_an_unknown_input_field_in_a_template_names_the_agent_line(triage: Path) -> None:
+    text = (triage / "agents" / "baseline.yaml").read_text().replace("{input.channel}", "{input.chanel}")
+    (triage / "agents" / "typo.yaml").write_text(text)
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "{input.chanel}" in t)
+    _refused(invoke_parity("run", "typo", "--gate", "dev", cwd=triage), f"agents/typo.yaml:{line}", "{input.chanel}", "channel, message")
+
+
+def test_strategies_that_combine_questions_refuse_a_json_task(triage: Path) -> None:
+    (triage / "agents" / "voting.yaml").write_text("model: llamacpp:smollm2-135m\nstrategy:\n  kind: vote\n")
+    _refused(invoke_parity("run", "voting", "--gate", "dev", cwd=triage), "agents/voting.yaml", "JSON objects", "use single")
+
+
+def test_object_inputs_fill_their_fields_into_templates(triage: Path) -> None:
+    from parity.agent.config import load_agent_config
+    from parity.agent.prompting import build_messages
+
+    ws = load_workspace(triage)
+    config, _ = load_agent_config(triage / "agents" / "baseline.yaml", "agents/baseline.yaml")
+    text = input_text({"message": "My plug {is} hot", "channel": "chat"}, ws.task)
+    assert list(input_values(text, ws.task)) == ["channel", "message"]  # the declared order
+    user = build_messages(config.prompt, ws.task, text)[-1]["content"]
+    assert "by chat:" in user and "My plug {is} hot" in user and "{input" not in user
+
+
+def test_a_json_answer_round_trips_through_the_store_whatever_its_fields_are_called() -> None:
+    for data in ({"text": "a"}, {"title": "t", "questions": ["q?"]}, {"json": 1}):
+        assert Answer.from_dict(Answer(data=data).to_dict()) == Answer(data=data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_any_json_answer_is_accepted_or_refused_with_a_value_error(triage_schema_task, value) -> None:
+    try:
+        answer = parse_answer(value, triage_schema_task)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert answer.data is not None
+    json_shape.units(answer.data)
+    json_shape.render(answer.data)
+
+
+@pytest.fixture(scope="module")
+def triage_schema_task(tmp_path_factory):
+    return load_workspace(write_example("triage", tmp_path_factory.mktemp("t") / "ws")).task
+
+
+def test_fields_flatten_nested_objects_and_keep_arrays_whole() -> None:
+    assert json_shape.fields({"a": {"b": 1, "c": {"d": "x"}}, "e": [1, 2]}) == {"a.b": 1, "a.c.d": "x", "e": [1, 2]}
+
+
+def test_a_template_field_is_a_plain_name() -> None:
+    from parity.agent.settings import PromptConfig
+
+    with pytest.raises(ValueError, match="plain name"):
+        PromptConfig(user="{input.__class__}")
