@@ -68,7 +68,12 @@ class PythonAgent:
         worker = self.workers.take()
         if worker is None:
             worker = self._start()
-        case = {"input": case_input, "config": config.model_dump(mode="json"), "task": task.model_dump(mode="json")}
+        case = {
+            "input": case_input,
+            "config": config.model_dump(mode="json"),
+            "task": task.model_dump(mode="json"),
+            "schema": task.output_schema if task.is_json else None,
+        }
         try:
             reply = worker.answer(case, model, corpus)
         except CaseTimeout:

@@ -6,7 +6,7 @@ here holds a model, a path to the ruler, the store's URL or a key.
 Protocol (JSON lines on stdin/stdout; the agent's own prints go to stderr):
   parity → worker  {"op": "load", "code", "filename", "name", "readable": [..], "writable": [..]}
   worker → parity  {"op": "loaded", "config": {...}} | {"op": "raised", ...}
-  parity → worker  {"op": "case", "input", "config", "task"}
+  parity → worker  {"op": "case", "input", "config", "task", "schema"}
   worker → parity  {"op": "complete" | "retrieve" | "embed" | "topic_bank", ...}  (parity replies to each)
   worker → parity  {"op": "done", "answer", "failure", "trace"} | {"op": "raised", ...}
 """
@@ -110,6 +110,8 @@ def _import(channel: Channel, code: str, filename: str, name: str) -> types.Modu
 
 def _answer_case(channel: Channel, module: types.ModuleType, filename: str, case: dict[str, Any]) -> dict[str, Any]:
     config, task = AgentConfig.model_validate(case["config"]), TaskSpec.model_validate(case["task"])
+    if case.get("schema") is not None:  # a json task's schema is read from the workspace, which the worker cannot see
+        task.attach_schema(case["schema"])
     ctx = AgentContext(RemoteModel(channel), config, task, RemoteCorpus(channel), case["input"])
     try:
         result = module.answer(case["input"], ctx)
@@ -118,7 +120,7 @@ def _answer_case(channel: Channel, module: types.ModuleType, filename: str, case
     except Exception as exc:
         return _raised(exc, filename, "answer")
     if isinstance(result, Answer):
-        result = result.to_dict()
+        result = result.shown()
     plain = _plain(result)
     if plain is None and result is not None:
         return {"op": "done", "answer": None, "failure": f"answer() returned a {type(result).__name__}, not JSON", "trace": _trace(ctx)}
