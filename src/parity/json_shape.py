@@ -7,13 +7,12 @@ naming the keyword and its line. Answers are validated with the `jsonschema` lib
 
 A JSON answer's *fields* are its top-level properties, with nested objects flattened to dotted names
 (`address.city`); an array is one field. The reference judge scores field by field; the leak detector
-compares the sentences of its string fields.
+compares the sentences of its string fields (`Answer.units`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -169,19 +168,6 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, dict):
         for item in value.values():
             yield from strings(item)
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def units(data: dict[str, Any]) -> list[str]:
-    """The sentences of every string field that are long enough to show a copy."""
-    found = []
-    for text in strings(data):
-        for part in _SENTENCE_END.split(text.strip()):
-            if len(part.split()) >= MIN_UNIT_WORDS:
-                found.append(part.strip())
-    return found
 
 
 def render(data: dict[str, Any]) -> str:

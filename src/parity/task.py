@@ -421,7 +421,8 @@ class Answer:
     def units(self) -> list[str]:
         """What the answer is made of: its questions, the sentences of its text, or its string fields' sentences."""
         if self.data is not None:
-            return json_shape.units(self.data)
+            sentences = (s for text in json_shape.strings(self.data) for s in split_sentences(text))
+            return [s.strip() for s in sentences if len(s.split()) >= json_shape.MIN_UNIT_WORDS]
         if self.text is not None:
             return split_sentences(self.text)
         return list(self.questions)

@@ -102,6 +102,21 @@ class Corpus:
             chosen = sorted(pool, key=lambda i: -similarity[i])[:k]
         return Retrieval([self.demos[i] for i in chosen], sorted(self.demos[i].id for i in refused))
 
+    def repeats(self, inputs: list[str]) -> list[tuple[Demo, int, float]]:
+        """The demos that repeat one of `inputs` (the ruler's): the same text after normalizing (similarity 1.0),
+        or a near-duplicate by MiniLM cosine; each with the index of the input it repeats."""
+        if not self.demos or not inputs:
+            return []
+        similarity = self.input_vectors @ np.asarray(self.embed(inputs)).T
+        same = {normalize_question(text): i for i, text in enumerate(inputs)}
+        found = []
+        for demo, row in zip(self.demos, similarity):
+            if (exact := same.get(normalize_question(demo.input))) is not None:
+                found.append((demo, exact, 1.0))
+            elif row.max() >= NEAR_DUPLICATE:
+                found.append((demo, int(np.argmax(row)), float(row.max())))
+        return found
+
     def topic_bank(self, topics: int) -> np.ndarray:
         """Centroids of the corpus's teacher questions: the kinds of unknowns experts ask about."""
         from sklearn.cluster import KMeans

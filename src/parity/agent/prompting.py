@@ -34,9 +34,10 @@ def check_input_fields(prompt: PromptConfig, task: TaskSpec, path: Path, shown: 
         for name in input_fields_used(template):
             if name not in declared:
                 have = f"the task's inputs have {', '.join(declared)}" if declared else "the task's inputs are plain strings"
+                line = _line_of(path, "{input." + name)
                 raise ParityError(
                     f"the prompt uses {{input.{name}}}, but {have}",
-                    f"{shown}:{_line_of(path, '{input.' + name)}" if _line_of(path, "{input." + name) else shown,
+                    f"{shown}:{line}" if line else shown,
                     "fix the field name, or declare it in parity.toml [task] input_fields",
                 )
 

@@ -76,7 +76,7 @@ def check_ruler(cases: list[Case], corpus: Corpus, embedder: Embedder) -> RulerC
         independence,
         [case.id for case in cases if case.gold_alt is None],
         duplicate_cases(cases, embedder),
-        corpus_overlap(cases, corpus, embedder),
+        corpus_overlap(cases, corpus),
     )
     units = sum(row.units for row in independence)
     check.totals = {
@@ -118,19 +118,8 @@ def duplicate_cases(cases: list[Case], embedder: Embedder) -> list[tuple[str, st
     return found
 
 
-def corpus_overlap(cases: list[Case], corpus: Corpus, embedder: Embedder) -> list[tuple[str, str, float]]:
-    if not corpus.demos or not cases:
-        return []
-    similarity = embedder.encode([d.input for d in corpus.demos]) @ embedder.encode([case.input for case in cases]).T
-    same = {normalize_question(case.input): case.id for case in cases}
-    found = []
-    for i, demo in enumerate(corpus.demos):
-        best = int(np.argmax(similarity[i]))
-        if normalize_question(demo.input) in same:
-            found.append((demo.id, same[normalize_question(demo.input)], 1.0))
-        elif similarity[i, best] >= NEAR_DUPLICATE:
-            found.append((demo.id, cases[best].id, float(similarity[i, best])))
-    return found
+def corpus_overlap(cases: list[Case], corpus: Corpus) -> list[tuple[str, str, float]]:
+    return [(demo.id, cases[i].id, similarity) for demo, i, similarity in corpus.repeats([case.input for case in cases])]
 
 
 def _words(text: str) -> set[str]:

@@ -122,8 +122,9 @@ def write_blank(target: Path, task: str) -> Path:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ParityError("directory is not empty", str(target), "choose a new directory, or empty this one")
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", target.name).strip("-") or "feature"
+    description_toml = _toml_string(description)  # refuses text no file can hold before anything is written
     files = {
-        "parity.toml": CONFIG.format(name=name, name_toml=tomlkit.string(name).as_string(), description=_toml_string(description)),
+        "parity.toml": CONFIG.format(name=name, name_toml=tomlkit.string(name).as_string(), description=description_toml),
         "task/schema.json": json.dumps(SCHEMA, indent=2) + "\n",
         "ruler/cases.jsonl": "",
         "ruler/README.md": RULER_NOTE,
@@ -134,7 +135,6 @@ def write_blank(target: Path, task: str) -> Path:
     staging = target.with_name(f".{target.name}.parity-init")
     if staging.exists():
         raise ParityError("a folder from an interrupted init is in the way", str(staging), "remove it, then run parity init again")
-    _toml_string(description)  # refuse text no file can hold before anything is written
     try:
         for relative, text in files.items():
             path = staging / relative

@@ -9,13 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from parity.agent import Agent
-from parity.agent.corpus import NEAR_DUPLICATE, Corpus
+from parity.agent.corpus import Corpus
 from parity.errors import ParityError
 from parity.io import atomic_write_bytes
-from parity.leak import normalize_question
 from parity.ruler import Ruler
 from parity.store import DatasetRow, Store
 
@@ -60,12 +57,7 @@ def register_dataset(store: Store, data: TrainingData, folder: Path) -> None:
 def check_no_ruler_inputs(corpus: Corpus, ruler: Ruler, shown: str) -> None:
     """Refuse training data that contains a ruler case: the same input after normalization, or a
     near-duplicate by MiniLM cosine. Training on the ruler would make every later number a lie."""
-    ruler_inputs = [case.input for case in ruler.cases]
-    same = {normalize_question(text) for text in ruler_inputs}
-    exact = [d.id for d in corpus.demos if normalize_question(d.input) in same]
-    similarity = corpus.input_vectors @ np.asarray(corpus.embed(ruler_inputs)).T
-    near = [corpus.demos[i].id for i in np.nonzero(similarity.max(axis=1) >= NEAR_DUPLICATE)[0]]
-    leaked = sorted(set(exact) | set(near))
+    leaked = sorted({demo.id for demo, _, _ in corpus.repeats([case.input for case in ruler.cases])})
     if leaked:
         raise ParityError(
             f"{len(leaked)} corpus input(s) repeat a ruler case (e.g. {', '.join(leaked[:3])}); training on them would leak the ruler",

@@ -149,8 +149,8 @@ def test_any_json_answer_is_accepted_or_refused_with_a_value_error(triage_schema
         assert "\n" not in str(exc)
         return
     assert answer.data is not None
-    json_shape.units(answer.data)
-    json_shape.render(answer.data)
+    answer.units()
+    answer.render()
 
 
 @pytest.fixture(scope="module")
