@@ -103,13 +103,16 @@ class AgentContext:
     def messages(self, case_input: str, n_questions: int | None = None, demos: list[Demo] | None = None) -> list[dict[str, str]]:
         """The agent's prompt for `case_input`, with demos as earlier chat turns."""
         n = n_questions or self.task.n_questions
-        first, *user = build_messages(self.config.prompt, self.task, case_input, n)
-        if first["role"] != "system":
-            user = [first, *user]
-        turns: list[dict[str, str]] = [first] if first["role"] == "system" else []
-        for demo in demos or []:
-            turns.extend(build_messages(self.config.prompt, self.task, demo.input, n, system=False))
-            turns.append({"role": "assistant", "content": demo.answer_text()})
+        try:
+            first, *user = build_messages(self.config.prompt, self.task, case_input, n)
+            if first["role"] != "system":
+                user = [first, *user]
+            turns: list[dict[str, str]] = [first] if first["role"] == "system" else []
+            for demo in demos or []:
+                turns.extend(build_messages(self.config.prompt, self.task, demo.input, n, system=False))
+                turns.append({"role": "assistant", "content": demo.answer_text()})
+        except ValueError as exc:  # a Python agent asked about text that is not one of this task's object inputs
+            raise AgentFailure(str(exc)) from None
         return turns + list(user)
 
     def ask(

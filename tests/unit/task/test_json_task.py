@@ -167,3 +167,15 @@ def test_a_template_field_is_a_plain_name() -> None:
 
     with pytest.raises(ValueError, match="plain name"):
         PromptConfig(user="{input.__class__}")
+
+
+def test_a_prompt_for_text_that_is_not_an_object_input_fails_the_case_not_the_run(triage: Path) -> None:
+    from parity.agent.config import load_agent_config
+    from parity.agent.context import AgentContext, AgentFailure
+    from parity.agent.corpus import Corpus
+
+    ws = load_workspace(triage)
+    config, _ = load_agent_config(triage / "agents" / "baseline.yaml", "agents/baseline.yaml")
+    ctx = AgentContext(None, config, ws.task, Corpus([], None), "plain text")  # type: ignore[arg-type]
+    with pytest.raises(AgentFailure, match="inputs are objects with channel, message"):
+        ctx.messages("plain text")
