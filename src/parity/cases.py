@@ -90,7 +90,12 @@ def load_cases(ws: Workspace) -> list[Case]:
 def parse_case(obj: dict[str, Any], ws: Workspace, where: str) -> Case:
     for key in ("id", "category", "difficulty", "input", "gold"):
         if key not in obj:
-            raise ParityError(f"missing field '{key}'", where, f"every case needs {', '.join(sorted(_CASE_FIELDS - {'gold_alt'}))}")
+            fix = f"every case needs {', '.join(sorted(_CASE_FIELDS - {'gold_alt', 'meta'}))}"
+            raise ParityError(
+                f"missing field '{key}'",
+                where,
+                fix + (" (or have a teacher write it: parity gold --teacher SPEC)" if key == "gold" else ""),
+            )
     unknown = set(obj) - _CASE_FIELDS
     if unknown:
         raise ParityError(f"unknown field(s) {sorted(unknown)}", where, f"allowed: {', '.join(sorted(_CASE_FIELDS))}")

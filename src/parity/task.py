@@ -464,7 +464,9 @@ def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, A
 
 def answer_from_text(text: str, task: TaskSpec, n_questions: int | None = None) -> Answer:
     """A model's raw output as an answer: JSON for question tasks, the text itself for free text."""
-    return parse_answer(text if task.free_text else json.loads(text), task, n_questions=n_questions)
+    # strict=False: a raw line break inside a string is still the answer the model meant (servers built on
+    # llama-cpp-python's grammar let control characters into strings).
+    return parse_answer(text if task.free_text else json.loads(text, strict=False), task, n_questions=n_questions)
 
 
 def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: int | None = None) -> Answer:

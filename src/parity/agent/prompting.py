@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import parity.json_shape as json_shape
 from parity.agent.settings import PromptConfig, TemplateInput, input_fields_used
 from parity.cases import input_values
 from parity.errors import ParityError
@@ -18,7 +18,7 @@ def build_messages(
         "input": TemplateInput(case_input, input_values(case_input, task)),
         "n_questions": n_questions or task.n_questions,
         "task_description": task.description,
-        "schema": json.dumps(task.output_schema, ensure_ascii=False) if task.is_json else "",
+        "schema": json_shape.for_prompt(task.output_schema) if task.is_json else "",
     }
     messages = []
     if system and prompt.system.strip():

@@ -102,7 +102,8 @@ def independence_of(case: Case, embedder: Embedder) -> Independence:
     # What the two experts wrote, without a JSON answer's enum and number fields (agreeing on those is no copy).
     vectors = embedder.encode(["\n".join(gold) or case.gold.render(), "\n".join(alt) or case.gold_alt.render()])
     similarity = float(vectors[0] @ vectors[1])
-    copied = (bool(gold) and identical / len(gold) >= COPY_SHARE) or similarity >= COPY_SIMILARITY
+    # An answer with no sentence to copy (a name, a number, an enum) is evidence of agreement, never of a copy.
+    copied = bool(gold) and (identical / len(gold) >= COPY_SHARE or similarity >= COPY_SIMILARITY)
     return Independence(case.id, len(gold), identical, round(overlap, 4), round(similarity, 4), copied)
 
 

@@ -14,16 +14,18 @@ import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from parity.cli import calibrate, dashboard, init, loop, run, show
+from parity.cli import calibrate, dashboard, init, loop, run, show, teach
 from parity.cli.analyze import analyze_app
 from parity.cli.export import export_app
 from parity.cli.ruler import ruler_app
+from parity.cli.teach import corpus_app
 from parity.cli.train import pairs_app, train_app
 from parity.errors import Interrupted, ParityError, latch_interrupts
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
 for command in (
     init.init,
+    teach.gold,
     run.run,
     show.show,
     show.compare,
@@ -39,6 +41,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
 app.add_typer(pairs_app, name="pairs")
 app.add_typer(analyze_app, name="analyze")
+app.add_typer(corpus_app, name="corpus")
 
 
 def _bundled(module: str, name: str) -> tuple[Any, ...]:

@@ -67,7 +67,7 @@ full = "all"
 SCHEMA = {
     "$comment": "The JSON Schema every answer must satisfy; part of the ruler. Replace this stub with your feature's output.",
     "type": "object",
-    "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 1500}},
+    "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 1000}},
     "required": ["answer"],
     "additionalProperties": False,
 }

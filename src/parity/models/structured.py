@@ -34,7 +34,7 @@ def validate_output(text: str, schema: dict[str, Any] | None) -> tuple[Any, str 
     if schema is None:
         return None, None
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, strict=False)  # as parity.task.answer_from_text reads it
     except json.JSONDecodeError as exc:
         return None, f"not JSON: {exc.msg}"
     try:

@@ -13,6 +13,7 @@ from tests.helpers.cli import invoke_parity
 GROUPS = {
     (): [
         "init",
+        "gold",
         "run",
         "show",
         "compare",
@@ -26,11 +27,13 @@ GROUPS = {
         "train",
         "pairs",
         "analyze",
+        "corpus",
     ],
     ("ruler",): ["verify", "lock", "restore", "check"],
     ("export",): ["gguf", "html"],
     ("analyze",): ["blind", "factors", "noise", "ceiling", "probe", "critic"],
     ("pairs",): ["build"],
+    ("corpus",): ["synth"],
 }
 
 

@@ -63,7 +63,7 @@ def test_a_repetition_past_llama_cpps_limit_is_refused(triage: Path) -> None:
     schema = _schema(triage)
     schema["properties"]["reply"]["maxLength"] = 5000
     _write_schema(triage, schema)
-    _refused(invoke_parity("ruler", "lock", cwd=triage), "task/schema.json:", "maxLength 5000", "1999")
+    _refused(invoke_parity("ruler", "lock", cwd=triage), "task/schema.json:", "maxLength 5000", "1000")
 
 
 @pytest.mark.parametrize(
