@@ -3,12 +3,14 @@ an independent gold_alt), and new corpus rows."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from parity.cli.common import WorkspaceOpt, console, find_workspace
 from parity.errors import ParityError
+from parity.io import one_line
 
 TeacherOpt = Annotated[str, typer.Option("--teacher", help="Model spec of the teacher, e.g. litellm:anthropic/claude-sonnet-4-5.")]
 AltOpt = Annotated[
@@ -104,3 +106,31 @@ def synth(
         f"{report.repeats} inputs refused as repeats ({report.ruler_repeats} near a ruler input), "
         f"{len(report.failed)} answers refused by validation; cost ${model.budget.spent:.4f}"
     )
+
+
+FileArg = Annotated[Path, typer.Argument(help="JSONL of logged teacher calls, or of input/answer rows.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="openai-chat (chat-completions calls) or jsonl (input, answer).")]
+
+
+@corpus_app.command("import")
+def import_(file: FileArg, fmt: FormatOpt = "openai-chat", workspace: WorkspaceOpt = None) -> None:
+    """Logged teacher calls as corpus rows: validated against the task, repeats and ruler look-alikes refused."""
+    from parity.models.embedder import get_embedder, workspace_cache
+    from parity.teach.importing import FORMATS, import_rows
+    from parity.teach.synth import ruler_inputs
+
+    ws = find_workspace(workspace)
+    if fmt not in FORMATS:
+        raise ParityError(f"unknown format '{fmt}'", "--format", f"use one of: {', '.join(FORMATS)}")
+    if not file.is_file():
+        raise ParityError("file not found", str(file), "pass a JSONL file")
+    embedder = get_embedder(ws.config.judge.embedder, workspace_cache(ws.state_dir))
+    report = import_rows(ws, file, str(file), fmt, embedder, ruler_inputs(ws))
+    console.print(
+        f"{len(report.written)} rows added to {ws.shown(ws.corpus_path)}; {report.repeats} refused as repeats "
+        f"({report.ruler_repeats} near a ruler input); {len(report.skipped)} lines skipped",
+        highlight=False,
+    )
+    if report.skipped:
+        where, why = next(iter(report.skipped.items()))
+        console.print(f"first skipped: {where}: {one_line(why)}", highlight=False)

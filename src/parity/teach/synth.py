@@ -62,7 +62,8 @@ def synthesize(
 ) -> SynthReport:
     """Add rows until the corpus holds `n` synthesized ones; `report` is filled as they are written, so what a
     stop leaves behind can still be recorded."""
-    rows = [row for _, row in read_jsonl(ws.corpus_path, ws.shown(ws.corpus_path))] if ws.corpus_path.is_file() else []
+    corpus = CorpusFile(ws)
+    rows = corpus.rows
     if not seeds:
         raise ParityError(
             "no seed examples to write new inputs from", "--seeds", "pass --seeds FILE (JSONL with an input per line), or add corpus rows"
@@ -95,11 +96,7 @@ def synthesize(
             if taught.answer is None:
                 report.failed[text[:80]] = taught.failure or "no answer"
                 continue
-            row = {"id": SYNTH_PREFIX + hashlib.sha256(text.encode()).hexdigest()[:12], "input": candidate, "answer": taught.answer.shown()}
-            if category is not None:
-                row["category"] = category
-            rows.append(row)
-            atomic_write_text(ws.corpus_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+            row = corpus.add(SYNTH_PREFIX, text, candidate, taught.answer.shown(), category)
             report.written.append(row["id"])
             have += 1
             step()
@@ -145,6 +142,22 @@ def inputs_schema(ws: Workspace) -> dict[str, Any]:
         "required": ["inputs"],
         "additionalProperties": False,
     }
+
+
+class CorpusFile:
+    """corpus/train.jsonl as rows; each added row rewrites the file atomically, so a kill leaves it whole."""
+
+    def __init__(self, ws: Workspace):
+        self.path = ws.corpus_path
+        self.rows = [row for _, row in read_jsonl(self.path, ws.shown(self.path))] if self.path.is_file() else []
+
+    def add(self, prefix: str, text: str, value: Any, answer: Any, category: str | None) -> dict[str, Any]:
+        row = {"id": prefix + hashlib.sha256(text.encode()).hexdigest()[:12], "input": value, "answer": answer}
+        if category is not None:
+            row["category"] = category
+        self.rows.append(row)
+        atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.rows))
+        return row
 
 
 class RepeatGuard:

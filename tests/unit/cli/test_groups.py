@@ -33,7 +33,7 @@ GROUPS = {
     ("export",): ["gguf", "html"],
     ("analyze",): ["blind", "factors", "noise", "ceiling", "probe", "critic"],
     ("pairs",): ["build"],
-    ("corpus",): ["synth"],
+    ("corpus",): ["synth", "import"],
 }
 
 

@@ -141,3 +141,31 @@ def test_corpus_synth_without_seeds_is_one_line(ws: Path, monkeypatch: pytest.Mo
     _teach(monkeypatch, ScriptedModel(_writer))
     result = invoke_parity("corpus", "synth", "--teacher", "openai:t@http://127.0.0.1:9/v1", "--n", "3", cwd=ws)
     assert result.returncode == 2 and "no seed examples" in result.stderr and not (ws / "corpus" / "train.jsonl").exists()
+
+
+def test_corpus_import_reads_logged_calls_refuses_repeats_and_bad_lines(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def call(question: str, reply: str, logged: bool) -> dict:
+        messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": question}]
+        if logged:
+            return {"request": {"model": "m", "messages": messages}, "response": {"choices": [{"message": {"content": reply}}]}}
+        return {"messages": [*messages, {"role": "assistant", "content": reply}]}
+
+    lines = [
+        call("Which desert is the largest hot desert?", json.dumps({"answer": "The Sahara."}), logged=True),
+        call("How many strings does a violin have?", json.dumps({"answer": "Four."}), logged=False),
+        call(INPUTS[1], json.dumps({"answer": "Carbon dioxide."}), logged=False),  # a ruler input
+        call("What is two plus two?", "four", logged=True),  # not the task's JSON
+        {"messages": "nope"},
+        call("How many strings does a violin have?", json.dumps({"answer": "Four."}), logged=True),  # a repeat
+    ]
+    (ws / "calls.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = invoke_parity("corpus", "import", "calls.jsonl", "--format", "openai-chat", cwd=ws)
+    assert result.returncode == 0, result.stderr
+    assert "2 rows added" in result.stdout and "2 refused as repeats (1 near a ruler input)" in result.stdout
+    assert "2 lines skipped" in result.stdout and "first skipped: calls.jsonl:4" in result.stdout
+    rows = [json.loads(line) for line in (ws / "corpus" / "train.jsonl").read_text().splitlines()]
+    assert [r["answer"]["answer"] for r in rows] == ["The Sahara.", "Four."]
+    again = invoke_parity("corpus", "import", "calls.jsonl", cwd=ws)
+    assert again.returncode == 0 and "0 rows added" in again.stdout
+    bad = invoke_parity("corpus", "import", "calls.jsonl", "--format", "csv", cwd=ws)
+    assert bad.returncode == 2 and "unknown format 'csv'" in bad.stderr
