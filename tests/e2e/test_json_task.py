@@ -60,3 +60,20 @@ def test_a_python_agent_answers_a_json_task(triage: Path, code: str) -> None:
     shown = show_json(triage, 1)
     assert shown["n_cases"] == 2 and shown["n_unscored"] == 0
     assert shown["fields"]["category"] == 0.5  # billing-easy-1 is billing; technical-hard-1 is not
+
+
+@pytest.mark.sandbox
+def test_compare_reports_each_field_with_a_paired_ci(triage: Path) -> None:
+    (triage / "agents" / "billing.py").write_text('CONFIG = {"model": "llamacpp:smollm2-135m"}\n' + AS_OBJECT)
+    (triage / "agents" / "shipping.py").write_text(
+        'CONFIG = {"model": "llamacpp:smollm2-135m"}\n' + AS_OBJECT.replace('"billing"', '"shipping"')
+    )
+    for name in ("billing", "shipping"):
+        assert run_parity("run", name, "--gate", "two", "--hypothesis", name, cwd=triage).returncode == 0
+    result = run_parity("compare", "1", "2", "--json", cwd=triage)
+    assert result.returncode == 0, result.stderr
+    category = json.loads(result.stdout)["fields"]["category"]
+    assert (category["a"], category["b"], category["diff"]) == (0.5, 0.0, 0.5)  # billing-easy-1 is billing; neither is shipping
+    assert category["ci_low"] <= 0.5 <= category["ci_high"]
+    table = run_parity("compare", "1", "2", cwd=triage)
+    assert "field category A / B" in table.stdout

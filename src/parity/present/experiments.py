@@ -163,4 +163,9 @@ def comparison_table(result: Comparison) -> Table:
     for label, rows in (("A better", result.wins[:5]), ("A worse", result.regressions[:5])):
         if rows:
             table.add_row(label, ", ".join(f"{r['case']} {signed(r['delta'], 2)}" for r in rows))
+    for name, f in result.fields.items():  # a json task: each field against the gold
+        table.add_row(
+            f"field {name} A / B",
+            f"{num(f['a'])} / {num(f['b'])}, A − B {signed(f['diff'])} (95% CI {signed(f['ci_low'])} – {signed(f['ci_high'])})",
+        )
     return table
