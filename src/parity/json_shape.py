@@ -166,6 +166,11 @@ def schema_fields(schema: dict[str, Any], prefix: str = "") -> dict[str, dict[st
     return declared
 
 
+def is_exact(subschema: dict[str, Any]) -> bool:
+    """A field with a right value rather than a good one: an enum, a const, a boolean, a number."""
+    return "enum" in subschema or "const" in subschema or subschema.get("type") in ("boolean", "number", "integer")
+
+
 def strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value

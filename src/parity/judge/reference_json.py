@@ -38,11 +38,6 @@ def identity(number_tolerance: float) -> dict[str, Any]:
     return {"version": JSON_JUDGE_VERSION, "signals": sorted(SIGNALS), "constants": [STRING_LO, STRING_HI, ITEM_MATCH, number_tolerance]}
 
 
-def is_exact(subschema: dict[str, Any]) -> bool:
-    """A field compared exactly: an enum, a const, a boolean, a number."""
-    return "enum" in subschema or "const" in subschema or subschema.get("type") in ("boolean", "number", "integer")
-
-
 class FieldScorer:
     """Closeness of each field of an answer to the same field of a reference answer, in [0, 1]."""
 
@@ -58,7 +53,7 @@ class FieldScorer:
     def field(self, subschema: dict[str, Any], value: Any, reference: Any) -> float:
         if value is None or reference is None:
             return float(value is None and reference is None)
-        if is_exact(subschema) or isinstance(reference, bool):
+        if json_shape.is_exact(subschema) or isinstance(reference, bool):
             return float(self._same(value, reference))
         if isinstance(reference, str) and isinstance(value, str):
             return self._text(value, reference)

@@ -111,9 +111,31 @@ def test_an_unknown_input_field_in_a_template_names_the_agent_line(triage: Path)
     _refused(invoke_parity("run", "typo", "--gate", "dev", cwd=triage), f"agents/typo.yaml:{line}", "{input.chanel}", "channel, message")
 
 
-def test_strategies_that_combine_questions_refuse_a_json_task(triage: Path) -> None:
-    (triage / "agents" / "voting.yaml").write_text("model: llamacpp:smollm2-135m\nstrategy:\n  kind: vote\n")
-    _refused(invoke_parity("run", "voting", "--gate", "dev", cwd=triage), "agents/voting.yaml", "JSON objects", "use single")
+def test_a_strategy_that_takes_questions_apart_refuses_a_json_task(triage: Path) -> None:
+    (triage / "agents" / "prune.yaml").write_text("model: llamacpp:smollm2-135m\nstrategy:\n  kind: overgenerate_prune\n")
+    _refused(invoke_parity("run", "prune", "--gate", "dev", cwd=triage), "agents/prune.yaml", "JSON objects", "use single", "vote")
+
+
+def test_vote_takes_each_exact_fields_majority_and_the_rest_from_the_most_agreeing_sample(triage: Path) -> None:
+    from parity.agent.config import validate_agent_config
+    from parity.agent.context import AgentContext
+    from parity.agent.corpus import Corpus
+    from parity.agent.strategies import run_strategy
+    from tests.helpers.scripted import ScriptedModel
+
+    drafts = [("billing", "low", "First reply."), ("technical", "low", "Second reply."), ("billing", "high", "Third reply.")]
+
+    def reply(request) -> str:
+        category, urgency, text = drafts[request.repeat]
+        return json.dumps(
+            {"category": category, "urgency": urgency, "product": "unknown", "summary": f"Customer {request.repeat}.", "reply": text}
+        )
+
+    ws = load_workspace(triage)
+    config = validate_agent_config({"model": "llamacpp:smollm2-135m", "strategy": {"kind": "vote", "samples": 3}}, "agents/v.yaml")
+    case_input = input_text({"channel": "chat", "message": "hello"}, ws.task)
+    answer = run_strategy(AgentContext(ScriptedModel(reply), config, ws.task, Corpus([], None), case_input), case_input)
+    assert answer.data == {"category": "billing", "urgency": "low", "product": "unknown", "summary": "Customer 0.", "reply": "First reply."}
 
 
 def test_object_inputs_fill_their_fields_into_templates(triage: Path) -> None:

@@ -1,16 +1,20 @@
-"""vote: several samples; the questions that recur across the most samples win."""
+"""vote: several samples; the questions that recur across the most samples win. On a json task, each
+exact field (an enum, a number, a boolean) takes the value most samples gave, and the other fields come
+whole from the sample that agrees with those majorities most often."""
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
+import parity.json_shape as json_shape
 from parity.agent.context import AgentContext, AgentFailure
 from parity.agent.strategies.base import Diagram, Node, Strategy, StrategyConfig
 from parity.agent.strategies.helpers import cluster_questions, medoid
-from parity.task import Answer
+from parity.task import Answer, parse_answer
 
 
 class Vote(StrategyConfig):
@@ -32,6 +36,8 @@ def vote(ctx: AgentContext, case_input: str, cfg: Vote) -> Answer:
     n = ctx.task.n_questions
     if not samples:
         raise AgentFailure(f"none of the {cfg.samples} samples gave a valid answer")
+    if ctx.task.is_json:
+        return vote_fields(ctx, samples)
     questions = [(s, q) for s, answer in enumerate(samples) for q in dict.fromkeys(answer.questions)]
     vectors = ctx.embed([q for _, q in questions])
     clusters = cluster_questions(vectors, cfg.match_threshold)
@@ -47,7 +53,29 @@ def vote(ctx: AgentContext, case_input: str, cfg: Vote) -> Answer:
     return ctx.finish(title, picked)
 
 
+def vote_fields(ctx: AgentContext, samples: list[Answer]) -> Answer:
+    """Per-field majority for the exact fields (ties to the earliest sample); the rest from the most agreeing sample."""
+    data = [answer.data or {} for answer in samples]
+    properties = ctx.task.output_schema["properties"]
+    exact = [name for name, sub in properties.items() if isinstance(sub, dict) and json_shape.is_exact(sub)]
+    majority = {}
+    for name in exact:
+        values = [json.dumps(d.get(name), sort_keys=True) for d in data]
+        majority[name] = json.loads(max(dict.fromkeys(values), key=values.count))  # dict.fromkeys: first seen wins a tie
+    agreement = [sum(d.get(name) == majority[name] for name in exact) for d in data]
+    voted = {**data[agreement.index(max(agreement))], **majority}
+    try:
+        return parse_answer({name: voted[name] for name in properties if name in voted}, ctx.task)
+    except ValueError as exc:
+        raise AgentFailure(f"the voted answer does not validate: {exc}") from None
+
+
 def nodes(cfg: Vote, diagram: Diagram) -> list[Node]:
+    if diagram.task.is_json:
+        return [
+            Node("call", f"{diagram.model} × {cfg.samples}", f"T={cfg.temperature:g}; {diagram.schema}", cfg.samples),
+            Node("post", "vote: the majority of each enum, number and boolean field", "other fields from the most agreeing sample"),
+        ]
     return [
         Node("call", f"{diagram.model} × {cfg.samples}", f"T={cfg.temperature:g}; {diagram.schema}", cfg.samples),
         Node(
@@ -63,6 +91,6 @@ STRATEGY = Strategy(
     run=vote,
     calls=lambda cfg: cfg.samples,
     nodes=nodes,
-    task_kinds=("questions",),  # it combines lists of questions: no use for free text
+    task_kinds=("questions", "json"),  # it combines lists of questions or fields: no use for free text
     order=40,
 )
