@@ -123,12 +123,12 @@ class JsonReferenceJudge(ReferenceJudge):
         self.scorer = FieldScorer(task, embedder, number_tolerance)
 
     def _score(self, case: Case, answer: Answer, reference: Answer | None) -> Scored:
-        if reference is None or reference.data is None or answer.data is None:
+        if reference is None or reference.data is None:
             return Scored(
                 {name: 1.0 for name in self.rubric.dimensions},
                 {name: "no independent reference to measure against" for name in self.rubric.dimensions},
             )
-        per_field = self.scorer.score(answer.data, reference.data)
+        per_field = self.scorer.score(answer.data or {}, reference.data)  # an answer of another kind matches no field
         sub, notes = {}, {}
         for name, dim in self.rubric.dimensions.items():
             names = dim.fields or list(per_field)

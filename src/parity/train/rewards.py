@@ -38,7 +38,7 @@ def lenient(text: str, task: TaskSpec) -> Answer | None:
     while the served agent's grammar takes care of the format. Questions are the lines ending in
     '?', the title the first other line; a draft without questions earns nothing."""
     strict = parsed(text, task)
-    if strict is not None or task.free_text:
+    if strict is not None or task.kind != "questions":  # only a list of questions can be read out of loose text
         return strict
     try:
         obj = json.loads(text)

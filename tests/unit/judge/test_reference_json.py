@@ -64,3 +64,16 @@ def test_arrays_score_set_f1_and_missing_fields_score_zero(scorer: FieldScorer) 
     assert scorer.score({**GOLD, "tags": ["y", "x"]}, GOLD)["tags"] == 1.0
     assert scorer.score({**GOLD, "tags": ["x", "z"]}, GOLD)["tags"] == pytest.approx(0.5)
     assert scorer.score({k: v for k, v in GOLD.items() if k != "where"}, GOLD)["where.city"] == 0.0
+
+
+def test_an_answer_that_is_not_json_scores_the_bottom_of_the_scale(tmp_path) -> None:
+    from parity.examples import write_example
+    from parity.judge.reference_json import JsonReferenceJudge
+    from parity.ruler import load_cases
+    from parity.task import Answer, load_workspace
+
+    ws = load_workspace(write_example("triage", tmp_path / "ws"))
+    case = load_cases(ws)[0]
+    judge = JsonReferenceJudge(ws.config.rubric, ws.task, Words(), 0.05)  # type: ignore[arg-type]
+    judgment = judge.judge(case, Answer(title="t", questions=("q?",)))
+    assert set(judgment.scores.values()) == {1.0} and judgment.verdict == "loss"

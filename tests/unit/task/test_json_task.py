@@ -201,3 +201,12 @@ def test_a_prompt_for_text_that_is_not_an_object_input_fails_the_case_not_the_ru
     ctx = AgentContext(None, config, ws.task, Corpus([], None), "plain text")  # type: ignore[arg-type]
     with pytest.raises(AgentFailure, match="inputs are objects with channel, message"):
         ctx.messages("plain text")
+
+
+def test_a_training_draft_that_is_not_the_tasks_json_earns_no_answer(triage: Path) -> None:
+    from parity.train.rewards import lenient
+
+    task = load_workspace(triage).task
+    assert lenient("Title\n1. What is wrong with the plug?\n2. When did it start?", task) is None
+    valid = {"category": "billing", "urgency": "low", "product": "unknown", "summary": "Customer asks.", "reply": "Hi. — Halden Support"}
+    assert lenient(json.dumps(valid), task) == Answer(data=valid)
