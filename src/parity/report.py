@@ -91,6 +91,19 @@ def _group_tables(rows: list[ExperimentRow], key: str) -> list[str]:
     return _table([{"categories": "category", "difficulties": "difficulty"}[key], *[f"#{r.id} {r.agent_name}" for r in shown], "n"], body)
 
 
+def _fields_section(by_gate: dict[str, list[ExperimentRow]]) -> list[str]:
+    """A json task's per-field accuracy: for enums, numbers and booleans the share of cases answered as the gold."""
+    out = ["## Fields against the gold (the last 8 finished experiments per gate)", ""]
+    for gate, gate_rows in by_gate.items():
+        fields = {r.id: ExperimentSummary.of(r).fields for r in gate_rows if r.status == RunStatus.DONE}
+        shown = [r for r in gate_rows if fields.get(r.id)][-8:]
+        if shown:
+            names = list(fields[shown[-1].id])
+            body = [[name, *[fmt(fields[r.id].get(name)) for r in shown]] for name in names]
+            out += [f"### fields on {escaped(gate)}", ""] + _table(["field", *[f"#{r.id} {r.agent_name}" for r in shown]], body)
+    return out
+
+
 def _critical_section(ws: Workspace, by_gate: dict[str, list[ExperimentRow]]) -> list[str]:
     """Cases failed by each detector, per finished experiment: a count the quality average can hide."""
     names = list(ws.config.detectors)
@@ -178,6 +191,8 @@ def training_record(ws: Workspace, store: Store) -> str:
         for key in ("categories", "difficulties"):
             tables = _group_tables(gate_rows, key)
             out += ([f"### {key} on {escaped(gate)}", ""] + tables) if tables else []
+    if ws.task.is_json:
+        out += _fields_section(by_gate)
     if ws.config.detectors:
         out += _critical_section(ws, by_gate)
     out += _training_sections(store, rows)

@@ -41,3 +41,20 @@ def test_a_json_answer_is_a_field_table_with_differences_from_gold_marked(tmp_pa
     assert "<tr><th>category</th><td>billing</td></tr>" in answer_table
     assert '<tr class="differs" title="differs from gold"><th>urgency</th><td>urgent</td></tr>' in answer_table
     assert "Customer &lt;b&gt;was&lt;/b&gt; charged twice." in answer_table and "<b>was</b>" not in page
+
+
+def test_the_report_has_a_table_of_each_fields_accuracy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from parity.report import training_record
+
+    ws = load_workspace(write_example("triage", tmp_path / "ws"))
+    use_model(monkeypatch, ScriptedModel(lambda request: json.dumps(ANSWER)))
+    store = Store.for_workspace(ws)
+    run_experiment(ws, load_ruler(ws), load_agent(ws, "baseline"), ScriptedJudge(ws.config.rubric, by_word), store, "dev", "fixed", keep)
+    golds = [json.loads(line)["gold"] for line in ws.cases_path.read_text().splitlines()]
+    dev = set(ws.config.gates["dev"])
+    billing = sum(
+        g["category"] == "billing" for g, line in zip(golds, ws.cases_path.read_text().splitlines()) if json.loads(line)["id"] in dev
+    )
+    report = training_record(ws, store)
+    assert "## Fields against the gold" in report
+    assert f"| category | {billing / len(dev):.3f} |" in report
