@@ -4,32 +4,18 @@ written, what is refused, what is recorded, and the one-line stops (validation, 
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from parity.models.base import Request
 from parity.store import Store
 from parity.task import load_workspace
 from tests.helpers.cli import invoke_parity
+from tests.helpers.embedding import Words
 from tests.helpers.scripted import ScriptedModel
 
 INPUTS = ["What is the capital of France?", "Which gas do plants take in?", "Who painted the Mona Lisa?"]
-
-
-class Words:
-    """Words hashed into 512 axes: texts sharing no word are (nearly always) orthogonal, equal texts identical."""
-
-    identity = "words"
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        rows = np.zeros((len(texts), 512))
-        for row, text in zip(rows, texts):
-            for word in text.lower().split():
-                row[zlib.crc32(word.encode()) % 512] = 1.0
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
 
 
 class Priced(ScriptedModel):

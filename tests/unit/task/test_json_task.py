@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import parity.json_shape as json_shape
 from parity.cases import input_text, input_values
+from parity.errors import ParityError
 from parity.examples import write_example
 from parity.task import Answer, load_workspace, parse_answer
 from tests.helpers.cli import invoke_parity
@@ -111,9 +112,9 @@ def test_an_unknown_input_field_in_a_template_names_the_agent_line(triage: Path)
     _refused(invoke_parity("run", "typo", "--gate", "dev", cwd=triage), f"agents/typo.yaml:{line}", "{input.chanel}", "channel, message")
 
 
-def test_a_strategy_that_takes_questions_apart_refuses_a_json_task(triage: Path) -> None:
+def test_over_generation_on_a_schema_without_an_array_field_is_refused(triage: Path) -> None:
     (triage / "agents" / "prune.yaml").write_text("model: llamacpp:smollm2-135m\nstrategy:\n  kind: overgenerate_prune\n")
-    _refused(invoke_parity("run", "prune", "--gate", "dev", cwd=triage), "agents/prune.yaml", "JSON objects", "use single", "vote")
+    _refused(invoke_parity("run", "prune", "--gate", "dev", cwd=triage), "agents/prune.yaml", "one array field", "no array field")
 
 
 def test_vote_takes_each_exact_fields_majority_and_the_rest_from_the_most_agreeing_sample(triage: Path) -> None:
@@ -210,3 +211,38 @@ def test_a_training_draft_that_is_not_the_tasks_json_earns_no_answer(triage: Pat
     assert lenient("Title\n1. What is wrong with the plug?\n2. When did it start?", task) is None
     valid = {"category": "billing", "urgency": "low", "product": "unknown", "summary": "Customer asks.", "reply": "Hi. — Halden Support"}
     assert lenient(json.dumps(valid), task) == Answer(data=valid)
+
+
+def test_over_generation_prunes_a_declared_array_field_to_its_max_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from parity.agent.config import validate_agent_config
+    from parity.agent.context import AgentContext
+    from parity.agent.corpus import Corpus
+    from parity.agent.strategies import check_strategy, run_strategy
+    from tests.helpers.embedding import Words
+    from tests.helpers.scripted import ScriptedModel
+
+    assert invoke_parity("init", "tags", "--task", "Tag a news headline.", cwd=tmp_path).returncode == 0
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3}},
+        "required": ["tags"],
+        "additionalProperties": False,
+    }
+    _write_schema(tmp_path / "tags", schema)
+    ws = load_workspace(tmp_path / "tags")
+    monkeypatch.setattr("parity.agent.corpus.get_embedder", lambda *args, **kwargs: Words())
+    drafted = ["storm coast", "storm coast", "storm coast flooding", "election", "markets fall", "football final"]
+    model = ScriptedModel(lambda request: json.dumps({"tags": drafted}))
+    config = validate_agent_config(
+        {"model": "llamacpp:smollm2-135m", "strategy": {"kind": "overgenerate_prune", "field": "tags", "m": 6}}, "a"
+    )
+    check_strategy(config.strategy, ws.task, "agents/a.yaml")
+    answer = run_strategy(AgentContext(model, config, ws.task, Corpus([], None), "Storm floods the coast"), "Storm floods the coast")
+    assert model.requests[0].schema["properties"]["tags"]["maxItems"] == 6 and ws.task.output_schema["properties"]["tags"]["maxItems"] == 3
+    assert answer.data is not None and len(answer.data["tags"]) == 3 and len(set(answer.data["tags"])) == 3
+    assert "storm coast flooding" not in answer.data["tags"]  # the closest to a kept tag went first
+    too_few = validate_agent_config(
+        {"model": "llamacpp:smollm2-135m", "strategy": {"kind": "overgenerate_prune", "field": "tags", "m": 3}}, "a"
+    )
+    with pytest.raises(ParityError, match="maxItems, 3"):
+        check_strategy(too_few.strategy, ws.task, "agents/a.yaml")

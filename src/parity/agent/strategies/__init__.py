@@ -40,7 +40,7 @@ __all__ = [
 UNSUPPORTED = {
     "free_text": "combines lists of questions; this task's answers are free text",
     "questions": "writes free text; this task's answers are lists of questions",
-    "json": "takes lists of questions apart; this task's answers are JSON objects",
+    "json": "cannot answer this task's JSON objects",
 }
 
 
