@@ -128,7 +128,8 @@ class Attempt:
 
     def command(self) -> str:
         env = " ".join(f"{key}={shlex.quote(value)}" for key, value in self.env)
-        args = [arg.replace("{port}", "PORT") for arg in self.args]
+        # A lone surrogate (a byte the shell passed that is not UTF-8) is shown as its escape, never written raw.
+        args = [arg.replace("{port}", "PORT").encode("utf-8", "backslashreplace").decode() for arg in self.args]
         return f"{env + ' ' if env else ''}parity {shlex.join(args)}"
 
 
@@ -460,6 +461,17 @@ def answer(input, ctx):
         pass
 """
 TIME_LIMIT_1S = "[python_agents]\ncase_time_limit_s = 1"
+JSON_KIND = 'kind = "json"\nschema = "task/schema.json"'
+THREE_QUESTIONS_SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "questions": {"type": "array", "items": {"type": "string"}, "maxItems": 3}},
+    "required": ["title", "questions"],
+    "additionalProperties": False,
+}
+IGNORED_KEYWORD_SCHEMA = {
+    **THREE_QUESTIONS_SCHEMA,
+    "properties": {**THREE_QUESTIONS_SCHEMA["properties"], "rank": {"type": "integer", "minimum": 1}},
+}
 
 
 def usage_attempts() -> list[Attempt]:
@@ -468,6 +480,19 @@ def usage_attempts() -> list[Attempt]:
         Attempt("unknown command", Kind.USAGE, ("bogus",), refused, fragment="No such command"),
         Attempt("unknown command rejudge", Kind.USAGE, ("rejudge",), refused, fragment="No such command"),
         Attempt("unknown option", Kind.USAGE, ("run", "--nope"), refused, fragment="--nope"),
+        Attempt("init --task empty", Kind.USAGE, ("init", "fresh", "--task", "  "), refused, fragment="--task is empty"),
+        Attempt("init --task with an undecodable byte", Kind.USAGE, ("init", "fresh", "--task", "bad \udcff"), refused, fragment="TOML"),
+        Attempt("init --task and --example", Kind.USAGE, ("init", "fresh", "--task", "x", "--example", "triage"), refused),
+        Attempt("gold with an unknown teacher", Kind.USAGE, ("gold", "--teacher", "nope:x"), refused, fragment="--teacher"),
+        Attempt("corpus import in an unknown format", Kind.USAGE, ("corpus", "import", "x.jsonl", "--format", "csv"), refused),
+        Attempt("corpus import of a missing file", Kind.USAGE, ("corpus", "import", "missing.jsonl"), refused, fragment="not found"),
+        Attempt(
+            "corpus synth from a missing seeds file",
+            Kind.USAGE,
+            ("corpus", "synth", "--teacher", "llamacpp:smollm2-135m", "--n", "3", "--seeds", "missing.jsonl"),
+            refused,
+            fragment="seeds file not found",
+        ),
         Attempt("option without its value", Kind.USAGE, ("run", "baseline", "--gate"), refused, fragment="--gate"),
         Attempt("id that is not a number", Kind.USAGE, ("show", "abc"), refused),
         Attempt("id zero", Kind.USAGE, ("show", "0"), refused, fragment="greater than or equal to 1"),
@@ -516,6 +541,30 @@ def toml_attempts() -> list[Attempt]:
             fragment="n_questions",
         ),
         Attempt("n_questions 0", Kind.TOML, LOCK, refused, edit_toml("n_questions = 7", "n_questions = 0"), fragment="n_questions"),
+        Attempt(
+            "a json schema keyword the grammar ignores",
+            Kind.TOML,
+            LOCK,
+            refused,
+            both(edit_toml('kind = "questions"', JSON_KIND), write_file("task/schema.json", json.dumps(IGNORED_KEYWORD_SCHEMA, indent=2))),
+            fragment="task/schema.json:",
+        ),
+        Attempt(
+            "a json schema that is not JSON",
+            Kind.TOML,
+            LOCK,
+            refused,
+            both(edit_toml('kind = "questions"', JSON_KIND), write_file("task/schema.json", '{"type": "object",\n oops')),
+            fragment="invalid JSON",
+        ),
+        Attempt(
+            "a gold the json schema refuses",
+            Kind.CASES,
+            LOCK,
+            refused,
+            both(edit_toml('kind = "questions"', JSON_KIND), write_file("task/schema.json", json.dumps(THREE_QUESTIONS_SCHEMA))),
+            fragment="ruler/cases.jsonl:1",
+        ),
         Attempt(
             "a dimension the judge cannot score",
             Kind.TOML,
