@@ -34,15 +34,16 @@ def gold(
     ws = find_workspace(workspace)
     budget = Budget(budget_usd)
     main = Teacher(ws, teacher, budget, not no_cache)
-    second = Teacher(ws, alt, budget, not no_cache, option="--alt") if alt else None
+    second = None if alt is None else main if alt == teacher else Teacher(ws, alt, budget, not no_cache, option="--alt")
     embedder = get_embedder(ws.config.judge.embedder, workspace_cache(ws.state_dir))
 
     def show(case_id: str, which: str, answer) -> None:
         console.print(f"{case_id} {which}:", markup=False, highlight=False)
-        console.print("  " + answer.render().replace("\n", "\n  "), markup=False, highlight=False)
+        for line in answer.render().splitlines():  # the teacher's text, shown as data: no control character reaches the terminal
+            console.print("  " + one_line(line), markup=False, highlight=False)
 
     report = fill_gold(ws, main, second, embedder, Store.for_workspace(ws), show)
-    console.print(f"{len(report.written)} answers written to {ws.shown(ws.cases_path)}; cost ${report.cost_usd:.4f}")
+    console.print(f"{len(report.written)} answers written to {ws.shown(ws.cases_path)}; cost ${budget.spent:.4f}")
     for case_id in report.flagged:
         console.print(f"flagged: the gold_alt of {case_id} nearly copies its gold even when asked again; rewrite it yourself")
     if report.failed:

@@ -72,7 +72,7 @@ class Teacher:
                 repeat=attempt + attempt_offset,
             )
             completion = self.complete(request)
-            spent += completion.cost_usd
+            spent += 0.0 if completion.cached else completion.cost_usd
             if completion.finish_reason == "length":
                 failure = f"truncated at {MAX_TOKENS} tokens"
                 continue
