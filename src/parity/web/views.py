@@ -131,6 +131,7 @@ def case_view(case: Case | None, row: CaseRow, best_quality: float | None) -> di
         "category": case.category if case else "",
         "difficulty": case.difficulty if case else "",
         "input": case.input if case else "(not in the current ruler)",
+        "meta": case.meta if case else None,
         "gold": _answer_dict(case.gold) if case else None,
         "answer": row.answer,
         "raw_text": row.raw_text if row.answer is None else "",

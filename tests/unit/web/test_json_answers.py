@@ -41,6 +41,7 @@ def test_a_json_answer_is_a_field_table_with_differences_from_gold_marked(tmp_pa
     assert "<tr><th>category</th><td>billing</td></tr>" in answer_table
     assert '<tr class="differs" title="differs from gold"><th>urgency</th><td>urgent</td></tr>' in answer_table
     assert "Customer &lt;b&gt;was&lt;/b&gt; charged twice." in answer_table and "<b>was</b>" not in page
+    assert "meta: {" in case and "traits" in case  # the case's own notes are shown
 
 
 def test_the_report_has_a_table_of_each_fields_accuracy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
