@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 import parity.json_shape as json_shape
+import parity.questions_shape as questions_shape
 from parity.errors import ParityError
 from parity.io import one_line, read_text
 from parity.models.resilience import BackendOptions
@@ -444,22 +445,7 @@ def answer_schema(task: TaskSpec, n_questions: int | None = None) -> dict[str, A
         return None
     if task.is_json:
         return task.output_schema
-    n = n_questions or task.n_questions
-    question = {"type": "string", "minLength": 1, "maxLength": task.max_question_chars}
-    return {
-        "type": "object",
-        "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": task.max_title_chars},
-            "questions": {
-                "type": "array",
-                "items": question,
-                "minItems": n,
-                "maxItems": n,
-            },
-        },
-        "required": ["title", "questions"],
-        "additionalProperties": False,
-    }
+    return questions_shape.schema(task, n_questions or task.n_questions)
 
 
 def answer_from_text(text: str, task: TaskSpec, n_questions: int | None = None) -> Answer:
@@ -475,30 +461,8 @@ def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: in
         return _parse_free_text(obj, task, what)
     if task.is_json:
         return Answer(data=json_shape.validate(obj, task.output_schema, what))
-    if not isinstance(obj, dict):
-        raise ValueError(f"{what} must be an object with 'title' and 'questions'")
-    for key in ("title", "questions"):
-        if key not in obj:
-            raise ValueError(f"{what} is missing field '{key}'")
-    extra = set(obj) - {"title", "questions"}
-    if extra:
-        raise ValueError(f"{what} has unknown field(s) {sorted(extra)}")
-    title, questions = obj["title"], obj["questions"]
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError(f"{what}.title must be a non-empty string")
-    if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
-        raise ValueError(f"{what}.questions must be a list of non-empty strings")
-    n = n_questions or task.n_questions
-    if len(questions) != n:
-        asker = "the task requires" if n_questions is None else "the pipeline asked for"
-        raise ValueError(f"{what} has {len(questions)} questions, {asker} {n}")
-    title, questions = title.strip(), [q.strip() for q in questions]
-    if len(title) > task.max_title_chars:
-        raise ValueError(f"{what}.title has {len(title)} characters, the task allows {task.max_title_chars}")
-    for i, q in enumerate(questions, 1):
-        if len(q) > task.max_question_chars:
-            raise ValueError(f"{what} question {i} has {len(q)} characters, the task allows {task.max_question_chars}")
-    return Answer(title=title, questions=tuple(questions))
+    title, questions = questions_shape.parse(obj, task, what, n_questions)
+    return Answer(title=title, questions=questions)
 
 
 def _parse_free_text(obj: Any, task: TaskSpec, what: str) -> Answer:

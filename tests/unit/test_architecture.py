@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "parity"
 # grammar and the retry settings are leaves that the workspace config reads.
 LAYERS: list[set[str]] = [
     {"errors", "statuses", "io", "examples", "models.spec", "models.resilience", "models.secrets"},
-    {"json_shape", "task", "cases", "leak"},
+    {"json_shape", "questions_shape", "task", "cases", "leak"},
     {"models", "store"},
     {"agent", "judge"},
     {"ruler"},  # its fingerprint covers the judge's identity
