@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 _interrupted = threading.Event()
 
@@ -45,6 +48,18 @@ def latch_interrupts() -> None:
 
     if threading.current_thread() is threading.main_thread():  # the only thread a handler may be set from
         signal.signal(signal.SIGINT, interrupt)
+    sys.unraisablehook = _quiet_about_interrupts(sys.unraisablehook)
+
+
+def _quiet_about_interrupts(default: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Python prints a traceback for an exception it must drop (one raised inside a ctypes callback); a
+    latched Ctrl-C is not lost, so it is dropped silently and raised again by `raise_if_interrupted`."""
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            default(unraisable)
+
+    return hook
 
 
 def raise_if_interrupted() -> None:

@@ -4,8 +4,10 @@ still stops the experiment at the next case, recorded as stopped and resumable."
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 
 import pytest
 
@@ -36,6 +38,7 @@ class SwallowsCtrlC(ScriptedModel):
 def latched(monkeypatch: pytest.MonkeyPatch):
     previous = signal.getsignal(signal.SIGINT)
     monkeypatch.setattr(errors, "_interrupted", errors.threading.Event())
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # put back after the test
     errors.latch_interrupts()
     yield
     signal.signal(signal.SIGINT, previous)
@@ -48,3 +51,19 @@ def test_a_swallowed_ctrl_c_stops_the_run_at_the_next_case(ws: Workspace, monkey
         run_experiment(ws, ruler, load_agent(ws, "baseline"), ScriptedJudge(ws.config.rubric, by_word), store, "dev", "h", keep)
     assert len(model.requests) == 1 and len(store.case_rows(info.value.experiment_id)) == 1
     assert store.require_experiment(info.value.experiment_id).status == RunStatus.STOPPED
+
+
+def test_a_ctrl_c_inside_a_ctypes_callback_is_dropped_silently(latched: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: reported.append(unraisable.exc_value))
+    errors.latch_interrupts()  # over the recording hook: what Python would print goes there
+
+    def logger(_: int) -> None:  # as llama.cpp's log callback, interrupted
+        raise KeyboardInterrupt
+
+    def broken(_: int) -> None:
+        raise ValueError("a real bug")
+
+    ctypes.CFUNCTYPE(None, ctypes.c_int)(logger)(0)  # ctypes drops the exception and hands it to sys.unraisablehook
+    ctypes.CFUNCTYPE(None, ctypes.c_int)(broken)(0)
+    assert [type(e) for e in reported] == [ValueError]  # the Ctrl-C is latched, not printed; a real bug still is
