@@ -1,5 +1,8 @@
-"""`parity export gguf NAME`: the adapter merged into its base and written as a GGUF file that the
-llama.cpp backend runs at full speed.
+"""`parity export gguf NAME --quant f16,q8_0,q6_k,q5_k_m,q4_k_m`: the adapter merged into its base and
+written as GGUF files that the llama.cpp backend runs at full speed, one per rung of the quantization
+ladder. f16 and q8_0 are written from the merged weights; the k-quants by llama.cpp's own quantizer
+(`llama_model_quantize`) from the f16 file, so they are what llama.cpp's tools would make. Each file says
+which adapter it holds (`parity.adapter`); its weight type is llama.cpp's `general.file_type`.
 
 The metadata (hyper-parameters, tokenizer, chat template) is copied from the base's own GGUF, so the
 export tokenizes and prompts exactly as the base does; only the weights are replaced. llama.cpp
@@ -8,7 +11,11 @@ GGUF loader undid: they are permuted back here, or the export would answer nonse
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +24,9 @@ import numpy as np
 from parity.errors import ParityError
 from parity.train.base import BaseWeights
 
-QUANTS = ("f16", "q8_0")
+QUANTS = ("f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m")
+K_QUANTS = {"q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K", "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
+ADAPTER_KEY = "parity.adapter"
 
 # llama.cpp tensor name (after "blk.N.") -> transformers parameter name (after "model.layers.N.")
 BLOCK_TENSORS = {
@@ -72,35 +81,112 @@ def hf_name(gguf_name: str) -> str:
     return f"model.layers.{layer}.{BLOCK_TENSORS[rest]}"
 
 
-def export_gguf(base: BaseWeights, adapter: Path, out: Path, quant: str = "f16") -> Path:
+def export_ladder(base: BaseWeights, adapter: Path, targets: dict[str, Path], identity: str) -> dict[str, tuple[Path, int]]:
+    """Every requested rung of the ladder, each file written atomically; the merge is done once. Each rung:
+    its file, and how many tensors llama.cpp kept at another type (k-quants only)."""
     import gguf
 
+    unknown = [q for q in targets if q not in QUANTS]
+    if unknown:
+        raise ParityError(f"unknown quantization '{unknown[0]}'", "--quant", f"use any of: {', '.join(QUANTS)} (comma-separated)")
     if base.source.suffix != ".gguf":
         raise ParityError(
             f"cannot export onto {base.spec}: the export copies its metadata from the base's GGUF file",
             "parity export",
             "train on a .gguf base (such as smollm2-135m) to export to GGUF",
         )
-    if quant not in QUANTS:
-        raise ParityError(f"unknown quantization '{quant}'", "--quant", f"use one of: {', '.join(QUANTS)}")
     reader = gguf.GGUFReader(str(base.source))
     arch = str(reader.fields["general.architecture"].contents())
     if arch != "llama":
         raise ParityError(f"cannot export a '{arch}' model yet", "parity export", "only llama-architecture bases are supported")
     weights, config = merged_state_dict(base, adapter)
+    written: dict[str, tuple[Path, int]] = {}
+    master = targets.get("f16")
+    needs_master = any(q in K_QUANTS for q in targets)
+    scratch = None
+    if master is None and needs_master:
+        scratch = next(iter(targets.values())).with_name(f".f16-master.{os.getpid()}.gguf")
+        master = scratch
+    try:
+        for quant in ("f16", "q8_0"):
+            path = master if quant == "f16" else targets.get(quant)
+            if path is not None and (quant in targets or needs_master):
+                _write(reader, weights, config, path, quant, identity)
+                if quant in targets:
+                    written[quant] = (path, 0)
+        for quant in (q for q in QUANTS if q in K_QUANTS and q in targets):
+            assert master is not None
+            written[quant] = (targets[quant], quantize(master, targets[quant], K_QUANTS[quant]))
+    finally:
+        if scratch is not None:
+            scratch.unlink(missing_ok=True)
+    return written
+
+
+def quantize(source: Path, out: Path, ftype: str) -> int:
+    """llama.cpp's own quantizer, from an f16 GGUF, into a temp file renamed into place. Returns how many
+    tensors it kept at another type because their width does not fit the k-quant's 256-wide blocks (it
+    says so on stderr, one line a tensor; the lines are counted here, not shown)."""
+    import ctypes
+    import logging
+
+    import llama_cpp
+
+    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, ftype)
+    params.nthread = max(1, os.cpu_count() or 1)
+    # llama.cpp logs every tensor it quantizes (hundreds of lines) through llama-cpp-python's logger: errors only.
+    llama_log = logging.getLogger("llama-cpp-python")
+    level = llama_log.level
+    llama_log.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryFile() as said, _stderr_to(said):
+            code = llama_cpp.llama_model_quantize(str(source).encode(), str(staging).encode(), ctypes.byref(params))
+            said.seek(0)
+            fallbacks = said.read().count(b"falling back to")
+        if code != 0 or not staging.is_file():
+            raise ParityError(
+                f"llama.cpp could not quantize {source.name} to {ftype} (code {code})", "parity export", "try another --quant"
+            )
+        staging.replace(out)
+    finally:
+        llama_log.setLevel(level)
+        staging.unlink(missing_ok=True)
+    return fallbacks
+
+
+@contextlib.contextmanager
+def _stderr_to(file: Any) -> Iterator[None]:
+    """File descriptor 2 into `file` for a while: llama.cpp's C code writes there, past Python's sys.stderr."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(file.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _write(reader: Any, weights: dict[str, np.ndarray], config: Any, out: Path, quant: str, identity: str) -> None:
+    import gguf
+
     n_head, n_head_kv = config.num_attention_heads, config.num_key_value_heads
     qtype = gguf.GGMLQuantizationType.F16 if quant == "f16" else gguf.GGMLQuantizationType.Q8_0
     file_type = gguf.LlamaFileType.MOSTLY_F16 if quant == "f16" else gguf.LlamaFileType.MOSTLY_Q8_0
+    arch = str(reader.fields["general.architecture"].contents())
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     writer = gguf.GGUFWriter(str(staging), arch)
     for field in reader.fields.values():
-        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF.") or field.name == gguf.Keys.General.FILE_TYPE:
+        if field.name in (gguf.Keys.General.ARCHITECTURE, gguf.Keys.General.FILE_TYPE, ADAPTER_KEY) or field.name.startswith("GGUF."):
             continue
         kind = field.types[0]
         writer.add_key_value(field.name, field.contents(), kind, sub_type=field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None)
     writer.add_file_type(file_type)
+    writer.add_string(ADAPTER_KEY, identity)
     for tensor in reader.tensors:
         name = hf_name(tensor.name)
         if name not in weights and name == "lm_head.weight":
@@ -124,4 +210,3 @@ def export_gguf(base: BaseWeights, adapter: Path, out: Path, quant: str = "f16")
         staging.replace(out)
     finally:
         staging.unlink(missing_ok=True)
-    return out
