@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
 _interrupted = threading.Event()
+_deferring = 0  # how deep the main thread is inside interrupts_deferred()
 
 
 class ParityError(Exception):
@@ -44,7 +46,8 @@ def latch_interrupts() -> None:
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         _interrupted.set()
-        raise KeyboardInterrupt
+        if not _deferring:
+            raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():  # the only thread a handler may be set from
         signal.signal(signal.SIGINT, interrupt)
@@ -60,6 +63,24 @@ def _quiet_about_interrupts(default: Callable[[Any], None]) -> Callable[[Any], N
             default(unraisable)
 
     return hook
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C inside the block is latched, not raised, and raised when the block ends. llama.cpp calls parity's
+    grammar sampler back from C: an exception there stops it mid-step, the grammar falls behind the tokens,
+    and llama.cpp aborts the whole process (seen: exit -6, "Unexpected empty grammar stack")."""
+    global _deferring
+    if threading.current_thread() is not threading.main_thread():  # a signal handler only ever runs on the main thread
+        yield
+        return
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+    if _interrupted.is_set() and not _deferring:
+        raise KeyboardInterrupt
 
 
 def raise_if_interrupted() -> None:

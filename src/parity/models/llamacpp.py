@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
+from parity.errors import interrupts_deferred
 from parity.models.base import Completion, Request
 from parity.models.grammar import GrammarFirst
 
@@ -113,13 +114,14 @@ class LlamaCppModel:
                 constrain = GrammarFirst(llama, self._grammar(request.schema), request.temperature, request.top_p, seed)
                 try:
                     # The processor samples; llama-cpp-python only takes its one finite logit.
-                    out = llama.create_chat_completion(
-                        messages=list(request.messages),
-                        temperature=0.0,
-                        max_tokens=request.max_tokens,
-                        seed=seed,
-                        logits_processor=LogitsProcessorList([constrain]),
-                    )
+                    with interrupts_deferred():
+                        out = llama.create_chat_completion(
+                            messages=list(request.messages),
+                            temperature=0.0,
+                            max_tokens=request.max_tokens,
+                            seed=seed,
+                            logits_processor=LogitsProcessorList([constrain]),
+                        )
                 finally:
                     constrain.close()
             else:

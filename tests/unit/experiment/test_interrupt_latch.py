@@ -67,3 +67,11 @@ def test_a_ctrl_c_inside_a_ctypes_callback_is_dropped_silently(latched: None, mo
     ctypes.CFUNCTYPE(None, ctypes.c_int)(logger)(0)  # ctypes drops the exception and hands it to sys.unraisablehook
     ctypes.CFUNCTYPE(None, ctypes.c_int)(broken)(0)
     assert [type(e) for e in reported] == [ValueError]  # the Ctrl-C is latched, not printed; a real bug still is
+
+
+def test_a_ctrl_c_during_grammar_sampling_waits_for_the_call_to_end(latched: None) -> None:
+    finished = []
+    with pytest.raises(KeyboardInterrupt), errors.interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGINT)  # lands mid-generation: llama.cpp's sampler callback must not be cut short
+        finished.append("the step ran to its end")
+    assert finished == ["the step ran to its end"]
