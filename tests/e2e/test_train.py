@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,6 +90,7 @@ def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path
     record = show_json(ws_dir)[-1]
     assert record["agent"] == "tuned" and record["n_cases"] == 2
     check_gguf_export_matches_adapter_on_base(ws_dir, "tiny-sft")
+    check_serving_variants(ws_dir, "tiny-sft")
 
 
 @pytest.mark.slow
@@ -241,3 +243,56 @@ def test_style_pairs_take_rejected_answers_from_the_other_style(ws_dir: Path) ->
     assert unmatched.returncode == 2 and "no id in" in unmatched.stderr
     missing = run_parity("pairs", "build", "--mode", "style", cwd=ws_dir)
     assert missing.returncode == 2 and "--rejected" in missing.stderr
+
+
+def check_serving_variants(ws_dir: Path, name: str) -> None:
+    """`parity analyze serving`: the adapter on its base, merged, two GGUF rungs, the GGUF LoRA on the f16
+    and on the bundled Q4_1 base in process, and a real llama_cpp.server with the LoRA as an openai:
+    endpoint, all on the identical ruler; one table in the store, each prompt checked against training's."""
+    from parity.models.spec import embedded_model_path
+    from tests.helpers.servers import LlamaServer
+
+    lora = run_parity("export", "gguf", name, "--lora", cwd=ws_dir)
+    assert lora.returncode == 0, lora.stderr
+    lora_file = ws_dir / ".parity" / "exports" / f"{name}-lora.gguf"
+    modelfile = (ws_dir / ".parity" / "exports" / f"{name}-lora.Modelfile").read_text()
+    assert f"ADAPTER {lora_file}" in modelfile and "<|im_start|>{{ .Role }}" in modelfile and 'SYSTEM """You are a helpful' in modelfile
+    write_agent(ws_dir, "on-device", "llamacpp:smollm2-135m", adapter=name, max_tokens=200)
+    assert run_parity("run", "on-device", "--gate", "tiny", cwd=ws_dir).returncode == 0
+
+    write_agent(ws_dir, "short", "llamacpp:smollm2-135m", max_tokens=200)
+    with LlamaServer(ws_dir, embedded_model_path("smollm2-135m"), lora_file) as server:
+        result = run_parity(
+            "analyze", "serving", name, "--agent", "short", "--gate", "tiny", "--quant", "f16,q4_k_m",
+            "--endpoint", f"openai:smollm2-lora@{server.base_url}", cwd=ws_dir,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    analysis = _store(ws_dir).analyses()[-1]
+    assert analysis.kind == "serving"
+    table = {row[0]: dict(zip(analysis.columns, row)) for row in analysis.rows}
+    assert list(table) == [
+        "adapter on base (transformers)",
+        "merged (transformers)",
+        "merged GGUF f16 (llama.cpp)",
+        "merged GGUF q4_k_m (llama.cpp)",
+        "GGUF LoRA on f16 base (llama.cpp)",
+        "GGUF LoRA on q4_1 base (llama.cpp)",
+        f"served openai:smollm2-lora@{server.base_url}",
+    ]
+    assert all(row["quality"] is not None for row in table.values())
+    reference = table["adapter on base (transformers)"]
+    assert reference["Δ vs adapter on base"] is None and reference["greedy agreement"] == 1.0
+    for label, row in table.items():
+        if "served" not in label:
+            assert row["prompt as trained"] == "same", (label, analysis.params["prompt_parity"][label])
+        else:
+            assert row["prompt as trained"] == "count only", analysis.params["prompt_parity"][label]
+    assert table["merged (transformers)"]["greedy agreement"] >= 0.5  # the same model, another summation order
+    assert table["merged GGUF q4_k_m (llama.cpp)"]["size MB"] < table["merged GGUF f16 (llama.cpp)"]["size MB"]
+    assert any(f.startswith(("cheapest variant within the noise", "no shipped variant")) for f in analysis.findings)
+    experiments = {row.id: row for row in _store(ws_dir).experiments()}
+    assert all(experiments[row["experiment"]].verdict == "reference" for row in table.values())  # never the running best
+    report = run_parity("report", cwd=ws_dir)
+    assert report.returncode == 0 and re.search(r"### #\d+ serving", report.stdout) and "Δ vs adapter on base" in report.stdout, report.stderr
+    training = run_parity("export", "html", str(ws_dir / "serving-site"), cwd=ws_dir)
+    assert training.returncode == 0 and "GGUF LoRA on q4_1 base" in (ws_dir / "serving-site" / "analyses.html").read_text()

@@ -39,11 +39,14 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float, what: str
 
 
 class LlamaServer:
-    """`python -m llama_cpp.server` serving the bundled GGUF; start, kill and restart it for real."""
+    """`python -m llama_cpp.server` serving the bundled GGUF (or another, optionally with a GGUF LoRA);
+    start, kill and restart it for real."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, model: Path | None = None, lora: Path | None = None):
         self.port = free_port()
         self.log_dir = log_dir
+        self.model = model
+        self.lora = lora
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,7 +54,8 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self, timeout: float = 120) -> LlamaServer:
-        model = embedded_model_path("smollm2-135m")
+        model = self.model or embedded_model_path("smollm2-135m")
+        lora = ["--lora_path", str(self.lora)] if self.lora else []
         log_path = self.log_dir / f"llama-server-{self.port}.log"
         with open(log_path, "ab") as log:  # the server writes to its own copy of the descriptor
             self.process = subprocess.Popen(
@@ -69,6 +73,7 @@ class LlamaServer:
                     "4096",
                     "--n_threads",
                     str(llama_threads()),
+                    *lora,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

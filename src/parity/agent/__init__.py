@@ -16,7 +16,7 @@ from parity.agent.strategies import calls_per_case, check_strategy, run_strategy
 from parity.errors import ParityError
 from parity.models import Completion, Model, Request, open_model
 from parity.models.embedder import workspace_cache
-from parity.models.spec import ModelSpec, parse_spec
+from parity.models.spec import ModelSpec, model_path, parse_spec
 from parity.task import Answer, TaskSpec, Workspace, answer_schema, parse_answer
 
 __all__ = ["Agent", "AgentContext", "AgentFailure", "AgentOutput", "agent_from_record", "load_agent"]
@@ -148,6 +148,10 @@ def build_agent(
     check_strategy(config.strategy, ws.task, shown)
     check_input_fields(config.prompt, ws.task, path, shown)
     adapter = _adapter_path(ws, config.adapter, shown) if config.adapter else None
+    if adapter is not None and spec.backend == "llamacpp":
+        from parity.models.lora_gguf import lora_for
+
+        adapter = lora_for(adapter, model_path(spec, ws.root, shown), ws.state_dir / "cache" / "lora")
     cache_dir = ws.state_dir / "cache" / "completions" if use_cache else None
     model = open_model(spec, ws.root, cache_dir, config.backend, adapter, where=shown)
     corpus = Corpus.load(ws.corpus_path, workspace_cache(ws.state_dir), ws.shown(ws.corpus_path), ws.task)
@@ -159,15 +163,16 @@ def build_agent(
 
 
 def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:
-    """`adapter:` is the name of an adapter `parity train` registered, or a PEFT adapter folder."""
+    """`adapter:` is the name of an adapter `parity train` registered, a PEFT adapter folder, or (for
+    a llamacpp: model) a GGUF LoRA file."""
     registered = ws.state_dir / "adapters" / text / "adapter"
     if "/" not in text and (registered / "adapter_config.json").is_file():
         return registered
     path = Path(text).expanduser()
     path = path if path.is_absolute() else ws.root / path
-    if not (path / "adapter_config.json").is_file():
+    if not (path / "adapter_config.json").is_file() and not (path.suffix == ".gguf" and path.is_file()):
         raise ParityError(
-            f"adapter not found: '{text}' is neither a trained adapter nor a folder with adapter_config.json",
+            f"adapter not found: '{text}' is neither a trained adapter, a folder with adapter_config.json nor a GGUF LoRA file",
             shown,
             "train one with `parity train`, or point adapter: at a PEFT LoRA adapter folder",
         )

@@ -103,6 +103,41 @@ def ceiling(candidate: Candidates, gate: Gate = None, workspace: WorkspaceOpt = 
     _finish(ws, store, analysis)
 
 
+AdapterName = Annotated[str, typer.Argument(help="A trained adapter.")]
+ServingAgent = Annotated[str | None, typer.Option("--agent", help="Agent the adapter serves (default: the loop's base agent).")]
+ServingQuants = Annotated[str, typer.Option("--quant", help="GGUF ladder rungs to serve, comma-separated.")]
+Endpoints = Annotated[
+    list[str], typer.Option("--endpoint", help="A served model to add, e.g. openai:NAME@http://127.0.0.1:8080/v1 (repeatable).")
+]
+
+
+@analyze_app.command("serving")
+def serving(
+    name: AdapterName,
+    agent: ServingAgent = None,
+    quant: ServingQuants = "f16,q8_0,q6_k,q5_k_m,q4_k_m",
+    endpoint: Endpoints = [],  # noqa: B006 (typer reads the default)
+    gate: Gate = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The adapter through every serving variant (on base, merged, each GGUF quant, GGUF LoRA, endpoints) on the identical ruler."""
+    from parity.analysis.serving import serving as run
+    from parity.analysis.serving import variants
+    from parity.judge import make_judge
+
+    ws, ruler, store = _context(workspace)
+    gate = gate or ws.config.loop.decide_gate
+    agent_name = agent or ws.config.loop.base_agent
+    quants = [q.strip() for q in quant.split(",") if q.strip()]
+    with console.status("exporting") as status:
+        found = variants(ws, store, name, quants, endpoint, lambda text: status.update(text))
+    with progress_bar("variants", len(ruler.gate(gate)) * len(found)) as bar:
+        analysis = run(
+            ws, ruler, store, make_judge(ws), name, agent_name, found, gate, bar.step, on_start=lambda label: bar.describe(label)
+        )
+    _finish(ws, store, analysis)
+
+
 @analyze_app.command("probe")
 def probe(experiments: Experiments, workspace: WorkspaceOpt = None) -> None:
     """Tell teacher answers from the model's by style features only and by content embeddings only (cross-validated AUCs)."""

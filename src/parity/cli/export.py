@@ -14,29 +14,32 @@ from parity.statuses import RunStatus
 export_app = typer.Typer(no_args_is_help=True, help="Export an adapter as a merged GGUF file, or the dashboard as static pages.")
 
 Name = Annotated[str, typer.Argument(help="Adapter to export.")]
-Quant = Annotated[str, typer.Option("--quant", help="GGUF weight types, comma-separated: f16, q8_0, q6_k, q5_k_m, q4_k_m.")]
+Quant = Annotated[
+    str | None, typer.Option("--quant", help="GGUF weight types, comma-separated: f16, q8_0, q6_k, q5_k_m, q4_k_m (default f16).")
+]
+Lora = Annotated[bool, typer.Option("--lora", help="Also (or, without --quant, only) write the adapter alone as a GGUF LoRA.")]
 Out = Annotated[Path | None, typer.Option("--out", help="Output file, for one --quant (default .parity/exports/NAME-QUANT.gguf).")]
 Folder = Annotated[Path, typer.Argument(help="Folder to write the pages into: new, empty, or an earlier export.")]
 
 
 @export_app.command("gguf")
-def gguf(name: Name, quant: Quant = "f16", out: Out = None, workspace: WorkspaceOpt = None) -> None:
-    """Merge the adapter into its base and write a GGUF file for llama.cpp per rung of the quantization ladder."""
+def gguf(name: Name, quant: Quant = None, lora: Lora = False, out: Out = None, workspace: WorkspaceOpt = None) -> None:
+    """Merge the adapter into its base and write a GGUF file for llama.cpp per rung of the quantization
+    ladder; with --lora, the adapter alone as a GGUF LoRA that llama.cpp applies to its base."""
     from parity.store import Store
-    from parity.train.base import resolve_base
-    from parity.train.export import QUANTS, export_ladder
+    from parity.train.export import QUANTS, export_recorded
 
-    quants = list(dict.fromkeys(q.strip() for q in quant.split(",") if q.strip()))
+    quants = list(dict.fromkeys(q.strip() for q in (quant if quant is not None else "" if lora else "f16").split(",") if q.strip()))
     unknown = [q for q in quants if q not in QUANTS]
-    if not quants or unknown:
+    if (not quants and not lora) or unknown:
         raise ParityError(
             f"unknown quantization '{unknown[0] if unknown else quant}'", "--quant", f"use any of: {', '.join(QUANTS)} (comma-separated)"
         )
-    if out is not None and len(quants) > 1:
+    if out is not None and len(quants) + lora > 1:
         raise ParityError(
-            "--out names one file, and --quant asks for several",
+            "--out names one file, and several are asked for",
             "--out",
-            "leave --out unset: each rung goes to .parity/exports/NAME-QUANT.gguf",
+            "leave --out unset: each file goes to .parity/exports/NAME-QUANT.gguf (NAME-lora.gguf for --lora)",
         )
     ws = find_workspace(workspace)
     store = Store.for_workspace(ws)
@@ -44,18 +47,26 @@ def gguf(name: Name, quant: Quant = "f16", out: Out = None, workspace: Workspace
     if row is None or row.status != RunStatus.DONE:
         known = ", ".join(a.name for a in store.adapters() if a.status == RunStatus.DONE) or "none yet"
         raise ParityError(f"no trained adapter named '{name}'", "parity export gguf", f"trained adapters: {known}")
-    targets = {q: out or ws.state_dir / "exports" / f"{name}-{q}.gguf" for q in quants}
-    targets = {q: path if path.is_absolute() else Path.cwd() / path for q, path in targets.items()}
-    identity = f"{name} (data {(row.dataset_fingerprint or '')[:12]}, base {row.base_identity})"
-    with console.status(f"merging {name} into {row.base} and writing {', '.join(quants)} GGUF"):
-        written = export_ladder(resolve_base(row.base, ws.root), Path(row.path), targets, identity)
-    summary = row.summary or {}
-    exports = {**summary.get("exports", {}), **{q: str(path) for q, (path, _) in written.items()}}
-    store.update_adapter(name, summary={**summary, "exports": exports})
+    exports = ws.state_dir / "exports"
+    targets = {q: _absolute(out or exports / f"{name}-{q}.gguf") for q in quants}
+    lora_out = _absolute(out or exports / f"{name}-lora.gguf") if lora else None
+    asked = ", ".join([*quants, *(["LoRA"] if lora else [])])
+    with console.status(f"writing {name} as GGUF ({asked})"):
+        written = export_recorded(store, row, ws.root, targets, lora_out)
     for q, (path, fallbacks) in written.items():
         kept = f"; {fallbacks} tensors kept at another type (width not a multiple of 256)" if fallbacks else ""
         console.print(f"wrote {ws.shown(path)} ({q}, {path.stat().st_size / 1e6:.0f} MB{kept})")
-    console.print(f"use one in an agent file:  model: llamacpp:{next(iter(written.values()))[0]}")
+    if quants:
+        console.print(f"use one in an agent file:  model: llamacpp:{written[quants[0]][0]}")
+    if lora_out is not None:
+        from parity.models.spec import parse_spec
+
+        base = parse_spec(row.base).target
+        console.print(f"run the LoRA on its base:  model: llamacpp:{base}  with  adapter: {name}  (or adapter: {ws.shown(lora_out)})")
+
+
+def _absolute(path: Path) -> Path:
+    return path if path.is_absolute() else Path.cwd() / path
 
 
 @export_app.command("html")

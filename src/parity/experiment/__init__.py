@@ -6,7 +6,16 @@
 - summary: the typed summary every reader uses;
 - provenance: where an experiment came from (config diff, git commit)."""
 
-from parity.experiment.finalize import MAX_UNSCORED_SHARE, REFERENCE_METHOD, Decision, KeepRule, Outcome, ensure_ceiling, rejudged_qualities
+from parity.experiment.finalize import (
+    MAX_UNSCORED_SHARE,
+    REFERENCE_METHOD,
+    SERVING_METHOD,
+    Decision,
+    KeepRule,
+    Outcome,
+    ensure_ceiling,
+    rejudged_qualities,
+)
 from parity.experiment.record import failed_judgment, judgment_from_row
 from parity.experiment.run import BudgetExceeded, check_budget, missing_cases, resume_experiment, run_experiment
 from parity.experiment.summary import ExperimentSummary, experiment_json
@@ -14,6 +23,7 @@ from parity.experiment.summary import ExperimentSummary, experiment_json
 __all__ = [
     "MAX_UNSCORED_SHARE",
     "REFERENCE_METHOD",
+    "SERVING_METHOD",
     "BudgetExceeded",
     "Decision",
     "ExperimentSummary",

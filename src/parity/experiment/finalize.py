@@ -25,6 +25,8 @@ MAX_UNSCORED_SHARE = 0.10  # more unscored cases than this and the experiment is
 # The method of a run made only to measure another model on the identical harness; its verdict is
 # "reference", so it never becomes (or is measured against) the running best.
 REFERENCE_METHOD = "ceiling candidate: the base agent with another model, judged on the identical harness"
+SERVING_METHOD = "serving variant: the agent with its adapter served another way (parity analyze serving)"
+REFERENCE_METHODS = (REFERENCE_METHOD, SERVING_METHOD)
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,10 @@ def finalize(ctx: RunContext, experiment_id: int, gate: str, wall_s: float, tota
         decision = Decision(
             Verdict.INVALID, f"tampering: {tampered}; no result of this run counts — restore the ruler with parity ruler restore"
         )
-    elif previous is not None and previous.method == REFERENCE_METHOD:
+    elif previous is not None and previous.method in REFERENCE_METHODS:
         decision = Decision(
-            Verdict.REFERENCE, "a reference run beside the study (parity analyze ceiling): never a candidate for the running best"
+            Verdict.REFERENCE,
+            "a reference run beside the study (parity analyze ceiling or serving): never a candidate for the running best",
         )
     elif leaks:
         decision = Decision(Verdict.INVALID, leak_decision(leaks))

@@ -24,13 +24,19 @@ def open_model(
     from parity.errors import ParityError
 
     options = options or BackendOptions()
-    if adapter is not None and spec.backend != "hf":
-        raise ParityError(f"an adapter needs an hf: model, not {spec.backend}:", where, f"use model: hf:{spec.target}")
+    if adapter is not None and spec.backend not in ("hf", "llamacpp"):
+        raise ParityError(
+            f"an adapter runs on an in-process model, not {spec.backend}:",
+            where,
+            f"use model: hf:{spec.target} or llamacpp:BASE.gguf (a served endpoint loads its adapter itself)",
+        )
     model: Model
     if spec.backend == "llamacpp":
         from parity.models.llamacpp import LlamaCppModel
 
-        model = LlamaCppModel(str(spec), model_path(spec, base_dir, where))
+        if adapter is not None and adapter.suffix != ".gguf":
+            raise ParityError(f"a llamacpp: model takes a GGUF LoRA, not {adapter}", where, "export one: parity export gguf NAME --lora")
+        model = LlamaCppModel(str(spec), model_path(spec, base_dir, where), adapter)
     elif spec.backend == "hf":
         from parity.models.hf import HFModel
 

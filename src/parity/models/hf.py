@@ -153,6 +153,12 @@ class HFModel:
         context = getattr(base.config, "max_position_embeddings", None)
         return (int(prompt), int(context)) if context else None
 
+    def prompt_token_ids(self, request: Request) -> list[int]:
+        """Exactly what this engine feeds the model: the tokenizer's chat template, as training applies it."""
+        tokenizer, _ = load_base(str(self.source))
+        with self._lock:
+            return [int(t) for t in self._prompt(tokenizer, request)["input_ids"][0]]
+
     def _prompt(self, tokenizer: Any, request: Request) -> Any:
         return tokenizer.apply_chat_template(list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True)
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from parity.errors import interrupts_deferred
+from parity.errors import ParityError, interrupts_deferred
 from parity.models.base import Completion, Request
 from parity.models.grammar import GrammarFirst
 
@@ -32,27 +32,36 @@ def file_sha256(path: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_llama(path: str, n_ctx: int = N_CTX, n_threads: int | None = None) -> Any:
-    """One loaded model per file per process: loading is the slow part."""
+def load_llama(path: str, n_ctx: int = N_CTX, n_threads: int | None = None, lora: str | None = None) -> Any:
+    """One loaded model per file (and GGUF LoRA) per process: loading is the slow part."""
     from llama_cpp import Llama
 
     # PARITY_LLAMA_THREADS: with several workers on one machine, more threads than cores in total
     # makes llama.cpp's thread barriers spin and everything crawl (measured: 3-4x slower).
     threads = n_threads or int(os.environ.get("PARITY_LLAMA_THREADS") or 0) or os.cpu_count() or 1
-    llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
+    try:
+        llama = Llama(model_path=path, lora_path=lora, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
+    except (RuntimeError, ValueError) as exc:
+        if lora is None:
+            raise
+        raise ParityError(
+            f"llama.cpp cannot apply the LoRA {lora} to {path} ({str(exc).splitlines()[0][:160]})",
+            None,
+            "export it for this base: parity export gguf NAME --lora",
+        ) from None
     # Free it while the interpreter is intact; llama-cpp-python's own __del__ at shutdown can raise.
     atexit.register(llama.close)
     return llama
 
 
-class _PromptCounted(Exception):
-    def __init__(self, tokens: int):
+class _PromptTokenized(Exception):
+    def __init__(self, tokens: list[int]):
         self.tokens = tokens
 
 
-class _PromptCounter:
+class _PromptCatcher:
     """Stands in for the Llama in llama-cpp-python's own chat path: that path formats the messages with
-    the model's chat template and tokenizes the prompt, and the count is taken there, before any decoding."""
+    the model's chat template and tokenizes the prompt, and the tokens are taken there, before any decoding."""
 
     def __init__(self, llama: Any):
         self._llama = llama
@@ -61,27 +70,32 @@ class _PromptCounter:
         return getattr(self._llama, name)  # the chat format and handlers the real call would pick
 
     def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
-        raise _PromptCounted(len(self._llama.tokenize(text, add_bos, special)))
+        raise _PromptTokenized(list(self._llama.tokenize(text, add_bos, special)))
 
 
-def chat_prompt_tokens(llama: Any, messages: list[dict[str, str]]) -> int:
-    """How many tokens `create_chat_completion(messages)` would feed the model: its own code, stopped
-    at the prompt, so the template and special tokens are counted exactly as a real call counts them."""
+def chat_prompt(llama: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The tokens `create_chat_completion(messages)` would feed the model: its own code, stopped at the
+    prompt, so the template and special tokens are exactly those of a real call."""
     from llama_cpp import Llama
 
-    counter: Any = _PromptCounter(llama)  # in the place of `self`: the same handler lookup a real call makes
+    catcher: Any = _PromptCatcher(llama)  # in the place of `self`: the same handler lookup a real call makes
     try:
-        Llama.create_chat_completion(counter, messages=cast(Any, messages), max_tokens=1)
-    except _PromptCounted as counted:
-        return counted.tokens
+        Llama.create_chat_completion(catcher, messages=cast(Any, messages), max_tokens=1)
+    except _PromptTokenized as caught:
+        return caught.tokens
     raise RuntimeError("llama-cpp-python's chat path never tokenized the prompt")
 
 
+def chat_prompt_tokens(llama: Any, messages: list[dict[str, str]]) -> int:
+    return len(chat_prompt(llama, messages))
+
+
 class LlamaCppModel:
-    def __init__(self, spec: str, path: Path):
+    def __init__(self, spec: str, path: Path, lora: Path | None = None):
         self.spec = spec
         self.path = path
-        self.identity = f"llamacpp:sha256:{file_sha256(str(path))}"
+        self.lora = lora  # a GGUF LoRA llama.cpp applies at run time
+        self.identity = f"llamacpp:sha256:{file_sha256(str(path))}" + (f"+lora:sha256:{file_sha256(str(lora))}" if lora else "")
         self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()  # a llama.cpp context serves one request at a time
 
@@ -98,15 +112,24 @@ class LlamaCppModel:
             self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[key]
 
+    def _llama(self) -> Any:
+        return load_llama(str(self.path), lora=str(self.lora) if self.lora else None)
+
     def context_tokens(self, request: Request) -> tuple[int, int]:
-        llama = load_llama(str(self.path))
+        llama = self._llama()
         with self._lock:
             return chat_prompt_tokens(llama, list(request.messages)), int(llama.n_ctx())
+
+    def prompt_token_ids(self, request: Request) -> list[int]:
+        """Exactly what this engine feeds the model for the request's messages."""
+        llama = self._llama()
+        with self._lock:
+            return chat_prompt(llama, list(request.messages))
 
     def complete(self, request: Request) -> Completion:
         from llama_cpp import LogitsProcessorList
 
-        llama = load_llama(str(self.path))
+        llama = self._llama()
         seed = request.seed + request.repeat  # sampled repeats must differ
         with self._lock:
             started = time.perf_counter()

@@ -22,37 +22,15 @@ from typing import Any
 import numpy as np
 
 from parity.errors import ParityError
+from parity.models.gguf_layout import ADAPTER_KEY, BLOCK_TENSORS, GLOBAL_TENSORS, rotary_permute
 from parity.train.base import BaseWeights
 
 QUANTS = ("f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m")
 K_QUANTS = {"q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K", "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
-ADAPTER_KEY = "parity.adapter"
-
-# llama.cpp tensor name (after "blk.N.") -> transformers parameter name (after "model.layers.N.")
-BLOCK_TENSORS = {
-    "attn_norm.weight": "input_layernorm.weight",
-    "attn_q.weight": "self_attn.q_proj.weight",
-    "attn_k.weight": "self_attn.k_proj.weight",
-    "attn_v.weight": "self_attn.v_proj.weight",
-    "attn_output.weight": "self_attn.o_proj.weight",
-    "ffn_norm.weight": "post_attention_layernorm.weight",
-    "ffn_gate.weight": "mlp.gate_proj.weight",
-    "ffn_up.weight": "mlp.up_proj.weight",
-    "ffn_down.weight": "mlp.down_proj.weight",
-}
-GLOBAL_TENSORS = {
-    "token_embd.weight": "model.embed_tokens.weight",
-    "output_norm.weight": "model.norm.weight",
-    "output.weight": "lm_head.weight",
-}
 
 
-def rotary_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
-    """transformers' q/k layout → llama.cpp's (the inverse of what its GGUF loader does)."""
-    return weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
-
-
-def merged_state_dict(base: BaseWeights, adapter: Path) -> tuple[dict[str, np.ndarray], Any]:
+def merged_model(base: BaseWeights, adapter: Path | None) -> Any:
+    """The base with the adapter merged in, in float32 (the base alone without one)."""
     import warnings
 
     import torch
@@ -62,10 +40,36 @@ def merged_state_dict(base: BaseWeights, adapter: Path) -> tuple[dict[str, np.nd
 
     hf_logging.disable_progress_bar()  # the command shows its own status line
     model = AutoModelForCausalLM.from_pretrained(str(base.folder), dtype=torch.float32)
+    if adapter is None:
+        return model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # transformers' checkpointing renames, asked by PEFT
-        merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+
+
+def merged_state_dict(base: BaseWeights, adapter: Path | None) -> tuple[dict[str, np.ndarray], Any]:
+    merged = merged_model(base, adapter)
     return {name: tensor.detach().float().numpy() for name, tensor in merged.state_dict().items()}, merged.config
+
+
+def export_merged_folder(base: BaseWeights, adapter: Path, out: Path) -> Path:
+    """The merged model as a transformers folder (weights and the base's tokenizer), written to a temp
+    folder renamed into place: what a user serving with transformers, vLLM or TGI would ship."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        merged_model(base, adapter).save_pretrained(str(staging))
+        AutoTokenizer.from_pretrained(str(base.folder)).save_pretrained(str(staging))
+        if out.exists():
+            shutil.rmtree(out)  # an earlier export of parity's own, under .parity/exports
+        staging.replace(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
 
 
 def hf_name(gguf_name: str) -> str:
@@ -81,9 +85,10 @@ def hf_name(gguf_name: str) -> str:
     return f"model.layers.{layer}.{BLOCK_TENSORS[rest]}"
 
 
-def export_ladder(base: BaseWeights, adapter: Path, targets: dict[str, Path], identity: str) -> dict[str, tuple[Path, int]]:
-    """Every requested rung of the ladder, each file written atomically; the merge is done once. Each rung:
-    its file, and how many tensors llama.cpp kept at another type (k-quants only)."""
+def export_ladder(base: BaseWeights, adapter: Path | None, targets: dict[str, Path], identity: str) -> dict[str, tuple[Path, int]]:
+    """Every requested rung of the ladder, each file written atomically; the merge is done once (no
+    adapter: the base's own weights, for a GGUF LoRA to run on). Each rung: its file, and how many
+    tensors llama.cpp kept at another type (k-quants only)."""
     import gguf
 
     unknown = [q for q in targets if q not in QUANTS]
@@ -210,3 +215,30 @@ def _write(reader: Any, weights: dict[str, np.ndarray], config: Any, out: Path, 
         staging.replace(out)
     finally:
         staging.unlink(missing_ok=True)
+
+
+def adapter_identity(row: Any) -> str:
+    """What an exported file says it holds (`parity.adapter`): the adapter, its data and its base."""
+    return f"{row.name} (data {(row.dataset_fingerprint or '')[:12]}, base {row.base_identity})"
+
+
+def export_recorded(store: Any, row: Any, root: Path, targets: dict[str, Path], lora: Path | None = None) -> dict[str, tuple[Path, int]]:
+    """Export a stored adapter's ladder rungs (and, given `lora`, its GGUF LoRA), each with an Ollama
+    Modelfile beside it, and record every file in the adapter's summary (`exports`), so the dashboard
+    and `analyze serving` find them."""
+    from parity.models.lora_gguf import export_lora
+    from parity.train.base import resolve_base
+    from parity.train.modelfile import chat_template, write_modelfile
+
+    base = resolve_base(row.base, root)
+    written = export_ladder(base, Path(row.path), targets, adapter_identity(row)) if targets else {}
+    for path, _ in written.values():
+        write_modelfile(path, chat_template(path))
+    if lora is not None:
+        written["lora"] = (export_lora(base.source, Path(row.path), lora, adapter_identity(row)), 0)
+        write_modelfile(base.source, chat_template(base.source), lora)
+    summary = row.summary or {}
+    store.update_adapter(
+        row.name, summary={**summary, "exports": {**summary.get("exports", {}), **{q: str(p) for q, (p, _) in written.items()}}}
+    )
+    return written

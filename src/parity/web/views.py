@@ -195,15 +195,15 @@ def compare_view(ws: Workspace, store: Store, ruler: Ruler | None, a: int, b: in
 
 
 def experiments_using(adapter, experiments: list[ExperimentRow]) -> list[ExperimentRow]:
-    """Experiments that ran the adapter on its base (`adapter: NAME`) or as one of its GGUF exports
-    (matched by file name: an agent may name the export by a relative or an absolute path)."""
+    """Experiments that ran the adapter on its base (`adapter: NAME`), as one of its GGUF exports or
+    as its GGUF LoRA (matched by file name: an agent may name a file by a relative or an absolute path)."""
     exports = {Path(p).name for p in (adapter.summary or {}).get("exports", {}).values()}
-    return [
-        r
-        for r in experiments
-        if (r.agent_config or {}).get("adapter") == adapter.name
-        or Path(str((r.agent_config or {}).get("model", "")).split(":", 1)[-1]).name in exports
-    ]
+
+    def uses(config: dict[str, Any]) -> bool:
+        named = str(config.get("adapter") or "")
+        return named == adapter.name or Path(named).name in exports or Path(str(config.get("model", "")).split(":", 1)[-1]).name in exports
+
+    return [r for r in experiments if uses(r.agent_config or {})]
 
 
 def training_view(store: Store) -> dict[str, Any]:

@@ -31,7 +31,7 @@ GROUPS = {
     ],
     ("ruler",): ["verify", "lock", "restore", "check"],
     ("export",): ["gguf", "html"],
-    ("analyze",): ["blind", "factors", "noise", "ceiling", "probe", "critic"],
+    ("analyze",): ["blind", "factors", "noise", "ceiling", "serving", "probe", "critic"],
     ("pairs",): ["build"],
     ("corpus",): ["synth", "import"],
 }
