@@ -804,6 +804,40 @@ def agent_attempts() -> list[Attempt]:
             baseline_with("llamacpp:smollm2-135m", "llamacpp:/nowhere/m.gguf"),
             fragment="m.gguf",
         ),
+        Attempt(
+            "adapter: a GGUF LoRA that is garbage",
+            Kind.AGENT,
+            RUN_ONE,
+            refused,
+            both(
+                write_file("lora.gguf", b"GGUF\x03\x00\x00\x00 nothing more"),
+                baseline_with("strategy: single", "adapter: lora.gguf\nstrategy: single"),
+            ),
+            fragment="lora.gguf",
+            runs_model=True,
+        ),
+        Attempt(
+            "adapter: a PEFT folder with broken weights, on llama.cpp",
+            Kind.AGENT,
+            RUN_ONE,
+            refused,
+            both(
+                write_file("broken/adapter_config.json", '{"r": 4, "lora_alpha": 8}'),
+                write_file("broken/adapter_model.safetensors", b"\x00not safetensors"),
+                baseline_with("strategy: single", "adapter: broken\nstrategy: single"),
+            ),
+            fragment="cannot read the adapter",
+        ),
+        Attempt(
+            "analyze serving an unknown adapter", Kind.USAGE, ("analyze", "serving", "nope", "--gate", "one"), refused, fragment="nope"
+        ),
+        Attempt(
+            "analyze serving a bad endpoint",
+            Kind.USAGE,
+            ("analyze", "serving", "nope", "--gate", "one", "--endpoint", "telepathy:x"),
+            refused,
+            fragment="telepathy",
+        ),
         Attempt("few-shot k 99", Kind.AGENT, RUN_ONE, refused, yaml_agent("fewshot:\n  k: 99\n"), fragment="fewshot.k"),
         Attempt(
             "unknown strategy", Kind.AGENT, RUN_ONE, refused, baseline_with("strategy: single", "strategy: magic"), fragment="strategy"

@@ -293,6 +293,8 @@ def check_serving_variants(ws_dir: Path, name: str) -> None:
     experiments = {row.id: row for row in _store(ws_dir).experiments()}
     assert all(experiments[row["experiment"]].verdict == "reference" for row in table.values())  # never the running best
     report = run_parity("report", cwd=ws_dir)
-    assert report.returncode == 0 and re.search(r"### #\d+ serving", report.stdout) and "Δ vs adapter on base" in report.stdout, report.stderr
+    assert report.returncode == 0 and re.search(r"### #\d+ serving", report.stdout) and "Δ vs adapter on base" in report.stdout, (
+        report.stderr
+    )
     training = run_parity("export", "html", str(ws_dir / "serving-site"), cwd=ws_dir)
     assert training.returncode == 0 and "GGUF LoRA on q4_1 base" in (ws_dir / "serving-site" / "analyses.html").read_text()

@@ -11,7 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from parity.errors import ParityError
 from parity.models.base import Request
+from parity.models.resilience import BackendError
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,12 @@ def check_engine(engine: str, model: Any, request: Request, base_folder: Path) -
     expected = training_prompt(base_folder, [dict(m) for m in request.messages])
     shown = getattr(model, "prompt_token_ids", None)
     if shown is None:
-        counted = model.complete(Request(messages=request.messages, max_tokens=1, temperature=0.0, seed=0)).prompt_tokens
+        try:
+            counted = model.complete(Request(messages=request.messages, max_tokens=1, temperature=0.0, seed=0)).prompt_tokens
+        except BackendError as exc:
+            raise ParityError(
+                f"{engine} did not answer a one-token request ({exc.cause})", exc.backend, "start the server, or leave out its --endpoint"
+            ) from None
         if counted == len(expected):
             return PromptParity(engine, None, f"the server counts {counted} prompt tokens, as training does (it does not show which)")
         return PromptParity(engine, False, f"the server counts {counted} prompt tokens, training {len(expected)}")

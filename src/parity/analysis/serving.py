@@ -48,15 +48,15 @@ def variants(
     ws: Workspace, store: Store, name: str, quants: list[str], endpoints: list[str], status: Callable[[str], None]
 ) -> list[Variant]:
     """Every serving variant of the adapter, exporting the files they need into .parity/exports."""
-    row = store.adapter(name)
-    if row is None or row.status != RunStatus.DONE:
-        known = ", ".join(a.name for a in store.adapters() if a.status == RunStatus.DONE) or "none yet"
-        raise ParityError(f"no trained adapter named '{name}'", "parity analyze serving", f"trained adapters: {known}")
     unknown = [q for q in quants if q not in QUANTS]
     if unknown:
         raise ParityError(f"unknown quantization '{unknown[0]}'", "--quant", f"use any of: {', '.join(QUANTS)} (comma-separated)")
     for spec in endpoints:
         parse_spec(spec, "--endpoint")
+    row = store.adapter(name)
+    if row is None or row.status != RunStatus.DONE:
+        known = ", ".join(a.name for a in store.adapters() if a.status == RunStatus.DONE) or "none yet"
+        raise ParityError(f"no trained adapter named '{name}'", "parity analyze serving", f"trained adapters: {known}")
     base = resolve_base(row.base, ws.root)
     adapter = Path(row.path)
     exports = ws.state_dir / "exports"

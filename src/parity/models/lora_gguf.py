@@ -65,7 +65,9 @@ def export_lora(base_gguf: Path, adapter: Path, out: Path, identity: str) -> Pat
     try:
         reader = gguf.GGUFReader(str(base_gguf))
     except (OSError, ValueError) as exc:
-        raise ParityError(f"cannot read {base_gguf} as GGUF ({exc})", "parity export gguf --lora", "point at the base's .gguf file") from None
+        raise ParityError(
+            f"cannot read {base_gguf} as GGUF ({exc})", "parity export gguf --lora", "point at the base's .gguf file"
+        ) from None
     arch = str(reader.fields["general.architecture"].contents())
     if arch != "llama":
         raise ParityError(f"cannot export a '{arch}' LoRA yet", "parity export gguf --lora", "only llama-architecture bases are supported")
@@ -145,8 +147,52 @@ def lora_for(adapter: Path, base_gguf: Path, cache_dir: Path) -> Path:
     from parity.models.llamacpp import file_sha256
 
     if adapter.is_file():
+        check_lora(adapter, base_gguf)
         return adapter
     out = cache_dir / f"{content_id(adapter)[:16]}-{file_sha256(str(base_gguf))[:16]}.gguf"
     if not out.is_file():
         export_lora(base_gguf, adapter, out, f"{adapter.parent.name if adapter.name == 'adapter' else adapter.name}")
     return out
+
+
+def check_lora(lora: Path, base_gguf: Path) -> None:
+    """A GGUF LoRA given as a file is read here before llama.cpp sees it: llama.cpp crashes the whole
+    process (a segmentation fault, no error) on a damaged one. It must be a LoRA for this base's
+    architecture, every tensor an A/B pair that fits a base weight."""
+    import gguf
+
+    shown = "adapter"
+    fix = "export the LoRA for this base: parity export gguf NAME --lora"
+    try:
+        reader = gguf.GGUFReader(str(lora))
+        fields = {
+            name: reader.fields[name].contents()
+            for name in ("general.type", "adapter.type", "general.architecture")
+            if name in reader.fields
+        }
+        tensors = {t.name: tuple(int(n) for n in reversed(t.shape)) for t in reader.tensors}
+        base = gguf.GGUFReader(str(base_gguf))
+        base_arch = str(base.fields["general.architecture"].contents())
+        base_shapes = {t.name: tuple(int(n) for n in reversed(t.shape)) for t in base.tensors}
+    except Exception as exc:  # a damaged file fails in numpy, struct or gguf-py itself: any of them is "not a GGUF"
+        raise ParityError(f"cannot read {lora} as a GGUF LoRA ({type(exc).__name__})", shown, fix) from None
+    if fields.get("general.type") != "adapter" or fields.get("adapter.type") != "lora":
+        raise ParityError(f"{lora} is not a GGUF LoRA (general.type {fields.get('general.type')!r})", shown, fix)
+    if fields.get("general.architecture") != base_arch:
+        raise ParityError(f"{lora} is a LoRA for '{fields.get('general.architecture')}', and the base is '{base_arch}'", shown, fix)
+    pairs = {name.rsplit(".", 1)[0] for name in tensors}
+    if not pairs:
+        raise ParityError(f"{lora} holds no LoRA tensors", shown, fix)
+    for name in pairs:
+        a, b, weight = tensors.get(f"{name}.lora_a"), tensors.get(f"{name}.lora_b"), base_shapes.get(name)
+        if (
+            not tensors
+            or a is None
+            or b is None
+            or weight is None
+            or len(a) != 2
+            or len(b) != 2
+            or (b[0], a[1]) != weight[:2]
+            or a[0] != b[1]
+        ):
+            raise ParityError(f"{lora}: tensor '{name}' does not fit the base {base_gguf.name}", shown, fix)

@@ -17,6 +17,7 @@ from tests.helpers.cli import invoke_parity
         (["--quant", "f16,q4_k_s"], "unknown quantization 'q4_k_s'"),
         (["--quant", " , "], "unknown quantization"),
         (["--quant", "f16,q4_k_m", "--out", "one.gguf"], "--out names one file"),
+        (["--quant", "f16", "--lora", "--out", "one.gguf"], "--out names one file"),
     ],
 )
 def test_a_bad_ladder_is_refused_in_one_line(ws_dir: Path, args: list[str], fragment: str) -> None:
@@ -27,4 +28,9 @@ def test_a_bad_ladder_is_refused_in_one_line(ws_dir: Path, args: list[str], frag
 
 def test_a_good_ladder_gets_as_far_as_the_adapter(ws_dir: Path) -> None:
     result = invoke_parity("export", "gguf", "nope", "--quant", "q8_0,q6_k,q5_k_m,q4_k_m", cwd=ws_dir)
+    assert result.returncode == 2 and "no trained adapter named 'nope'" in result.stderr
+
+
+def test_lora_alone_gets_as_far_as_the_adapter(ws_dir: Path) -> None:
+    result = invoke_parity("export", "gguf", "nope", "--lora", cwd=ws_dir)
     assert result.returncode == 2 and "no trained adapter named 'nope'" in result.stderr

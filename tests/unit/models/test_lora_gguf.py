@@ -5,13 +5,14 @@ or unsupported adapter refused in one line before llama.cpp sees it."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from parity.errors import ParityError
-from parity.models.lora_gguf import export_lora, gguf_tensor_name, lora_for
+from parity.models.lora_gguf import check_lora, export_lora, gguf_tensor_name, lora_for
 from parity.models.spec import embedded_model_path
 
 TARGETS = {"self_attn.q_proj": (576, 576), "self_attn.k_proj": (192, 576), "mlp.down_proj": (576, 1536)}  # (out, in)
@@ -141,3 +142,15 @@ def test_a_bad_adapter_or_base_is_one_line(tmp_path: Path, damage: str, fragment
         export_lora(base, adapter, tmp_path / "out.gguf", "x")
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
     assert not (tmp_path / "out.gguf").exists()
+
+
+def test_a_gguf_given_as_a_lora_is_read_before_llama_cpp_would_crash_on_it(tmp_path: Path) -> None:
+    """llama.cpp segfaults on a damaged LoRA file, so parity reads it first."""
+    base = embedded_model_path("smollm2-135m")
+    garbage = tmp_path / "garbage.gguf"
+    garbage.write_bytes(b"GGUF\x03\x00\x00\x00 and nothing after")
+    for lora, fragment in [(garbage, "cannot read"), (base, "is not a GGUF LoRA (general.type 'model')")]:
+        with pytest.raises(ParityError, match=re.escape(fragment)):
+            check_lora(lora, base)
+    good = export_lora(base, _adapter(tmp_path / "a", 0.0), tmp_path / "good.gguf", "good")
+    check_lora(good, base)
