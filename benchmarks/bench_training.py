@@ -113,11 +113,11 @@ def main() -> None:
     from parity.ruler import load_ruler
     from parity.store import Store
     from parity.train.base import resolve_base
+    from parity.train.placement import cpu_bf16
     from parity.train.recipes import registry
     from parity.train.recipes.recipe import DataInputs
-    from parity.train.trainer import bf16_supported
 
-    bf16 = bf16_supported()  # what `parity train` picks on this CPU; the plain script gets the same
+    bf16 = cpu_bf16()  # what `parity train` picks on this CPU; the plain script gets the same
 
     ws = bundled_workspace()
     inputs = DataInputs(ws, load_ruler(ws), Store.for_workspace(ws), load_agent(ws, "baseline"), "bench")

@@ -41,12 +41,14 @@ def _save(ws: Workspace, store: Store, analysis: Analysis) -> tuple[int, Path, P
     return save(store, analysis, ws.state_dir / "analyses")
 
 
-def _finish(ws: Workspace, store: Store, analysis: Analysis) -> None:
-    """Save the analysis, then print its table, its findings and where its plot is."""
+def _finish(ws: Workspace, store: Store, analysis: Analysis, columns: int | None = None) -> None:
+    """Save the analysis, then print its table (its first `columns` columns), its findings and where its plot is."""
     from parity.present.terminal import analysis_table
 
     analysis_id, png, svg = _save(ws, store, analysis)
-    console.print(analysis_table(analysis, analysis_id))
+    console.print(analysis_table(analysis, analysis_id, columns))
+    if columns is not None and len(analysis.columns) > columns:
+        console.print(f"(the other {len(analysis.columns) - columns} columns are in `parity report` and on the dashboard's Analyses page)")
     for finding in analysis.findings:
         console.print(f"- {finding}")
     console.print(f"plot: {ws.shown(png)}  {ws.shown(svg)}")
@@ -111,6 +113,9 @@ Endpoints = Annotated[
 ]
 
 
+TERMINAL_COLUMNS = 13  # serving: through "prompt as trained"; the per-dimension and per-category Δ follow
+
+
 @analyze_app.command("serving")
 def serving(
     name: AdapterName,
@@ -135,7 +140,7 @@ def serving(
         analysis = run(
             ws, ruler, store, make_judge(ws), name, agent_name, found, gate, bar.step, on_start=lambda label: bar.describe(label)
         )
-    _finish(ws, store, analysis)
+    _finish(ws, store, analysis, TERMINAL_COLUMNS)
 
 
 @analyze_app.command("probe")

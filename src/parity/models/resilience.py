@@ -6,13 +6,16 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from parity.models.secrets import scrub
 
 T = TypeVar("T")
+
+
+RESERVED_BODY_FIELDS = {"model", "messages", "response_format", "stream", "n", "temperature", "top_p", "max_tokens", "seed", "tools"}
 
 
 class BackendOptions(BaseModel):
@@ -25,6 +28,21 @@ class BackendOptions(BaseModel):
     backoff_base_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
     structured_output: str = Field(default="auto", pattern="^(auto|json_schema|json_object|none)$")
+    # Sampler fields an OpenAI-compatible server takes beyond OpenAI's own. llama.cpp's Python server
+    # and Ollama apply repeat_penalty 1.1 unless told otherwise, which the in-process engine does not:
+    # {repeat_penalty: 1.0} makes a served model decode as parity's llama.cpp engine does.
+    extra_body: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=32)
+
+    @field_validator("extra_body")
+    @classmethod
+    def _no_request_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(set(value) & RESERVED_BODY_FIELDS)
+        if taken:
+            raise ValueError(f"extra_body may not set {', '.join(taken)}: parity sets it from the agent and the request")
+        long = [key for key in value if len(key) > 64 or (isinstance(value[key], str) and len(value[key]) > 256)]
+        if long:
+            raise ValueError(f"extra_body field '{long[0][:64]}' is too long")
+        return value
 
 
 class TransientError(Exception):

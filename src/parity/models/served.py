@@ -7,6 +7,7 @@ API keys come only from the environment and are never put into anything parity r
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import TYPE_CHECKING, Any, cast
@@ -58,7 +59,8 @@ class ServedModel:
         self.spec = str(spec)
         self.model = spec.target
         self.base_url = spec.base_url
-        self.identity = str(spec)
+        # Extra sampler fields change the answers, so they are part of what the cache keys on.
+        self.identity = str(spec) + (f" {json.dumps(options.extra_body, sort_keys=True)}" if options.extra_body else "")
         self.options = options
         self.limiter = AdaptiveLimiter(options.max_in_flight)
         self._format_start = 0  # the first response_format shape this server accepted
@@ -135,6 +137,8 @@ class OpenAIModel(ServedModel):
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
         # parity's messages are plain {"role", "content"} dicts, which is what the client's TypedDicts describe
         messages = cast("list[ChatCompletionMessageParam]", list(request.messages))
+        if self.options.extra_body:
+            extra["extra_body"] = dict(self.options.extra_body)
         return self._client.chat.completions.create(model=self.model, messages=messages, **self._decoding(request), **extra)
 
 
@@ -157,6 +161,8 @@ class LiteLLMModel(ServedModel):
 
     def _send(self, request: Request, response_format: dict[str, Any] | None) -> Any:
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        if self.options.extra_body:
+            extra["extra_body"] = dict(self.options.extra_body)
         if self.base_url:
             extra["api_base"] = self.base_url
             if not _provider_key_in_env(self.model):

@@ -34,9 +34,12 @@ def columns_table(title: str, columns: tuple[str, ...] | list[str], first_left: 
     return table
 
 
-def analysis_table(analysis: Analysis, analysis_id: int) -> Table:
-    """A saved analysis's table, as `parity analyze` prints it."""
-    table = columns_table(f"analysis #{analysis_id}: {analysis.kind}", [str(column) for column in analysis.columns])
+def analysis_table(analysis: Analysis, analysis_id: int, columns: int | None = None) -> Table:
+    """A saved analysis's table, as `parity analyze` prints it: its first `columns` columns when a
+    terminal cannot hold them all (the report and the dashboard show every one)."""
+    shown = analysis.columns[:columns]
+    # A cut table is a wide one: names on the left, numbers sized to fit, rather than every column folded alike.
+    table = columns_table(f"analysis #{analysis_id}: {analysis.kind}", [str(column) for column in shown], first_left=columns is not None)
     for row in analysis.rows:
-        table.add_row(*[analysis_cell(value) for value in row])
+        table.add_row(*[analysis_cell(value) for value in row[: len(shown)]])
     return table

@@ -16,7 +16,8 @@ from parity.statuses import RunStatus
 from parity.store import AdapterRow, Store, now
 from parity.train.base import BaseWeights
 from parity.train.data import register_dataset
-from parity.train.recipes.options import LoraOptions, TrainOptions
+from parity.train.placement import Quantize, checkpointing, place, probe_machine, weights_params, world_size
+from parity.train.recipes.options import ALL_LINEAR, LoraOptions, TrainOptions, with_targets
 from parity.train.recipes.recipe import Prepared, Recipe, TrainerSetup
 
 
@@ -32,23 +33,13 @@ def adapter_dir(state_dir: Path, name: str) -> Path:
     return state_dir / "adapters" / name
 
 
-def bf16_supported() -> bool:
-    """bf16 only where the CPU has native bf16 (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
-def common_args(out: Path, options: TrainOptions) -> dict[str, Any]:
-    """TrainingArguments shared by every recipe: the CPU, no gradient checkpointing (a 135M model
-    fits; recomputation only costs time), checkpoints we can resume from, no external reporting."""
+def common_args(setup: TrainerSetup[Any]) -> dict[str, Any]:
+    """TrainingArguments shared by every recipe: the placement's device, precision and checkpointing,
+    checkpoints we can resume from, no external reporting."""
+    options = setup.options
     return {
-        "output_dir": str(out / "checkpoints"),
-        "use_cpu": True,
-        "bf16": bf16_supported(),
-        "gradient_checkpointing": False,
+        "output_dir": str(setup.out / "checkpoints"),
+        **setup.placement.training_args(),
         "num_train_epochs": options.epochs,
         "max_steps": options.max_steps,
         "learning_rate": options.learning_rate,
@@ -69,25 +60,35 @@ def lora_config(lora: LoraOptions) -> Any:
     from peft import LoraConfig
 
     return LoraConfig(
-        r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=list(lora.targets), task_type="CAUSAL_LM"
+        r=lora.rank,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules="all-linear" if lora.targets == ALL_LINEAR else list(lora.targets),
+        task_type="CAUSAL_LM",
     )
 
 
-def load_for_training(base: BaseWeights) -> tuple[Any, Any]:
+def load_for_training(setup: TrainerSetup[Any]) -> tuple[Any, Any]:
+    """The tokenizer and the base as the placement asks: fp32 master weights, or 4/8-bit for QLoRA
+    (then prepared for k-bit training as PEFT prescribes)."""
     import os
 
     import datasets
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     hf_logging.set_verbosity_error()
     datasets.disable_progress_bars()  # our Rich bar is the one progress display
-    tokenizer = AutoTokenizer.from_pretrained(str(base.folder))
+    folder = str(setup.base.folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(str(base.folder), dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(folder, **setup.placement.load_kwargs())
+    if setup.placement.quantize != Quantize.NONE:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=setup.placement.gradient_checkpointing)
     return tokenizer, model
 
 
@@ -117,6 +118,8 @@ def train_adapter(
         )
     if resume and (existing is None or existing.options.get("dataset") != data.fingerprint):
         raise ParityError(f"nothing to resume for adapter '{name}' on this data", "--resume", "run without --resume to start it")
+    placement = place(options.device, options.quantize, weights_params(base.folder), probe_machine(), checkpointing(options))
+    lora = with_targets(lora, base.folder)
     register_dataset(store, data, state_dir / "datasets")
     curves = existing.curves if existing is not None else {}
     store.save_adapter(
@@ -126,7 +129,12 @@ def train_adapter(
             base=base.spec,
             base_identity=base.identity,
             dataset_fingerprint=data.fingerprint,
-            options={"lora": lora.model_dump(), "train": options.record(), "dataset": data.fingerprint},
+            options={
+                "lora": lora.model_dump(),
+                "train": options.record(),
+                "dataset": data.fingerprint,
+                "placement": {**placement.record(), "effective_batch": options.batch_size * options.grad_accum * world_size()},
+            },
             curves=curves,
             status=RunStatus.RUNNING,
             path=str(out / "adapter"),
@@ -141,7 +149,7 @@ def train_adapter(
     callback = RecordCurves(store, name, f"{recipe.name} {name}", curves, earlier_s, probes=prepared.probes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # transformers' renames (gradient -> activation checkpointing)
-        trainer = recipe.trainer(TrainerSetup(base, prepared, out, lora, options, [callback]))
+        trainer = recipe.trainer(TrainerSetup(base, prepared, out, lora, options, [callback], placement))
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts over the progress bar
     checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"))
     try:

@@ -54,3 +54,23 @@ def test_key_like_strings_are_scrubbed(text: str) -> None:
         secret in cleaned
         for secret in ("abcdef123456789", "AbCdEf0123456789", "zz-secret-value-99", "AKIAABCDEFGHIJKLMNOP", "ghp_abcdefgh12345678")
     )
+
+
+def test_extra_sampler_fields_reach_the_server_and_key_the_cache() -> None:
+    with ScriptedServer(throttle=0, retry_after="0") as scripted:
+        spec = parse_spec(f"openai:scripted@{scripted.base_url}")
+        plain = OpenAIModel(spec, BackendOptions())
+        matched = OpenAIModel(spec, BackendOptions(extra_body={"repeat_penalty": 1.0, "top_k": 1}))
+        for model in (plain, matched):
+            model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+    assert "repeat_penalty" not in scripted.bodies[0]
+    assert scripted.bodies[1]["repeat_penalty"] == 1.0 and scripted.bodies[1]["top_k"] == 1
+    assert plain.identity == str(spec) and matched.identity != plain.identity  # cached answers never cross
+
+
+@pytest.mark.parametrize(("body", "fragment"), [({"messages": "x"}, "may not set messages"), ({"k" * 65: 1}, "too long")])
+def test_extra_fields_cannot_replace_what_parity_sends(body: dict, fragment: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=fragment):
+        BackendOptions(extra_body=body)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from parity.loop.proposal import TRAINING_RECIPES, requested_recipe
 from parity.loop.proposers import DEFAULT_FIELDS
 from parity.train.recipes import default_recipe, find_recipe, recipe_names, registry
-from parity.train.recipes.options import LLAMA_TARGETS, LoraOptions
+from parity.train.recipes.options import LoraOptions
 from parity.train.recipes.recipe import TrainsOn
 
 SHARED = {
@@ -26,6 +26,9 @@ SHARED = {
     "max_length": 768,
     "seed": 0,
     "save_steps": 25,
+    "device": "auto",
+    "quantize": "none",
+    "gradient_checkpointing": "auto",
     "logging_steps": 1,
 }
 PREFERENCE = {**SHARED, "batch_size": 2, "grad_accum": 4, "beta": 0.1}
@@ -66,7 +69,7 @@ def test_each_recipes_options_have_the_defaults_it_always_had(name: str) -> None
 
 
 def test_lora_defaults_and_targets_from_a_comma_separated_list() -> None:
-    assert LoraOptions().model_dump() == {"rank": 16, "alpha": 32, "dropout": 0.05, "targets": LLAMA_TARGETS}
+    assert LoraOptions().model_dump() == {"rank": 16, "alpha": 32, "dropout": 0.05, "targets": ()}  # () = by architecture
     assert LoraOptions(targets=" q_proj, v_proj ,").targets == ("q_proj", "v_proj")
 
 

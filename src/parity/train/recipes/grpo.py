@@ -54,10 +54,10 @@ class RewardRecipe(Recipe[R]):
 
         from parity.train.trainer import common_args, load_for_training, lora_config
 
-        tokenizer, model = load_for_training(setup.base)
+        tokenizer, model = load_for_training(setup)
         options = setup.options
         args = GRPOConfig(
-            **common_args(setup.out, options),
+            **common_args(setup),
             beta=options.beta,
             num_generations=options.num_generations,
             max_completion_length=options.max_completion_length,

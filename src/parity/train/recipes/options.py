@@ -12,6 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # All of a llama-architecture block's linear layers: the usual LoRA targets for small models.
 LLAMA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+# Every linear layer of a block, by transformers' model_type; any other architecture gets PEFT's
+# "all-linear" (every linear layer but the output head), which PEFT resolves to names when it trains.
+ARCHITECTURE_TARGETS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "gemma3_text", "olmo2", "granite"), LLAMA_TARGETS),
+    "phi3": ("qkv_proj", "o_proj", "gate_up_proj", "down_proj"),
+    "phi": ("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"),
+    "gpt2": ("c_attn", "c_proj", "c_fc"),
+    "gpt_neox": ("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"),
+    "falcon": ("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"),
+}
+ALL_LINEAR = ("all-linear",)
 
 
 def option(help: str, flag: str | None = None) -> Any:
@@ -27,6 +38,9 @@ GradAccum = Annotated[int, option("Steps accumulated per optimizer step.")]
 MaxLength = Annotated[int, option("Tokens per example (longer ones are truncated).")]
 Seed = Annotated[int, option("Seed for data order and LoRA init.")]
 SaveSteps = Annotated[int, option("Checkpoint every this many optimizer steps.")]
+DeviceOpt = Annotated[str, option("Where to train: auto (CUDA, else MPS, else the CPU), cuda, mps or cpu.", "--device")]
+QuantizeOpt = Annotated[str, option("Load the base in 4bit or 8bit through bitsandbytes (QLoRA; CUDA only), or none.", "--quantize")]
+CheckpointingOpt = Annotated[str, option("Gradient checkpointing: auto (on above 1B parameters), on or off.", "--gradient-checkpointing")]
 
 
 class Options(BaseModel):
@@ -37,7 +51,7 @@ class LoraOptions(Options):
     rank: Annotated[int, option("LoRA rank.")] = 16
     alpha: Annotated[int, option("LoRA alpha.")] = 32
     dropout: float = 0.05
-    targets: Annotated[tuple[str, ...], option("Comma-separated module names LoRA adapts.")] = LLAMA_TARGETS
+    targets: Annotated[tuple[str, ...], option("Comma-separated module names LoRA adapts (default: by architecture).")] = ()
 
     @field_validator("targets", mode="before")
     @classmethod
@@ -56,6 +70,9 @@ class TrainOptions(Options):
     max_length: MaxLength = 768
     seed: Seed = 0
     save_steps: SaveSteps = 25
+    device: DeviceOpt = "auto"
+    quantize: QuantizeOpt = "none"
+    gradient_checkpointing: CheckpointingOpt = "auto"
     logging_steps: int = 1  # every optimizer step: a step takes seconds on a CPU, a store write milliseconds
 
     def record(self) -> dict[str, Any]:
@@ -69,3 +86,17 @@ def flag(name: str, field: Any) -> str:
     """The command-line flag of an options field."""
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     return str(extra.get("flag") or "--" + name.replace("_", "-"))
+
+
+def with_targets(lora: LoraOptions, base_folder: Any) -> LoraOptions:
+    """The LoRA options with targets chosen by the base's architecture when none were given."""
+    import json
+    from pathlib import Path
+
+    if lora.targets:
+        return lora
+    try:
+        model_type = str(json.loads((Path(base_folder) / "config.json").read_text(encoding="utf-8")).get("model_type", ""))
+    except (OSError, ValueError, AttributeError):
+        model_type = ""
+    return lora.model_copy(update={"targets": ARCHITECTURE_TARGETS.get(model_type, ALL_LINEAR)})

@@ -81,9 +81,9 @@ class TrlPreferenceRecipe(PreferenceRecipe[PreferenceOptionsT]):
         from parity.train.trainer import common_args, load_for_training, lora_config
 
         config_class, trainer_class = self.trl_classes()
-        tokenizer, model = load_for_training(setup.base)
+        tokenizer, model = load_for_training(setup)
         options = setup.options
-        args = config_class(**common_args(setup.out, options), max_length=options.max_length, beta=options.beta)
+        args = config_class(**common_args(setup), max_length=options.max_length, beta=options.beta)
         return trainer_class(
             model=model,
             args=args,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from parity.train.placement import Placement
 from parity.train.recipes.options import LoraOptions, TrainOptions
 
 if TYPE_CHECKING:  # annotations only: importing them would cost every start of `parity`
@@ -67,6 +68,7 @@ class TrainerSetup(Generic[OptionsT]):
     lora: LoraOptions
     options: OptionsT
     callbacks: list[Any]
+    placement: Placement  # the device, precision, quantization and checkpointing decided for the run
 
 
 @dataclass

@@ -50,11 +50,9 @@ class Sft(Recipe[SftOptions]):
 
         from parity.train.trainer import common_args, load_for_training, lora_config
 
-        tokenizer, model = load_for_training(setup.base)
+        tokenizer, model = load_for_training(setup)
         rows = [{"prompt": r["prompt"], "completion": r["completion"]} for r in setup.prepared.data.rows]
-        args = SFTConfig(
-            **common_args(setup.out, setup.options), max_length=setup.options.max_length, completion_only_loss=True, packing=False
-        )
+        args = SFTConfig(**common_args(setup), max_length=setup.options.max_length, completion_only_loss=True, packing=False)
         return SFTTrainer(
             model=model,
             args=args,
