@@ -4,6 +4,10 @@ undoes that, so an export must redo it)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 ADAPTER_KEY = "parity.adapter"
@@ -30,3 +34,22 @@ GLOBAL_TENSORS = {
 def rotary_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
     """transformers' q/k layout → llama.cpp's (the inverse of what its GGUF loader does)."""
     return weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+
+
+def staging_path(out: Path) -> Path:
+    """Where a GGUF is written before it is renamed into place: beside it, hidden, per process."""
+    return out.with_name(f".{out.name}.{os.getpid()}.tmp")
+
+
+def finish_gguf(writer: Any, out: Path) -> None:
+    """Write a gguf-py writer (opened on `staging_path(out)`) to disk and rename the file into place;
+    nothing half-written is left behind if it fails."""
+    staging = staging_path(out)
+    try:
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        staging.replace(out)
+    finally:
+        staging.unlink(missing_ok=True)

@@ -10,14 +10,13 @@ llama.cpp (see gguf_layout.py): only B's rows are permuted, since P·(B·A) = (P
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from parity.errors import ParityError
-from parity.models.gguf_layout import ADAPTER_KEY, BLOCK_TENSORS, rotary_permute
+from parity.models.gguf_layout import ADAPTER_KEY, BLOCK_TENSORS, finish_gguf, rotary_permute, staging_path
 
 HF_TO_GGUF = {hf: gguf for gguf, hf in BLOCK_TENSORS.items() if hf.endswith("_proj.weight")}  # LoRA adapts projections only
 PEFT_PREFIX = "base_model.model.model.layers."
@@ -87,22 +86,14 @@ def export_lora(base_gguf: Path, adapter: Path, out: Path, identity: str) -> Pat
     _check_shapes(tensors, base_shapes)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    writer = gguf.GGUFWriter(str(staging), arch)
+    writer = gguf.GGUFWriter(str(staging_path(out)), arch)
     writer.add_string(gguf.Keys.General.TYPE, gguf.GGUFType.ADAPTER)
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(config["lora_alpha"]))
     writer.add_string(ADAPTER_KEY, identity)
     for name, data in tensors.items():
         writer.add_tensor(name, data)
-    try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        staging.replace(out)
-    finally:
-        staging.unlink(missing_ok=True)
+    finish_gguf(writer, out)
     return out
 
 

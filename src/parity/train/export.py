@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from parity.errors import ParityError
-from parity.models.gguf_layout import ADAPTER_KEY, BLOCK_TENSORS, GLOBAL_TENSORS, rotary_permute
+from parity.models.gguf_layout import ADAPTER_KEY, BLOCK_TENSORS, GLOBAL_TENSORS, finish_gguf, rotary_permute, staging_path
 from parity.train.base import BaseWeights
 
 QUANTS = ("f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m")
@@ -59,7 +59,7 @@ def export_merged_folder(base: BaseWeights, adapter: Path, out: Path) -> Path:
 
     from transformers import AutoTokenizer
 
-    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    staging = staging_path(out)
     shutil.rmtree(staging, ignore_errors=True)
     try:
         merged_model(base, adapter).save_pretrained(str(staging))
@@ -137,7 +137,7 @@ def quantize(source: Path, out: Path, ftype: str) -> int:
 
     import llama_cpp
 
-    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    staging = staging_path(out)
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, ftype)
     params.nthread = max(1, os.cpu_count() or 1)
@@ -183,8 +183,7 @@ def _write(reader: Any, weights: dict[str, np.ndarray], config: Any, out: Path, 
     arch = str(reader.fields["general.architecture"].contents())
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    writer = gguf.GGUFWriter(str(staging), arch)
+    writer = gguf.GGUFWriter(str(staging_path(out)), arch)
     for field in reader.fields.values():
         if field.name in (gguf.Keys.General.ARCHITECTURE, gguf.Keys.General.FILE_TYPE, ADAPTER_KEY) or field.name.startswith("GGUF."):
             continue
@@ -207,14 +206,7 @@ def _write(reader: Any, weights: dict[str, np.ndarray], config: Any, out: Path, 
             writer.add_tensor(tensor.name, data.astype(np.float16))
         else:
             writer.add_tensor(tensor.name, gguf.quants.quantize(data, qtype), raw_dtype=qtype)
-    try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        staging.replace(out)
-    finally:
-        staging.unlink(missing_ok=True)
+    finish_gguf(writer, out)
 
 
 def adapter_identity(row: Any) -> str:
