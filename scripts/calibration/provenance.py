@@ -36,7 +36,7 @@ def main() -> None:
         "n_tasks": {split: len({i.case.id for i in items if i.split.value == split}) for split in ("fit", "heldout")},
         "rows_by_split": dict(Counter(i.split.value for i in items)),
         "rows_by_source": dict(sorted(Counter(i.source for i in items).items())),
-        "judges": sorted({j.extra["judge"].split(", batch")[0] for i in items for j in i.judgings}),
+        "judges": sorted({(j.extra.labeller or "unknown").split(", batch")[0] for i in items for j in i.judgings}),
         "n_judgings": sum(len(i.judgings) for i in items),
         "inter_judge": inter_judge_agreement(ws, list(items)),
     }

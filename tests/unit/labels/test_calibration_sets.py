@@ -78,3 +78,13 @@ def test_no_held_out_task_is_a_ruler_or_corpus_input(bundled) -> None:
     ruler = {normalize(json.loads(line)["input"]) for line in ws.cases_path.read_text().splitlines() if line.strip()}
     heldout = {normalize(i.case.input) for i in labels.where(Split.HELDOUT)}
     assert not heldout & (corpus | ruler)
+
+
+def test_the_serving_wave_parses_and_agrees_as_reported(tmp_path) -> None:
+    """Frontier labels of five serving variants of the discovery SFT adapter (README's serving table)."""
+    ws = load_workspace(write_example("discovery", tmp_path / "ws"))
+    labels = load_labels(ws.root / "calibration" / "labels-serving.jsonl", ws, "calibration/labels-serving.jsonl")
+    sources = {i.source for i in labels.items}
+    assert {"serving:adapter-on-base", "serving:merged-q4_k_m", "serving:merged-q5_k_m", "serving:lora-on-q4_1"} <= sources
+    assert sum(len(i.judgings) >= 2 for i in labels.items) >= 30
+    _agree_as_reported(ws, labels, "PROVENANCE-serving.json")
