@@ -829,6 +829,16 @@ def agent_attempts() -> list[Attempt]:
             fragment="cannot read the adapter",
         ),
         Attempt(
+            "train with an unknown launcher", Kind.USAGE, ("train", "sft", "--name", "x", "--launcher", "slurm"), refused, fragment="slurm"
+        ),
+        Attempt(
+            "train QLoRA on a machine without CUDA",
+            Kind.USAGE,
+            ("train", "sft", "--name", "x", "--quantize", "4bit", "--device", "cpu"),
+            refused,
+            fragment="needs a CUDA GPU",
+        ),
+        Attempt(
             "analyze serving an unknown adapter", Kind.USAGE, ("analyze", "serving", "nope", "--gate", "one"), refused, fragment="nope"
         ),
         Attempt(

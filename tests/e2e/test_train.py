@@ -3,6 +3,7 @@ the CLI, killed and resumed from its checkpoint, registered, and used by an agen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -298,3 +299,64 @@ def check_serving_variants(ws_dir: Path, name: str) -> None:
     )
     training = run_parity("export", "html", str(ws_dir / "serving-site"), cwd=ws_dir)
     assert training.returncode == 0 and "GGUF LoRA on q4_1 base" in (ws_dir / "serving-site" / "analyses.html").read_text()
+
+
+def test_two_processes_train_one_adapter_through_accelerate_killed_and_resumed(ws_dir: Path) -> None:
+    """`--launcher accelerate --num-processes 2` on the CPU (gloo): both processes train, only the main
+    one writes; killed after its first checkpoint, `--resume` under the launcher finishes it; an agent
+    evaluates the adapter."""
+    add_gates(ws_dir, tiny=TINY_GATE)
+    data = _corpus_slice(ws_dir, 12)
+    args = ["train", "sft", *flags(name="ddp", data=data, max_steps=4, save_steps=2, batch_size=2, grad_accum=1, rank=4, alpha=8)]
+    launcher = ["--launcher", "accelerate", "--num-processes", "2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parity", *args, *launcher],
+        cwd=ws_dir,
+        env={**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    checkpoint = ws_dir / ".parity" / "adapters" / "ddp" / "checkpoints" / "checkpoint-2"
+    deadline = time.time() + 600
+    while time.time() < deadline and process.poll() is None and not (checkpoint / "trainer_state.json").is_file():
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    time.sleep(1.0)
+    _kill_tree(process.pid)  # torchrun starts its workers in sessions of their own: each is killed by pid
+    process.wait()
+    row = _store(ws_dir).adapter("ddp")
+    assert row is not None and row.status == "running"
+
+    resumed = run_parity(*args, *launcher, "--resume", cwd=ws_dir, env={"OMP_NUM_THREADS": "1"})
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("adapter ddp: 4 steps") == 1  # the main process reports, the other is silent
+    store = _store(ws_dir)
+    assert [a.name for a in store.adapters()] == ["ddp"]
+    row = store.adapter("ddp")
+    assert row.status == "done" and row.options["placement"]["effective_batch"] == 2 * 1 * 2
+    steps = [int(step) for step, _ in row.curves["loss"]]
+    assert steps == sorted(set(steps)) and steps[-1] == 4  # one curve: no step written twice, by two processes or across the kill
+    write_agent(ws_dir, "ddp-agent", "hf:smollm2-135m", adapter="ddp", max_tokens=200)
+    run = run_parity("run", "ddp-agent", "--gate", "tiny", cwd=ws_dir)
+    assert run.returncode == 0, run.stderr
+    assert show_json(ws_dir)[-1]["n_cases"] == 2
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a process and every descendant, found through /proc (as a crash would end them all)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)

@@ -26,6 +26,14 @@ Data = Annotated[
 ]
 Pairs = Annotated[str | None, typer.Option("--pairs", help="Preference pairs built by `parity pairs build` (name or fingerprint).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of --name from its last checkpoint.")]
+Launcher = Annotated[
+    str, typer.Option("--launcher", help="none, or accelerate: run data-parallel through `accelerate launch` (DDP, FSDP, DeepSpeed).")
+]
+NumProcesses = Annotated[int, typer.Option("--num-processes", help="With --launcher accelerate: processes (GPUs) to train on.")]
+AccelerateConfig = Annotated[
+    Path | None,
+    typer.Option("--accelerate-config", help="With --launcher accelerate: an accelerate config file (FSDP, DeepSpeed, machines)."),
+]
 
 
 def _parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -39,7 +47,13 @@ DATA_OPTIONS: dict[TrainsOn, list[inspect.Parameter]] = {
     TrainsOn.PROMPTS: [],
 }
 FIRST = [_parameter("base", Base, "smollm2-135m"), _parameter("name", Name, None), _parameter("agent", AgentOpt, None)]
-LAST = [_parameter("resume", Resume, False), _parameter("workspace", WorkspaceOpt, None)]
+LAST = [
+    _parameter("resume", Resume, False),
+    _parameter("launcher", Launcher, "none"),
+    _parameter("num_processes", NumProcesses, 1),
+    _parameter("accelerate_config", AccelerateConfig, None),
+    _parameter("workspace", WorkspaceOpt, None),
+]
 
 
 def _options(model: type[TrainOptions] | type[LoraOptions], names: list[str]) -> list[inspect.Parameter]:
@@ -96,12 +110,21 @@ pairs_app = typer.Typer(
 
 
 def train(recipe: Recipe[Any], values: dict[str, Any]) -> None:
-    """Train an adapter with the command line's values: typed by the recipe's options models first."""
+    """Train an adapter with the command line's values: typed by the recipe's options models first.
+    With --launcher, the same command runs again under the launcher's processes instead."""
+    import sys
+
     from parity.ruler import load_ruler
     from parity.store import Store
     from parity.train.base import serving_spec
+    from parity.train.launch import is_main_process, launched, relaunch
     from parity.train.run import TrainJob, train_from_corpus
 
+    if values["launcher"] != "none" and not launched():
+        code = relaunch(sys.argv[1:], values["launcher"], values["num_processes"], values["accelerate_config"])
+        if code != 0:
+            raise typer.Exit(code)  # the launched processes said what went wrong
+        return
     ws = find_workspace(values["workspace"])
     options, lora = recipe.options_from(values)
     data: Path | None = values.get("data")
@@ -116,15 +139,23 @@ def train(recipe: Recipe[Any], values: dict[str, Any]) -> None:
         pairs=values.get("pairs"),
         resume=values["resume"],
     )
-    result = train_from_corpus(ws, load_ruler(ws), Store.for_workspace(ws), job, announce=console.print)
-    _report(result, serving_spec(job.base))
+    main = is_main_process()  # launched: the other processes train without a word
+    result = train_from_corpus(ws, load_ruler(ws), Store.for_workspace(ws), job, announce=console.print if main else None)
+    if main:
+        _report(result, serving_spec(job.base))
 
 
 def _report(result, spec: str) -> None:
     s = result.summary
     rate = f", {s['tokens_per_s']:.0f} tokens/s" if s.get("tokens_per_s") else ""
     loss = f", final train loss {s['train_loss']:.3f}" if s.get("train_loss") is not None else ""
-    console.print(f"adapter {result.name}: {s['steps']} steps in {result.train_s:.0f} s{rate}{loss}")
+    placed = s.get("placement") or {}
+    where = (
+        f" on {placed['device']} ({placed['precision']}{', ' + placed['quantize'] if placed.get('quantize') not in (None, 'none') else ''})"
+        if placed
+        else ""
+    )
+    console.print(f"adapter {result.name}: {s['steps']} steps in {result.train_s:.0f} s{where}{rate}{loss}")
     console.print(f"use it in an agent file:  model: {spec}   adapter: {result.name}")
 
 

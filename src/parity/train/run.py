@@ -16,7 +16,7 @@ from parity.task import Workspace
 from parity.train.base import resolve_base
 from parity.train.recipes.options import LoraOptions, TrainOptions
 from parity.train.recipes.recipe import DataInputs, Recipe
-from parity.train.trainer import TrainResult, train_adapter
+from parity.train.trainer import TrainResult, decide_placement, train_adapter
 
 DEFAULT_BASE = "smollm2-135m"
 
@@ -40,6 +40,7 @@ def train_from_corpus(
     ws: Workspace, ruler: Ruler, store: Store, job: TrainJob, announce: Callable[[str], Any] | None = None
 ) -> TrainResult:
     model = resolve_base(job.base, ws.root)
+    placement = decide_placement(job.options, model)  # a device or quantization this machine lacks: refused before any work
     if job.resume and store.adapter(job.name) is None:
         raise ParityError(f"nothing to resume for adapter '{job.name}'", "--resume", "run without --resume to start it")
     chosen = load_agent(ws, job.agent or ws.config.loop.base_agent)
@@ -55,4 +56,4 @@ def train_from_corpus(
             f"{job.recipe.name} {job.name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {job.base}, "
             f"LoRA r={lora.rank} α={lora.alpha}"
         )
-    return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, job.options, job.resume)
+    return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, job.options, job.resume, placement)

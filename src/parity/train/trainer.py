@@ -16,7 +16,8 @@ from parity.statuses import RunStatus
 from parity.store import AdapterRow, Store, now
 from parity.train.base import BaseWeights
 from parity.train.data import register_dataset
-from parity.train.placement import Quantize, checkpointing, place, probe_machine, weights_params, world_size
+from parity.train.launch import is_main_process
+from parity.train.placement import Placement, Quantize, checkpointing, place, probe_machine, weights_params, world_size
 from parity.train.recipes.options import ALL_LINEAR, LoraOptions, TrainOptions, with_targets
 from parity.train.recipes.recipe import Prepared, Recipe, TrainerSetup
 
@@ -53,6 +54,8 @@ def common_args(setup: TrainerSetup[Any]) -> dict[str, Any]:
         "report_to": [],
         "disable_tqdm": True,  # our Rich bar instead
         "dataloader_num_workers": 0,
+        # LoRA leaves no parameter unused; DDP's search for unused ones is an extra graph walk each step.
+        **({"ddp_find_unused_parameters": False} if world_size() > 1 else {}),
     }
 
 
@@ -92,6 +95,11 @@ def load_for_training(setup: TrainerSetup[Any]) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def decide_placement(options: TrainOptions, base: BaseWeights) -> Placement:
+    """Where this run trains (see placement.py), from its options, the base's size and this machine."""
+    return place(options.device, options.quantize, weights_params(base.folder), probe_machine(), checkpointing(options))
+
+
 def train_adapter(
     recipe: Recipe[Any],
     state_dir: Path,
@@ -102,9 +110,13 @@ def train_adapter(
     lora: LoraOptions,
     options: TrainOptions,
     resume: bool,
+    placement: Placement,
 ) -> TrainResult:
     data = prepared.data
     out = adapter_dir(state_dir, name)
+    lora = with_targets(lora, base.folder)
+    if not is_main_process():
+        return _train_quietly(recipe, base, prepared, out, lora, options, placement, resume)
     existing = store.adapter(name)
     if existing is not None and existing.status == RunStatus.DONE:
         raise ParityError(
@@ -118,8 +130,6 @@ def train_adapter(
         )
     if resume and (existing is None or existing.options.get("dataset") != data.fingerprint):
         raise ParityError(f"nothing to resume for adapter '{name}' on this data", "--resume", "run without --resume to start it")
-    placement = place(options.device, options.quantize, weights_params(base.folder), probe_machine(), checkpointing(options))
-    lora = with_targets(lora, base.folder)
     register_dataset(store, data, state_dir / "datasets")
     curves = existing.curves if existing is not None else {}
     store.save_adapter(
@@ -159,9 +169,29 @@ def train_adapter(
         raise
     train_s = callback.train_s
     _save_atomically(trainer.model, out / "adapter")
-    summary = _summary(trainer, output)
+    summary = {**_summary(trainer, output), "placement": placement.record()}
     store.update_adapter(name, status=RunStatus.DONE, finished_at=now(), train_s=train_s, summary=summary, curves=callback.curves)
     return TrainResult(name, out / "adapter", train_s, summary)
+
+
+def _train_quietly(
+    recipe: Recipe[Any],
+    base: BaseWeights,
+    prepared: Prepared,
+    out: Path,
+    lora: LoraOptions,
+    options: TrainOptions,
+    placement: Placement,
+    resume: bool,
+) -> TrainResult:
+    """A launched run's other processes: the same training step for step (the gradients are averaged
+    across them), and nothing written: the store, the curves and the adapter are the main process's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # as the main process: transformers' renames
+        trainer = recipe.trainer(TrainerSetup(base, prepared, out, lora, options, [], placement))
+    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=bool(resume and checkpoints) or None)
+    return TrainResult(prepared.data.name, out / "adapter", 0.0, {})
 
 
 def _save_atomically(model: Any, final: Path) -> None:

@@ -28,7 +28,7 @@ SHARED = [
     "--gradient-checkpointing",
 ]
 LORA = ["--rank", "--alpha", "--targets"]
-LAST = ["--resume", "--workspace", "--help"]
+LAST = ["--resume", "--launcher", "--num-processes", "--accelerate-config", "--workspace", "--help"]
 FLAGS = {
     "sft": ["--data", *COMMON, *SHARED, *LORA, *LAST],
     "dpo": ["--pairs", *COMMON, "--beta", *SHARED, *LORA, *LAST],
