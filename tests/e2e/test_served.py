@@ -146,3 +146,24 @@ def test_rate_limit_waits_for_retry_after() -> None:
         assert scripted.arrivals[1] - scripted.arrivals[0] >= 1.5
         assert model.limiter.limit == 2  # a 429 halves the requests allowed in flight
         assert scripted.bodies[0]["response_format"]["type"] == "json_schema"
+
+
+def test_prompt_parity_catches_a_server_whose_gguf_template_was_replaced(tmp_path: Path) -> None:
+    """A real llama_cpp.server applies the GGUF's own chat template: served the bundled model it counts
+    the training prompt's tokens; served a copy whose template was replaced, it does not, and the check says so."""
+    from parity.analysis.prompt_parity import check_engine
+    from parity.models.spec import embedded_model_path
+    from parity.train.base import resolve_base
+    from tests.helpers.llama import with_chat_template
+
+    base = resolve_base("smollm2-135m", tmp_path)
+    messages = ({"role": "system", "content": "You plan trips."}, {"role": "user", "content": "Task: a week in Lisbon"})
+    wrong = with_chat_template(
+        embedded_model_path("smollm2-135m"), tmp_path / "wrong.gguf", "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+    )
+    for model, same in ((None, None), (wrong, False)):
+        with LlamaServer(tmp_path, model) as running:
+            served = OpenAIModel(parse_spec(f"openai:smollm2@{running.base_url}"), BackendOptions(max_retries=1))
+            checked = check_engine("served", served, Request(messages=messages), base.folder)
+        assert checked.same is same, checked.detail
+    assert "training" in checked.detail and "prompt tokens" in checked.detail

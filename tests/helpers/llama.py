@@ -25,3 +25,16 @@ def native_llama(model_path: Path) -> Iterator[Any]:
         yield engine
     finally:
         engine.close()
+
+
+def with_chat_template(source: Path, out: Path, template: str) -> Path:
+    """A copy of a GGUF whose chat template was replaced (everything else byte for byte), through
+    gguf-py's own metadata editor."""
+    import gguf
+    from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
+
+    reader = gguf.GGUFReader(str(source))
+    writer = gguf.GGUFWriter(str(out), str(reader.fields["general.architecture"].contents()))
+    details = {gguf.Keys.Tokenizer.CHAT_TEMPLATE: MetadataDetails(gguf.GGUFValueType.STRING, template)}
+    copy_with_new_metadata(reader, writer, details, [])
+    return out

@@ -13,6 +13,7 @@ from parity.models.base import Request
 from parity.models.llamacpp import LlamaCppModel
 from parity.models.spec import embedded_model_path
 from parity.train.base import resolve_base
+from tests.helpers.llama import with_chat_template
 
 MESSAGES = (
     {"role": "system", "content": "You plan trips. Ask exactly 7 questions."},
@@ -32,17 +33,6 @@ def test_first_difference(expected: list[int], got: list[int], position: int | N
     assert first_difference(expected, got) == position
 
 
-def _with_template(source: Path, out: Path, template: str) -> Path:
-    import gguf
-    from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
-
-    reader = gguf.GGUFReader(str(source))
-    writer = gguf.GGUFWriter(str(out), str(reader.fields["general.architecture"].contents()))
-    details = {gguf.Keys.Tokenizer.CHAT_TEMPLATE: MetadataDetails(gguf.GGUFValueType.STRING, template)}
-    copy_with_new_metadata(reader, writer, details, [])
-    return out
-
-
 def test_the_bundled_gguf_builds_the_training_prompt_and_a_replaced_template_is_caught(tmp_path: Path) -> None:
     base = resolve_base("smollm2-135m", tmp_path)
     request = Request(messages=MESSAGES)
@@ -52,7 +42,7 @@ def test_the_bundled_gguf_builds_the_training_prompt_and_a_replaced_template_is_
     bundled = check_engine("llama.cpp", LlamaCppModel("llamacpp:smollm2-135m", embedded_model_path("smollm2-135m")), request, base.folder)
     assert bundled.same is True and bundled.first_difference is None, bundled.detail
 
-    wrong = _with_template(embedded_model_path("smollm2-135m"), tmp_path / "wrong-template.gguf", LLAMA2_TEMPLATE)
+    wrong = with_chat_template(embedded_model_path("smollm2-135m"), tmp_path / "wrong-template.gguf", LLAMA2_TEMPLATE)
     caught = check_engine("llama.cpp, replaced template", LlamaCppModel(f"llamacpp:{wrong}", wrong), request, base.folder)
     assert caught.same is False and caught.first_difference == 0
     assert "differs from training's prompt at token 0" in caught.detail and "this engine 'You plan trips" in caught.detail
@@ -61,7 +51,7 @@ def test_the_bundled_gguf_builds_the_training_prompt_and_a_replaced_template_is_
     chatml = (
         "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
     )
-    cut = _with_template(embedded_model_path("smollm2-135m"), tmp_path / "no-generation-prompt.gguf", chatml)
+    cut = with_chat_template(embedded_model_path("smollm2-135m"), tmp_path / "no-generation-prompt.gguf", chatml)
     late = check_engine("llama.cpp, no generation prompt", LlamaCppModel(f"llamacpp:{cut}", cut), request, base.folder)
     assert late.same is False and 0 < late.first_difference < len(expected), late.detail
     assert "<|im_start|>assistant" in late.detail
