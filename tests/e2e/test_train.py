@@ -24,6 +24,25 @@ def _store(ws_dir: Path) -> Store:
     return Store(f"sqlite:///{ws_dir / '.parity' / 'parity.db'}")
 
 
+def _train_until_checkpoint(ws_dir: Path, args: list[str], name: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`parity ARGS` started, and returned still running once its first checkpoint (step 2) is on disk."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parity", *args],
+        cwd=ws_dir,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    checkpoint = ws_dir / ".parity" / "adapters" / name / "checkpoints" / "checkpoint-2"
+    deadline = time.time() + 600
+    while time.time() < deadline and process.poll() is None and not (checkpoint / "trainer_state.json").is_file():
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    time.sleep(1.0)  # let the checkpoint's last files land
+    return process
+
+
 def _corpus_slice(ws_dir: Path, n: int, extra: list[dict] | None = None) -> Path:
     lines = (ws_dir / "corpus" / "train.jsonl").read_text().splitlines()[:n]
     path = ws_dir / "slice.jsonl"
@@ -53,20 +72,7 @@ def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path
     add_gates(ws_dir, tiny=TINY_GATE)
     data = _corpus_slice(ws_dir, 12)
     args = ["train", "sft", *flags(name="tiny-sft", data=data, max_steps=4, save_steps=2, batch_size=2, grad_accum=1, rank=4, alpha=8)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parity", *args],
-        cwd=ws_dir,
-        env={**os.environ, "COLUMNS": "200"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    checkpoint = ws_dir / ".parity" / "adapters" / "tiny-sft" / "checkpoints" / "checkpoint-2"
-    deadline = time.time() + 600
-    while time.time() < deadline and process.poll() is None and not (checkpoint / "trainer_state.json").is_file():
-        time.sleep(0.2)
-    assert process.poll() is None, process.stderr.read() if process.stderr else ""
-    time.sleep(1.0)  # let the checkpoint's last files land
+    process = _train_until_checkpoint(ws_dir, args, "tiny-sft")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     row = _store(ws_dir).adapter("tiny-sft")
@@ -309,20 +315,7 @@ def test_two_processes_train_one_adapter_through_accelerate_killed_and_resumed(w
     data = _corpus_slice(ws_dir, 12)
     args = ["train", "sft", *flags(name="ddp", data=data, max_steps=4, save_steps=2, batch_size=2, grad_accum=1, rank=4, alpha=8)]
     launcher = ["--launcher", "accelerate", "--num-processes", "2"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parity", *args, *launcher],
-        cwd=ws_dir,
-        env={**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    checkpoint = ws_dir / ".parity" / "adapters" / "ddp" / "checkpoints" / "checkpoint-2"
-    deadline = time.time() + 600
-    while time.time() < deadline and process.poll() is None and not (checkpoint / "trainer_state.json").is_file():
-        time.sleep(0.2)
-    assert process.poll() is None, process.stderr.read() if process.stderr else ""
-    time.sleep(1.0)
+    process = _train_until_checkpoint(ws_dir, [*args, *launcher], "ddp", {"OMP_NUM_THREADS": "1"})
     _kill_tree(process.pid)  # torchrun starts its workers in sessions of their own: each is killed by pid
     process.wait()
     row = _store(ws_dir).adapter("ddp")
