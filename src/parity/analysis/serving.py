@@ -111,7 +111,7 @@ def serving(
     on_case: Callable[..., None] | None = None,
     on_start: Callable[[str], None] | None = None,
 ) -> Analysis:
-    harness = load_agent(ws, agent_name)
+    harness = serving_harness(ws, agent_name)
     adapter = store.adapter(name)
     assert adapter is not None  # variants() checked it
     base_folder = resolve_base(adapter.base, ws.root).folder
@@ -128,6 +128,18 @@ def serving(
         )
         runs[variant.label] = outcome.experiment_id
     return _analysis(ws, ruler, store, name, agent_name, gate, found, runs, prompts)
+
+
+def serving_harness(ws: Workspace, agent_name: str) -> Agent:
+    """The agent every variant runs: a YAML agent, whose model and adapter each variant replaces."""
+    harness = load_agent(ws, agent_name)
+    if harness.python is not None:
+        raise ParityError(
+            f"agent '{agent_name}' is a Python agent; serving variants swap a YAML agent's model and adapter",
+            "--agent",
+            "name a YAML agent (agents/NAME.yaml) that the adapter was trained for",
+        )
+    return harness
 
 
 def _variant_agent(ws: Workspace, harness: Agent, variant: Variant, name: str) -> Agent:

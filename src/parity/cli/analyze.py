@@ -127,13 +127,14 @@ def serving(
 ) -> None:
     """The adapter through every serving variant (on base, merged, each GGUF quant, GGUF LoRA, endpoints) on the identical ruler."""
     from parity.analysis.serving import serving as run
-    from parity.analysis.serving import variants
+    from parity.analysis.serving import serving_harness, variants
     from parity.judge import make_judge
 
     ws, ruler, store = _context(workspace)
     gate = gate or ws.config.loop.decide_gate
     agent_name = agent or ws.config.loop.base_agent
     quants = [q.strip() for q in quant.split(",") if q.strip()]
+    serving_harness(ws, agent_name)  # a missing or Python agent is refused before anything is exported
     with console.status("exporting") as status:
         found = variants(ws, store, name, quants, endpoint, lambda text: status.update(text))
     with progress_bar("variants", len(ruler.gate(gate)) * len(found)) as bar:
