@@ -53,9 +53,13 @@ def test_adapter_is_put_on_the_base_not_merged(ws) -> None:
     assert after == before  # and the base it sits on is untouched
 
 
-def test_adapter_needs_an_hf_model(ws_dir: Path) -> None:
+def test_an_adapter_runs_on_an_in_process_model_and_a_broken_one_is_one_line(ws_dir: Path) -> None:
     (ws_dir / "adapters" / "x").mkdir(parents=True)
     (ws_dir / "adapters" / "x" / "adapter_config.json").write_text("{}")
-    write_agent(ws_dir, "bad", "llamacpp:smollm2-135m", adapter="adapters/x")
+    write_agent(ws_dir, "served", "openai:x@http://127.0.0.1:9/v1", adapter="adapters/x")
+    served = run_parity("run", "served", cwd=ws_dir)
+    assert served.returncode == 2 and "an adapter runs on an in-process model" in served.stderr
+    write_agent(ws_dir, "bad", "llamacpp:smollm2-135m", adapter="adapters/x")  # llama.cpp takes it as a GGUF LoRA
     result = run_parity("run", "bad", cwd=ws_dir)
-    assert result.returncode == 2 and "an adapter needs an hf: model" in result.stderr
+    assert result.returncode == 2 and "adapter_model.safetensors is missing" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
