@@ -26,11 +26,10 @@ from parity.judge import Judge
 from parity.loop.rules import keep
 from parity.models import parse_spec
 from parity.ruler import Ruler
-from parity.statuses import RunStatus
 from parity.store import CaseRow, Store
 from parity.task import Answer, Workspace
 from parity.train.base import BaseWeights, resolve_base, serving_spec
-from parity.train.export import QUANTS, export_merged_folder, export_recorded
+from parity.train.export import QUANTS, export_merged_folder, export_recorded, trained_adapter
 
 REFERENCE = "adapter on base (transformers)"
 AGREEMENT_TARGET = 0.90  # greedy answer units a llama.cpp variant should share with the reference
@@ -53,10 +52,7 @@ def variants(
         raise ParityError(f"unknown quantization '{unknown[0]}'", "--quant", f"use any of: {', '.join(QUANTS)} (comma-separated)")
     for spec in endpoints:
         parse_spec(spec, "--endpoint")
-    row = store.adapter(name)
-    if row is None or row.status != RunStatus.DONE:
-        known = ", ".join(a.name for a in store.adapters() if a.status == RunStatus.DONE) or "none yet"
-        raise ParityError(f"no trained adapter named '{name}'", "parity analyze serving", f"trained adapters: {known}")
+    row = trained_adapter(store, name, "parity analyze serving")
     base = resolve_base(row.base, ws.root)
     adapter = Path(row.path)
     exports = ws.state_dir / "exports"

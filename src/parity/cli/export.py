@@ -9,7 +9,6 @@ import typer
 
 from parity.cli.common import WorkspaceOpt, console, find_workspace
 from parity.errors import ParityError
-from parity.statuses import RunStatus
 
 export_app = typer.Typer(no_args_is_help=True, help="Export an adapter as a merged GGUF file, or the dashboard as static pages.")
 
@@ -27,7 +26,7 @@ def gguf(name: Name, quant: Quant = None, lora: Lora = False, out: Out = None, w
     """Merge the adapter into its base and write a GGUF file for llama.cpp per rung of the quantization
     ladder; with --lora, the adapter alone as a GGUF LoRA that llama.cpp applies to its base."""
     from parity.store import Store
-    from parity.train.export import QUANTS, export_recorded
+    from parity.train.export import QUANTS, export_recorded, trained_adapter
 
     quants = list(dict.fromkeys(q.strip() for q in (quant if quant is not None else "" if lora else "f16").split(",") if q.strip()))
     unknown = [q for q in quants if q not in QUANTS]
@@ -43,10 +42,7 @@ def gguf(name: Name, quant: Quant = None, lora: Lora = False, out: Out = None, w
         )
     ws = find_workspace(workspace)
     store = Store.for_workspace(ws)
-    row = store.adapter(name)
-    if row is None or row.status != RunStatus.DONE:
-        known = ", ".join(a.name for a in store.adapters() if a.status == RunStatus.DONE) or "none yet"
-        raise ParityError(f"no trained adapter named '{name}'", "parity export gguf", f"trained adapters: {known}")
+    row = trained_adapter(store, name, "parity export gguf")
     exports = ws.state_dir / "exports"
     targets = {q: _absolute(out or exports / f"{name}-{q}.gguf") for q in quants}
     lora_out = _absolute(out or exports / f"{name}-lora.gguf") if lora else None

@@ -209,6 +209,17 @@ def _write(reader: Any, weights: dict[str, np.ndarray], config: Any, out: Path, 
     finish_gguf(writer, out)
 
 
+def trained_adapter(store: Any, name: str, where: str) -> Any:
+    """The stored row of a finished adapter, or one line naming the ones there are."""
+    from parity.statuses import RunStatus
+
+    row = store.adapter(name)
+    if row is None or row.status != RunStatus.DONE:
+        known = ", ".join(a.name for a in store.adapters() if a.status == RunStatus.DONE) or "none yet"
+        raise ParityError(f"no trained adapter named '{name}'", where, f"trained adapters: {known}")
+    return row
+
+
 def adapter_identity(row: Any) -> str:
     """What an exported file says it holds (`parity.adapter`): the adapter, its data and its base."""
     return f"{row.name} (data {(row.dataset_fingerprint or '')[:12]}, base {row.base_identity})"
