@@ -10,22 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from common import free_port, llama_server_binary, start_llama_server
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def timed_run(ws, ruler, agent_name: str, use_cache: bool, store) -> tuple[float, int]:
@@ -40,24 +31,6 @@ def timed_run(ws, ruler, agent_name: str, use_cache: bool, store) -> tuple[float
     outcome = run_experiment(ws, ruler, agent, judge, store, "dev", f"benchmark {agent_name}", keep)
     elapsed = time.perf_counter() - started
     return elapsed, sum(row.completion_tokens for row in store.case_rows(outcome.experiment_id))
-
-
-def start_llama_server(binary: str, model: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-np", "4", "-c", "8192", "-t", str(os.cpu_count() or 2)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("llama-server did not come up")
 
 
 def main() -> None:
@@ -90,18 +63,7 @@ def main() -> None:
     if args.skip_server:
         return
 
-    binary = (
-        args.server
-        or subprocess.run(
-            [str(ROOT / "benchmarks" / "build_llama_server.sh"), str(ROOT / ".parity" / "bin")],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    binary = llama_server_binary(args.server)
     port = free_port()
     server = start_llama_server(binary, model, port)
     try:

@@ -7,6 +7,7 @@ multi-call pipeline leaves a full trace in the experiment record.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import numpy as np
 from parity.agent.corpus import Corpus, Demo
 from parity.agent.prompting import build_messages
 from parity.models import Completion, Model, Request
-from parity.models.base import FinishReason
+from parity.models.base import FinishReason, concurrency
 from parity.task import Answer, TaskSpec, answer_from_text, answer_schema, parse_answer
 
 if TYPE_CHECKING:  # only a type here: the config's strategy section is built from strategies that use this context
@@ -51,6 +52,15 @@ class Step:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Draw:
+    """One sample a multi-sample strategy asks for."""
+
+    temperature: float
+    repeat: int
+    step: str
+
+
 class AgentContext:
     def __init__(self, model: Model, config: AgentConfig, task: TaskSpec, corpus: Corpus, case_input: str):
         self.model = model
@@ -75,7 +85,21 @@ class AgentContext:
         step: str = "generate",
     ) -> Completion:
         """One call to the agent's model; the agent's decoding fills whatever is not given."""
-        request = Request(
+        request = self._request(messages, schema, temperature, top_p, max_tokens, repeat)
+        completion = self.model.complete(request)
+        self._record(step, request, completion)
+        return completion
+
+    def _request(
+        self,
+        messages: list[dict[str, str]] | tuple[dict[str, str], ...],
+        schema: dict[str, Any] | None,
+        temperature: float | None,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        repeat: int = 0,
+    ) -> Request:
+        return Request(
             messages=tuple(messages),
             temperature=self.decoding.temperature if temperature is None else temperature,
             top_p=self.decoding.top_p if top_p is None else top_p,
@@ -84,7 +108,8 @@ class AgentContext:
             schema=schema,
             repeat=repeat,
         )
-        completion = self.model.complete(request)
+
+    def _record(self, step: str, request: Request, completion: Completion) -> None:
         self.trace.append(
             Step(
                 step,
@@ -95,10 +120,9 @@ class AgentContext:
                 0.0 if completion.cached else completion.cost_usd,
                 completion.cached,
                 completion.finish_reason,
-                detail={"temperature": request.temperature, "repeat": repeat} if repeat or request.temperature else {},
+                detail={"temperature": request.temperature, "repeat": request.repeat} if request.repeat or request.temperature else {},
             )
         )
-        return completion
 
     def messages(self, case_input: str, n_questions: int | None = None, demos: list[Demo] | None = None) -> list[dict[str, str]]:
         """The agent's prompt for `case_input`, with demos as earlier chat turns."""
@@ -134,6 +158,29 @@ class AgentContext:
                 demos = self.fewshot(case_input or self._case_input)
             messages = self.messages(case_input or self._case_input, n, demos)
         completion = self.generate(messages, schema=answer_schema(self.task, n), temperature=temperature, repeat=repeat, step=step)
+        return self._parse(completion, n)
+
+    def ask_each(self, case_input: str, demos: list[Demo], draws: list[Draw]) -> list[Answer | None]:
+        """One answer (or None) per draw of the same prompt, in order. A served model with room for several
+        requests in flight gets them all at once; an in-process engine, which serves one at a time, gets
+        them one after another on this thread."""
+        n = self.task.n_questions
+        messages = self.messages(case_input, n, demos)
+        requests = [self._request(messages, answer_schema(self.task, n), draw.temperature, repeat=draw.repeat) for draw in draws]
+        workers = min(len(requests), concurrency(self.model))
+        if workers <= 1:
+            completions = [self.model.complete(request) for request in requests]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parity-draw") as pool:
+                completions = list(pool.map(self.model.complete, requests))
+        answers = []
+        for draw, request, completion in zip(draws, requests, completions, strict=True):
+            self._record(draw.step, request, completion)  # in draw order, whichever finished first
+            answers.append(self._parse(completion, n))
+        return answers
+
+    def _parse(self, completion: Completion, n: int) -> Answer | None:
+        """The completion (the trace's last step) as an answer, or None with the reason on that step."""
         if completion.finish_reason == "length":
             if self.task.free_text and (kept := whole_sentences(completion.text)):
                 # Prose cut off mid-sentence still says something: keep its complete sentences (the

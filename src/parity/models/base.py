@@ -56,3 +56,9 @@ class Model(Protocol):
         the backend builds the prompt and without generating; None when that cannot be known exactly
         (a served model) or need not be (a cached answer)."""
         ...
+
+
+def concurrency(model: Model) -> int:
+    """How many of this model's requests are worth sending at once: a served model's max_in_flight; 1 for an
+    in-process engine, which serves one request at a time."""
+    return int(getattr(model, "max_concurrent", 1))

@@ -17,7 +17,7 @@ from typing import get_args
 import numpy as np
 
 from parity.io import atomic_write_bytes, atomic_write_text, canonical_json
-from parity.models.base import Completion, FinishReason, Model, Request
+from parity.models.base import Completion, FinishReason, Model, Request, concurrency
 
 UNIT_NORM_TOLERANCE = 1e-3  # embeddings are stored unit-normalized; anything else is a damaged entry
 
@@ -43,6 +43,7 @@ class CachedModel:
         self.folder = folder
         self.spec = inner.spec
         self.identity = inner.identity
+        self.max_concurrent = concurrency(inner)
 
     def _path(self, key: str) -> Path:
         return entry_path(self.folder, key, ".json")

@@ -63,6 +63,7 @@ class ServedModel:
         self.identity = str(spec) + (f" {json.dumps(options.extra_body, sort_keys=True)}" if options.extra_body else "")
         self.options = options
         self.limiter = AdaptiveLimiter(options.max_in_flight)
+        self.max_concurrent = options.max_in_flight
         self._format_start = 0  # the first response_format shape this server accepted
 
     def _send(self, request: Request, response_format: dict[str, Any] | None) -> Any:

@@ -41,6 +41,7 @@ def train_from_corpus(
 ) -> TrainResult:
     model = resolve_base(job.base, ws.root)
     placement = decide_placement(job.options, model)  # a device or quantization this machine lacks: refused before any work
+    options = job.recipe.check(job.options, placement)
     if job.resume and store.adapter(job.name) is None:
         raise ParityError(f"nothing to resume for adapter '{job.name}'", "--resume", "run without --resume to start it")
     chosen = load_agent(ws, job.agent or ws.config.loop.base_agent)
@@ -49,11 +50,11 @@ def train_from_corpus(
             raise ParityError(f"no data file at {job.data}", "--data", "pass a JSONL file with input and answer per line")
         chosen.corpus = Corpus.load(job.data, chosen.corpus.cache_dir, str(job.data), ws.task)
     source = None if job.data is None else str(job.data)
-    prepared = job.recipe.prepare(DataInputs(ws, ruler, store, chosen, job.name, source, job.pairs), job.options)
+    prepared = job.recipe.prepare(DataInputs(ws, ruler, store, chosen, job.name, source, job.pairs), options)
     dataset, lora = prepared.data, job.lora
     if announce is not None:
         announce(
             f"{job.recipe.name} {job.name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {job.base}, "
             f"LoRA r={lora.rank} α={lora.alpha}"
         )
-    return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, job.options, job.resume, placement)
+    return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, options, job.resume, placement)

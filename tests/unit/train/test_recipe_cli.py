@@ -28,13 +28,14 @@ SHARED = [
     "--gradient-checkpointing",
 ]
 LORA = ["--rank", "--alpha", "--targets"]
+ROLLOUTS = ["--rollouts", "--vllm-server"]
 LAST = ["--resume", "--launcher", "--num-processes", "--accelerate-config", "--workspace", "--help"]
 FLAGS = {
     "sft": ["--data", *COMMON, *SHARED, *LORA, *LAST],
     "dpo": ["--pairs", *COMMON, "--beta", *SHARED, *LORA, *LAST],
     "orpo": ["--pairs", *COMMON, "--beta", *SHARED, *LORA, *LAST],
-    "grpo": [*COMMON, "--beta", "--num-generations", "--max-completion-length", *SHARED, *LORA, *LAST],
-    "gad": [*COMMON, "--beta", "--num-generations", "--max-completion-length", "--discriminator-drafts", *SHARED, *LORA, *LAST],
+    "grpo": [*COMMON, "--beta", "--num-generations", "--max-completion-length", *ROLLOUTS, *SHARED, *LORA, *LAST],
+    "gad": [*COMMON, "--beta", "--num-generations", "--max-completion-length", *ROLLOUTS, "--discriminator-drafts", *SHARED, *LORA, *LAST],
 }
 
 

@@ -33,7 +33,7 @@ SHARED = {
 }
 PREFERENCE = {**SHARED, "batch_size": 2, "grad_accum": 4, "beta": 0.1}
 RL = {**SHARED, "max_steps": 20, "learning_rate": 1e-5, "grad_accum": 1, "save_steps": 5}
-RL_OWN = {"beta": 0.04, "num_generations": 4, "max_completion_length": 256, "temperature": 0.9}
+RL_OWN = {"beta": 0.04, "num_generations": 4, "max_completion_length": 256, "temperature": 0.9, "rollouts": "auto", "vllm_server": ""}
 DEFAULTS = {
     "sft": SHARED,
     "dpo": {**PREFERENCE, "learning_rate": 5e-5},

@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from parity.agent.context import AgentContext, AgentFailure
+from parity.agent.context import AgentContext, AgentFailure, Draw
 from parity.agent.strategies.base import Diagram, Node, Strategy, StrategyConfig
 from parity.agent.strategies.helpers import unit
 from parity.task import Answer
@@ -31,11 +31,8 @@ class BestOfN(StrategyConfig):
 
 def best_of_n(ctx: AgentContext, case_input: str, cfg: BestOfN) -> Answer:
     demos = ctx.fewshot(case_input)
-    pool = [
-        answer
-        for i, temperature in enumerate(cfg.temperatures)
-        if (answer := ctx.ask(case_input, demos=demos, temperature=temperature, repeat=i, step=f"sample:{temperature}")) is not None
-    ]
+    draws = [Draw(temperature, i, f"sample:{temperature}") for i, temperature in enumerate(cfg.temperatures)]
+    pool = [answer for answer in ctx.ask_each(case_input, demos, draws) if answer is not None]
     if not pool:
         raise AgentFailure(f"none of the {len(cfg.temperatures)} samples gave a valid answer")
     if len(pool) == 1:

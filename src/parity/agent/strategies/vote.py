@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import Field
 
 import parity.json_shape as json_shape
-from parity.agent.context import AgentContext, AgentFailure
+from parity.agent.context import AgentContext, AgentFailure, Draw
 from parity.agent.strategies.base import Diagram, Node, Strategy, StrategyConfig
 from parity.agent.strategies.helpers import cluster_questions, medoid
 from parity.task import Answer, parse_answer
@@ -28,11 +28,8 @@ class Vote(StrategyConfig):
 
 def vote(ctx: AgentContext, case_input: str, cfg: Vote) -> Answer:
     demos = ctx.fewshot(case_input)
-    samples = [
-        answer
-        for i in range(cfg.samples)
-        if (answer := ctx.ask(case_input, demos=demos, temperature=cfg.temperature, repeat=i, step=f"sample:{i}")) is not None
-    ]
+    draws = [Draw(cfg.temperature, i, f"sample:{i}") for i in range(cfg.samples)]
+    samples = [answer for answer in ctx.ask_each(case_input, demos, draws) if answer is not None]
     n = ctx.task.n_questions
     if not samples:
         raise AgentFailure(f"none of the {cfg.samples} samples gave a valid answer")

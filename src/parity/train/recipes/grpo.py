@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from parity.errors import ParityError
+from parity.train.placement import Placement
 from parity.train.recipes.options import GradAccum, LearningRate, MaxSteps, SaveSteps, TrainOptions, option
 from parity.train.recipes.recipe import DataInputs, Prepared, Recipe, TrainerSetup, TrainsOn
+from parity.train.rollouts import choose_rollouts, vllm_installed
 
 if TYPE_CHECKING:
     from parity.train.data import TrainingData
@@ -19,6 +21,15 @@ class GrpoOptions(TrainOptions):
     num_generations: Annotated[int, option("Drafts sampled per prompt (the group for relative advantages).")] = 4
     max_completion_length: Annotated[int, option("Tokens per sampled draft.")] = 256
     temperature: float = 0.9
+    rollouts: Annotated[
+        str,
+        option(
+            "Where drafts are sampled: auto (vLLM on a CUDA GPU where vLLM is installed, else transformers), "
+            "transformers, vllm-colocate or vllm-server.",
+            "--rollouts",
+        ),
+    ] = "auto"
+    vllm_server: Annotated[str, option("A `trl vllm-serve` server's http://HOST:PORT, for --rollouts vllm-server.", "--vllm-server")] = ""
     # Every step samples: an epoch over the corpus would take hours on a CPU.
     max_steps: MaxSteps = 20
     learning_rate: LearningRate = 1e-5
@@ -33,6 +44,11 @@ class RewardRecipe(Recipe[R]):
     """A GRPO trainer on the agent's prompts for corpus inputs; subclasses choose the reward."""
 
     trains_on = TrainsOn.PROMPTS
+
+    def check(self, options: R, placement: Placement) -> R:
+        """`--rollouts auto` resolved (and recorded as resolved); vLLM refused where it cannot run."""
+        engine = choose_rollouts(options.rollouts, options.vllm_server, placement.device, vllm_installed())
+        return options.model_copy(update={"rollouts": str(engine.kind)})
 
     def build_data(self, inputs: DataInputs) -> TrainingData:
         """The agent's prompt for each corpus input, with the input and the teacher's answer alongside
@@ -62,6 +78,7 @@ class RewardRecipe(Recipe[R]):
             num_generations=options.num_generations,
             max_completion_length=options.max_completion_length,
             temperature=options.temperature,
+            **choose_rollouts(options.rollouts, options.vllm_server, setup.placement.device, vllm_installed()).grpo_args(),
         )
         rows = Dataset.from_list([{k: r[k] for k in ("prompt", "id", "input", "teacher")} for r in setup.prepared.data.rows])
         return GRPOTrainer(

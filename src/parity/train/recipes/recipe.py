@@ -95,6 +95,11 @@ class Recipe(ABC, Generic[OptionsT]):
     def build_data(self, inputs: DataInputs) -> TrainingData:
         """The rows this recipe trains on, checked against the ruler."""
 
+    def check(self, options: OptionsT, placement: Placement) -> OptionsT:
+        """The options with every `auto` this recipe decides resolved for the placement, or a one-line
+        refusal of what cannot run there; called before any work."""
+        return options
+
     def prepare(self, inputs: DataInputs, options: OptionsT) -> Prepared:
         """The data and whatever else training needs (RL recipes add their reward)."""
         return Prepared(self.build_data(inputs))
