@@ -61,6 +61,20 @@ def test_openai_server_end_to_end_and_no_key_on_disk(ws_dir: Path, server: Llama
     assert FAKE_KEY not in result.stdout + result.stderr
 
 
+def test_a_server_sampling_as_the_engine_does_writes_what_the_engine_writes(server: LlamaServer) -> None:
+    """llama_cpp.server penalizes repeats (1.1) unless told; `extra_body: {repeat_penalty: 1.0}` makes
+    its greedy text the in-process engine's, on a prompt the bundled model loops on."""
+    from parity.models import open_model
+
+    request = Request(messages=({"role": "user", "content": "List forty kinds of fruit, one per line."},), temperature=0.0, max_tokens=120)
+    engine = open_model(parse_spec("llamacpp:smollm2-135m"), Path("."), None, None, None).complete(request).text
+    spec = parse_spec(f"openai:smollm2@{server.base_url}")
+    matched = OpenAIModel(spec, BackendOptions(extra_body={"repeat_penalty": 1.0})).complete(request).text
+    default = OpenAIModel(spec, BackendOptions()).complete(request).text
+    assert matched == engine
+    assert default != engine  # the server's own default is another sampler: the loop is broken differently
+
+
 def test_litellm_end_to_end_with_price_data(ws_dir: Path, server: LlamaServer) -> None:
     # The server answers whatever model name it is asked for; LiteLLM prices the call as gpt-4o-mini.
     add_gates(ws_dir, tiny=SMALL_GATE[:2])

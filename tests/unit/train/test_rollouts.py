@@ -59,7 +59,11 @@ def test_what_cannot_run_is_one_line(asked: str, server: str, device: Device, vl
 def test_trl_takes_the_chosen_engine() -> None:
     from trl import GRPOConfig
 
-    for engine in (RolloutEngine(Rollouts.VLLM_COLOCATE), RolloutEngine(Rollouts.VLLM_SERVER, SERVER), RolloutEngine(Rollouts.TRANSFORMERS)):
+    for engine in (
+        RolloutEngine(Rollouts.VLLM_COLOCATE),
+        RolloutEngine(Rollouts.VLLM_SERVER, SERVER),
+        RolloutEngine(Rollouts.TRANSFORMERS),
+    ):
         config = GRPOConfig(output_dir="/nonexistent", use_cpu=True, **engine.grpo_args())
         assert config.use_vllm == (engine.kind != Rollouts.TRANSFORMERS)
         if engine.kind == Rollouts.VLLM_SERVER:
