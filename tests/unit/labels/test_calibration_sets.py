@@ -88,3 +88,14 @@ def test_the_serving_wave_parses_and_agrees_as_reported(tmp_path) -> None:
     assert {"serving:adapter-on-base", "serving:merged-q4_k_m", "serving:merged-q5_k_m", "serving:lora-on-q4_1"} <= sources
     assert sum(len(i.judgings) >= 2 for i in labels.items) >= 30
     _agree_as_reported(ws, labels, "PROVENANCE-serving.json")
+
+
+def test_the_persona_serving_wave_parses_and_agrees_as_reported(tmp_path) -> None:
+    """Frontier labels of the persona ORPO adapter's two servers, each with its default sampler and with
+    the in-process engine's repeat_penalty (docs/results.md, serving)."""
+    ws = load_workspace(write_example("persona", tmp_path / "ws"))
+    labels = load_labels(ws.root / "calibration" / "labels-serving.jsonl", ws, "calibration/labels-serving.jsonl")
+    sources = {i.source for i in labels.items}
+    assert {f"serving:served-{engine}-{sampler}" for engine in ("lora", "merged-q4_k_m") for sampler in ("default", "rp1.0")} == sources
+    assert sum(len(i.judgings) >= 2 for i in labels.items) >= 25
+    _agree_as_reported(ws, labels, "PROVENANCE-serving.json")
