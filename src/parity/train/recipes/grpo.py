@@ -10,7 +10,7 @@ from parity.errors import ParityError
 from parity.train.placement import Placement
 from parity.train.recipes.options import GradAccum, LearningRate, MaxSteps, SaveSteps, TrainOptions, option
 from parity.train.recipes.recipe import DataInputs, Prepared, Recipe, TrainerSetup, TrainsOn
-from parity.train.rollouts import choose_rollouts, vllm_installed
+from parity.train.rollouts import RolloutEngine, Rollouts, choose_rollouts, vllm_installed
 
 if TYPE_CHECKING:
     from parity.train.data import TrainingData
@@ -78,7 +78,8 @@ class RewardRecipe(Recipe[R]):
             num_generations=options.num_generations,
             max_completion_length=options.max_completion_length,
             temperature=options.temperature,
-            **choose_rollouts(options.rollouts, options.vllm_server, setup.placement.device, vllm_installed()).grpo_args(),
+            # check() resolved --rollouts for this placement before any work: the options hold the engine itself.
+            **RolloutEngine(Rollouts(options.rollouts), options.vllm_server).grpo_args(),
         )
         rows = Dataset.from_list([{k: r[k] for k in ("prompt", "id", "input", "teacher")} for r in setup.prepared.data.rows])
         return GRPOTrainer(
