@@ -231,9 +231,13 @@ def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
         options, lora = recipe.options_from(settings)
         base = parse_spec(trial.config["model"]).target
         pairs = recipe.loop_dataset(LoopInputs(ws, ruler, store, trial.id, settings, lambda: _trial_agent(ws, trial), say))
-        say(f"trial {trial.id}: training adapter {name} ({recipe.name} on {base})")
-        job = TrainJob(recipe, name, options, lora, base=base, pairs=pairs, resume=existing is not None)
-        train_from_corpus(ws, ruler, store, job)
+        # another trial's adapter trained the same way is reused: a weights lever crossed with inference
+        # levers (few-shot, strategy) then costs one training, not one per combination
+        job = TrainJob(recipe, name, options, lora, base=base, pairs=pairs, resume=existing is not None, reuse=existing is None)
+        trained = train_from_corpus(ws, ruler, store, job, lambda line: say(f"trial {trial.id}: training {line}"))
+        if trained.name != name:
+            say(f"trial {trial.id}: reusing adapter {trained.name}, trained the same way ({recipe.name} on {base})")
+        name = trained.name
     return apply_patch(trial.config, {"model": serving_spec(trial.config["model"]), "adapter": name})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +12,11 @@ from parity.agent import load_agent
 from parity.agent.corpus import Corpus
 from parity.errors import ParityError
 from parity.ruler import Ruler
-from parity.store import Store
+from parity.statuses import RunStatus
+from parity.store import AdapterRow, Store
 from parity.task import Workspace
-from parity.train.base import resolve_base
-from parity.train.recipes.options import LoraOptions, TrainOptions
+from parity.train.base import BaseWeights, resolve_base
+from parity.train.recipes.options import LoraOptions, TrainOptions, with_targets
 from parity.train.recipes.recipe import DataInputs, Recipe
 from parity.train.trainer import TrainResult, decide_placement, train_adapter
 
@@ -34,6 +36,30 @@ class TrainJob:
     data: Path | None = None  # a corpus file instead of the workspace's
     pairs: str | None = None  # a stored dataset, for recipes that train on one
     resume: bool = False
+    reuse: bool = False  # return a finished adapter trained the same way (recipe, base, data, options) instead of training
+
+
+def trained_alike(
+    store: Store, recipe: Recipe[Any], base: BaseWeights, data_fingerprint: str, options: TrainOptions, lora: LoraOptions
+) -> AdapterRow | None:
+    """A finished adapter this job would reproduce: the same recipe on the same base weights, data, optimizer
+    run and LoRA shape. Where it ran (device, processes) is not compared: it changes the speed, not the result."""
+    for row in store.adapters():
+        if (
+            row.status == RunStatus.DONE
+            and row.recipe == recipe.name
+            and row.base_identity == base.identity
+            and row.dataset_fingerprint == data_fingerprint
+            and row.options.get("train") == _as_stored(options.record())
+            and row.options.get("lora") == _as_stored(lora.model_dump())
+        ):
+            return row
+    return None
+
+
+def _as_stored(values: dict[str, Any]) -> Any:
+    """The values as they come back from the store's JSON column (tuples become lists)."""
+    return json.loads(json.dumps(values))
 
 
 def train_from_corpus(
@@ -57,4 +83,7 @@ def train_from_corpus(
             f"{job.recipe.name} {job.name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {job.base}, "
             f"LoRA r={lora.rank} α={lora.alpha}"
         )
+    same = trained_alike(store, job.recipe, model, dataset.fingerprint, options, with_targets(lora, model.folder)) if job.reuse else None
+    if same is not None:
+        return TrainResult(same.name, Path(same.path), same.train_s or 0.0, same.summary)
     return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, options, job.resume, placement)

@@ -82,3 +82,26 @@ def test_an_unknown_recipe_is_recorded_as_not_available(
     [trial], requests = _loop(small, monkeypatch, {"train.recipe": ParamSpec(choice=["ppo"])})
     assert trial.verdict == "training_request" and "the ppo recipe is not available yet" in trial.reason
     assert jobs == [] and requests == []
+
+
+def test_a_weights_trial_crossed_with_few_shot_evaluates_the_adapter_training_returned(
+    small: SmallWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner asks for reuse and evaluates whichever adapter training hands back: here the second
+    trial's training answers with the first trial's adapter, as `train_from_corpus` does for a job
+    trained the same way."""
+    seen: list[TrainJob] = []
+
+    def train(ws, ruler, store, job: TrainJob, announce=None) -> TrainResult:
+        seen.append(job)
+        name = seen[0].name
+        folder = ws.state_dir / "adapters" / name / "adapter"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "adapter_config.json").write_text(json.dumps({"r": job.lora.rank}))
+        return TrainResult(name, folder, 1.0, {})
+
+    monkeypatch.setattr("parity.loop.runner.train_from_corpus", train)
+    trials, _ = _loop(small, monkeypatch, {"train.recipe": ParamSpec(choice=["sft"]), "fewshot.k": ParamSpec(choice=[0, 2])})
+    assert [j.reuse for j in seen] == [True, True]
+    assert [t.config["adapter"] for t in trials] == ["loop1-sft", "loop1-sft"]
+    assert trials[1].config["fewshot"]["k"] == 2

@@ -1,0 +1,89 @@
+"""Which finished adapter a training job would reproduce, read from a real SQLite store: only one with
+the same recipe, base weights, data, optimizer run and LoRA shape, and only once it has finished."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity.statuses import RunStatus
+from parity.store import AdapterRow, Store
+from parity.train.base import BaseWeights
+from parity.train.recipes import registry
+from parity.train.recipes.options import LoraOptions
+from parity.train.run import trained_alike
+
+SFT = registry()["sft"]
+BASE = BaseWeights("smollm2-135m", Path("m.gguf"), Path("m"), "base-sha")
+LORA = LoraOptions(targets=("q_proj", "v_proj"))
+
+
+def _row(name: str, **changes) -> AdapterRow:
+    options, _ = SFT.options_from({"epochs": 2, "learning_rate": 3e-4})
+    fields = {
+        "recipe": "sft",
+        "base_identity": BASE.identity,
+        "dataset_fingerprint": "data-1",
+        "train": options.record(),
+        "lora": LORA.model_dump(),
+        "status": RunStatus.DONE,
+        **changes,
+    }
+    return AdapterRow(
+        name=name,
+        recipe=fields["recipe"],
+        base="smollm2-135m",
+        base_identity=fields["base_identity"],
+        dataset_fingerprint=fields["dataset_fingerprint"],
+        options={
+            "train": fields["train"],
+            "lora": fields["lora"],
+            "dataset": fields["dataset_fingerprint"],
+            "placement": {"device": "cpu"},
+        },
+        status=fields["status"],
+        path=f"/adapters/{name}/adapter",
+        train_s=12.5,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'parity.db'}")
+
+
+def _find(store: Store, epochs: float = 2, lr: float = 3e-4, data: str = "data-1", lora: LoraOptions = LORA) -> str | None:
+    options, _ = SFT.options_from({"epochs": epochs, "learning_rate": lr})
+    row = trained_alike(store, SFT, BASE, data, options, lora)
+    return row.name if row else None
+
+
+def test_a_finished_adapter_trained_the_same_way_is_found(store: Store) -> None:
+    store.save_adapter(_row("sft-e2"))
+    assert _find(store) == "sft-e2"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": RunStatus.RUNNING},
+        {"status": RunStatus.FAILED},
+        {"recipe": "dpo"},
+        {"base_identity": "other-sha"},
+        {"dataset_fingerprint": "data-2"},
+        {"lora": LoraOptions(rank=8, targets=("q_proj", "v_proj")).model_dump()},
+    ],
+    ids=["running", "failed", "recipe", "base", "data", "lora"],
+)
+def test_anything_that_changes_the_result_or_an_unfinished_run_is_not_reused(store: Store, changes: dict) -> None:
+    store.save_adapter(_row("other", **changes))
+    assert _find(store) is None
+
+
+def test_the_optimizer_run_must_match(store: Store) -> None:
+    store.save_adapter(_row("sft-e2"))
+    assert _find(store, epochs=1) is None
+    assert _find(store, lr=2e-4) is None
+    assert _find(store, lora=LoraOptions(targets=("q_proj",))) is None
+    assert _find(store, data="data-3") is None
