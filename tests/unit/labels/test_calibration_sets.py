@@ -41,14 +41,14 @@ def test_splits_are_by_task_and_every_judging_names_the_shipped_brief(bundled) -
     assert all(j["judge"] for r in rows for j in r["judgings"])
 
 
-def _agree_as_reported(ws, labels, provenance: str) -> None:
+def _agree_as_reported(ws, labels, provenance: str, share: float = 0.2) -> None:
     reported = json.loads((ws.root / "calibration" / provenance).read_text())
     assert reported["fingerprint"] == labels.fingerprint
     measured = inter_judge_agreement(ws, list(labels.items))
     assert (
         measured["n_double_judged"]
         == reported["inter_judge"]["n_double_judged"]
-        >= 0.2 * len({(i.case.id, i.candidate) for i in labels.items})
+        >= share * len({(i.case.id, i.candidate) for i in labels.items})
     )
     for key in ("quality_spearman", "verdict_agreement", "cohen_kappa", "mean_abs_quality_diff"):
         assert measured[key] == pytest.approx(reported["inter_judge"][key])
@@ -68,6 +68,21 @@ def test_the_levers_wave_parses_is_all_double_judged_and_agrees_as_reported(tmp_
     assert {i.split for i in labels.items} == {Split.FIT}  # the ruler's own tasks, which v2 was fit on
     assert "agent:baseline" in {i.source for i in labels.items}
     _agree_as_reported(ws, labels, "PROVENANCE-levers.json")
+
+
+# the fresh set's second judgings came from two waves; 14 of its 81 items (17%) were judged twice
+@pytest.mark.parametrize(("gate", "split", "at_least", "share"), [("ruler", Split.FIT, 90, 0.2), ("fresh", Split.HELDOUT, 80, 0.15)])
+def test_the_climb_sets_parse_and_agree_as_reported(tmp_path, gate: str, split: Split, at_least: int, share: float) -> None:
+    """Frontier labels of the climb's confirmation answers: the ruler's tasks (v2 was fit on them) and the
+    30 fresh tasks nothing was fit or chosen on, each with the stock baseline, the SFT adapter and gold_alt."""
+    ws = load_workspace(write_example("discovery", tmp_path / "ws"))
+    shown = f"calibration/labels-climb-{gate}.jsonl"
+    labels = load_labels(ws.root / shown, ws, shown)
+    assert len(labels.items) >= at_least and {i.split for i in labels.items} == {split}
+    assert {"agent:baseline", GOLD_ALT_SOURCE} <= {i.source for i in labels.items}
+    fresh_ids = {i.case.id.startswith("fresh-") for i in labels.items}
+    assert fresh_ids == {gate == "fresh"}
+    _agree_as_reported(ws, labels, f"PROVENANCE-climb-{gate}.json", share)
 
 
 def test_no_held_out_task_is_a_ruler_or_corpus_input(bundled) -> None:
