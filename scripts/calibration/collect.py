@@ -4,8 +4,9 @@ Usage: python scripts/calibration/collect.py OUT.jsonl --task-file TASKS.jsonl [
   [--degraded FILE ...] [--rename OLD=NEW ...]
 
 Each pool row: task_id, split, category, difficulty, input, gold, gold_alt, candidate, source.
-Sources: `agent:NAME` (every experiment in each workspace store, by agent name; --rename turns an
-agent that serves an adapter into `adapter:NAME`),
+Sources: `agent:NAME` (every experiment in each workspace store, by agent name; with --by-experiment
+`agent:NAME#ID`, which keeps apart a loop's trials, all named after the loop's base agent; --rename
+turns an agent that serves an adapter into `adapter:NAME`),
 `gold_alt`, `degraded:KIND` from hand-written files, and three mechanical degradations that need no
 writing: another task's gold (`degraded:other_task_gold`), the gold with four questions swapped for
 generic filler (`degraded:generic_filler`) and the gold's first question seven times
@@ -33,14 +34,16 @@ GENERIC = [
 ]
 
 
-def stored_answers(workspace: Path) -> list[tuple[str, str, dict]]:
+def stored_answers(workspace: Path, by_experiment: bool = False) -> list[tuple[str, str, dict]]:
     """(case_id, source, answer) for every finished experiment's answers in a workspace's SQLite store."""
     db = sqlite3.connect(workspace / ".parity" / "parity.db")
     rows = db.execute(
-        "select e.agent_name, c.case_id, c.answer from case_results c join experiments e on e.id = c.experiment_id "
+        "select e.id, e.agent_name, c.case_id, c.answer from case_results c join experiments e on e.id = c.experiment_id "
         "where e.status = 'done' and c.answer is not null order by e.id, c.id"
     ).fetchall()
-    answers = [(case_id, f"agent:{agent}", json.loads(answer)) for agent, case_id, answer in rows]
+    answers = [
+        (case_id, f"agent:{agent}#{eid}" if by_experiment else f"agent:{agent}", json.loads(answer)) for eid, agent, case_id, answer in rows
+    ]
     return [a for a in answers if a[2] is not None]  # an agent failure has no answer to label
 
 
@@ -51,6 +54,7 @@ def main() -> None:
     ap.add_argument("--store", type=Path, action="append", default=[])
     ap.add_argument("--degraded", type=Path, action="append", default=[])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--by-experiment", action="store_true", help="name sources agent:NAME#ID, one per stored experiment")
     ap.add_argument(
         "--rename",
         action="append",
@@ -73,7 +77,7 @@ def main() -> None:
         )
 
     for ws in args.store:
-        for case_id, source, answer in stored_answers(ws):
+        for case_id, source, answer in stored_answers(ws, args.by_experiment):
             if case_id in tasks:
                 add(case_id, source, answer)
     for path in args.degraded:

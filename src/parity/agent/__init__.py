@@ -174,6 +174,9 @@ def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:
         raise ParityError(
             f"adapter not found: '{text}' is neither a trained adapter, a folder with adapter_config.json nor a GGUF LoRA file",
             shown,
-            "train one with `parity train`, or point adapter: at a PEFT LoRA adapter folder",
+            f"train it with `parity train RECIPE --name {text}` (a bundled agent's header names the command), "
+            "or point adapter: at a PEFT LoRA adapter folder"
+            if "/" not in text
+            else "train one with `parity train`, or point adapter: at a PEFT LoRA adapter folder",
         )
     return path

@@ -78,12 +78,12 @@ def train_from_corpus(
     source = None if job.data is None else str(job.data)
     prepared = job.recipe.prepare(DataInputs(ws, ruler, store, chosen, job.name, source, job.pairs), options)
     dataset, lora = prepared.data, job.lora
-    if announce is not None:
+    same = trained_alike(store, job.recipe, model, dataset.fingerprint, options, with_targets(lora, model.folder)) if job.reuse else None
+    if same is not None:
+        return TrainResult(same.name, Path(same.path), same.train_s or 0.0, same.summary)
+    if announce is not None:  # only once it is sure to train: a reused adapter is announced by the caller
         announce(
             f"{job.recipe.name} {job.name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {job.base}, "
             f"LoRA r={lora.rank} α={lora.alpha}"
         )
-    same = trained_alike(store, job.recipe, model, dataset.fingerprint, options, with_targets(lora, model.folder)) if job.reuse else None
-    if same is not None:
-        return TrainResult(same.name, Path(same.path), same.train_s or 0.0, same.summary)
     return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, options, job.resume, placement)

@@ -114,3 +114,15 @@ def test_the_persona_serving_wave_parses_and_agrees_as_reported(tmp_path) -> Non
     assert {f"serving:served-{engine}-{sampler}" for engine in ("lora", "merged-q4_k_m") for sampler in ("default", "rp1.0")} == sources
     assert sum(len(i.judgings) >= 2 for i in labels.items) >= 25
     _agree_as_reported(ws, labels, "PROVENANCE-serving.json")
+
+
+def test_the_climb_dpo_wave_is_all_double_judged_and_agrees_as_reported(tmp_path) -> None:
+    """Frontier labels of the climb's screened-out DPO step: its dev answers beside the SFT adapter's
+    and gold_alt on the same 10 ruler tasks, every item judged by two helpers."""
+    ws = load_workspace(write_example("discovery", tmp_path / "ws"))
+    shown = "calibration/labels-climb-dpo.jsonl"
+    labels = load_labels(ws.root / shown, ws, shown)
+    assert len(labels.items) == 28 and all(len(i.judgings) >= 2 for i in labels.items)
+    assert {i.split for i in labels.items} == {Split.FIT}
+    assert {i.source for i in labels.items} == {"loop:dpo-on-sft", "loop:sft-e2", GOLD_ALT_SOURCE}
+    _agree_as_reported(ws, labels, "PROVENANCE-climb-dpo.json", share=1.0)

@@ -87,3 +87,23 @@ def test_the_optimizer_run_must_match(store: Store) -> None:
     assert _find(store, lr=2e-4) is None
     assert _find(store, lora=LoraOptions(targets=("q_proj",))) is None
     assert _find(store, data="data-3") is None
+
+
+@pytest.mark.parametrize("reused", [True, False], ids=["reused", "trained"])
+def test_training_is_announced_only_when_it_will_train(ws, monkeypatch: pytest.MonkeyPatch, reused: bool) -> None:
+    """A job that finds an adapter trained the same way says nothing of training; the caller says it reused one."""
+    from parity.ruler import load_ruler
+    from parity.train.run import TrainJob, train_from_corpus
+    from parity.train.trainer import TrainResult
+
+    monkeypatch.setattr("parity.train.run.resolve_base", lambda text, root: BASE)
+    monkeypatch.setattr("parity.train.run.decide_placement", lambda options, base: None)
+    monkeypatch.setattr("parity.train.run.trained_alike", lambda *args: _row("sft-e2") if reused else None)
+    monkeypatch.setattr("parity.train.run.train_adapter", lambda *args: TrainResult("loop1-sft", Path("a"), 1.0, {}))
+    monkeypatch.setattr(SFT, "check", lambda options, placement: options)
+    options, _ = SFT.options_from({"epochs": 2})
+    said: list[str] = []
+    store = Store(f"sqlite:///{ws.state_dir.parent / 'parity.db'}")
+    result = train_from_corpus(ws, load_ruler(ws), store, TrainJob(SFT, "loop1-sft", options, LORA, reuse=True), said.append)
+    assert result.name == ("sft-e2" if reused else "loop1-sft")
+    assert [line.split(":")[0] for line in said] == ([] if reused else ["sft loop1-sft"])
