@@ -171,12 +171,14 @@ def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:
     path = Path(text).expanduser()
     path = path if path.is_absolute() else ws.root / path
     if not (path / "adapter_config.json").is_file() and not (path.suffix == ".gguf" and path.is_file()):
+        train = (
+            f"train it with `parity train RECIPE --name {text}` (a bundled agent's header names the command)"
+            if "/" not in text
+            else "train one with `parity train`"
+        )
         raise ParityError(
             f"adapter not found: '{text}' is neither a trained adapter, a folder with adapter_config.json nor a GGUF LoRA file",
             shown,
-            f"train it with `parity train RECIPE --name {text}` (a bundled agent's header names the command), "
-            "or point adapter: at a PEFT LoRA adapter folder"
-            if "/" not in text
-            else "train one with `parity train`, or point adapter: at a PEFT LoRA adapter folder",
+            f"{train}, or point adapter: at a PEFT LoRA adapter folder",
         )
     return path
