@@ -230,7 +230,7 @@ def _training_sections(store: Store, rows: list[ExperimentRow]) -> list[str]:
                 (a.summary or {}).get("steps", "–"),
                 fmt(a.train_s, 0),
                 fmt((a.summary or {}).get("tokens_per_s"), 0),
-                f"r {lora.get('rank')} α {lora.get('alpha')}",
+                "full" if train.get("full") else f"r {lora.get('rank')} α {lora.get('alpha')}",
                 train.get("learning_rate", "–"),
                 ", ".join(f"{k} {fmt(v)}" for k, v in last.items()) or "–",
                 " ".join(used) or "–",

@@ -101,6 +101,47 @@ def test_sft_killed_then_resumed_registers_an_adapter_an_agent_uses(ws_dir: Path
 
 
 @pytest.mark.slow
+def test_full_fine_tuning_leaves_a_whole_model_an_agent_serves_and_llama_cpp_runs_merged(ws_dir: Path) -> None:
+    add_gates(ws_dir, tiny=TINY_GATE)
+    data = _corpus_slice(ws_dir, 6)
+    done = run_parity("train", "sft", *flags(name="full-1", data=data, max_steps=2, batch_size=2, grad_accum=1), "--full", cwd=ws_dir)
+    assert done.returncode == 0, done.stderr
+    assert "model: hf:.parity/adapters/full-1/adapter   (a whole model: no adapter: line)" in done.stdout
+    row = _store(ws_dir).adapter("full-1")
+    folder = Path(row.path)
+    assert row.status == "done" and row.options["train"]["full"] is True and row.curves["loss"]
+    assert (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file() and not (folder / "adapter_config.json").exists()
+
+    write_agent(ws_dir, "whole", "hf:.parity/adapters/full-1/adapter", max_tokens=200)
+    run = run_parity("run", "whole", "--gate", "tiny", cwd=ws_dir)
+    assert run.returncode == 0, run.stderr
+    assert show_json(ws_dir)[-1]["n_cases"] == 2
+    exported = run_parity("export", "gguf", "full-1", "--quant", "f16", cwd=ws_dir)
+    assert exported.returncode == 0, exported.stderr
+    write_agent(ws_dir, "whole_gguf", f"llamacpp:{_store(ws_dir).adapter('full-1').summary['exports']['f16']}", max_tokens=200)
+    served = run_parity("run", "whole_gguf", "--gate", "tiny", cwd=ws_dir)
+    assert served.returncode == 0, served.stderr
+    lora = run_parity("export", "gguf", "full-1", "--lora", cwd=ws_dir)
+    assert lora.returncode == 2 and "it is a whole model, not a LoRA" in lora.stderr
+
+
+@pytest.mark.slow
+def test_rft_drafts_with_the_real_model_keeps_the_best_judged_and_trains_on_it(ws_dir: Path) -> None:
+    done = run_parity("train", "rft", *flags(name="rft-1", inputs=3, drafts=2, max_steps=1, batch_size=2, grad_accum=1, rank=4), cwd=ws_dir)
+    assert done.returncode == 0, done.stderr
+    row = _store(ws_dir).adapter("rft-1")
+    dataset = _store(ws_dir).dataset(row.dataset_fingerprint)
+    assert row.status == "done" and dataset.kind == "rft" and dataset.provenance["inputs_drafted"] == 3
+    assert dataset.provenance["judge"]["kind"] == "reference" and 0 <= dataset.provenance["mean_draft_quality"] <= 1
+    rows = [json.loads(line) for line in Path(dataset.path).read_text().splitlines()]
+    assert len(rows) == dataset.n_rows == 3 - sum(dataset.provenance["skipped"].values())
+    assert all(len(json.loads(r["completion"][0]["content"])["questions"]) == 7 for r in rows)  # the agent's own drafts, parsed
+    again = run_parity("train", "rft", *flags(name="rft-2", inputs=3, drafts=2, max_steps=1, batch_size=2, grad_accum=1, rank=4), cwd=ws_dir)
+    assert again.returncode == 0, again.stderr
+    assert _store(ws_dir).adapter("rft-2").dataset_fingerprint == row.dataset_fingerprint  # the drafts came back from the cache
+
+
+@pytest.mark.slow
 def test_transformers_tokenizer_matches_llama_cpp_on_ruler_and_corpus(ws_dir: Path) -> None:
     """Training tokenizes with transformers, serving with llama.cpp: they must agree on every text,
     digits included (SmolLM2 splits numbers into single digits)."""

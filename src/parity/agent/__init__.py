@@ -168,6 +168,12 @@ def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:
     registered = ws.state_dir / "adapters" / text / "adapter"
     if "/" not in text and (registered / "adapter_config.json").is_file():
         return registered
+    if "/" not in text and (registered / "config.json").is_file():
+        raise ParityError(
+            f"'{text}' was fully fine-tuned (--full): it is a whole model, not an adapter",
+            shown,
+            f"serve it as  model: hf:{ws.shown(registered)}  and remove the adapter: line",
+        )
     path = Path(text).expanduser()
     path = path if path.is_absolute() else ws.root / path
     if not (path / "adapter_config.json").is_file() and not (path.suffix == ".gguf" and path.is_file()):

@@ -28,7 +28,7 @@ from parity.models import parse_spec
 from parity.ruler import Ruler
 from parity.store import CaseRow, Store
 from parity.task import Answer, Workspace
-from parity.train.base import BaseWeights, resolve_base, serving_spec
+from parity.train.base import BaseWeights, is_whole_model, resolve_base, serving_spec
 from parity.train.export import QUANTS, export_merged_folder, export_recorded, trained_adapter
 
 REFERENCE = "adapter on base (transformers)"
@@ -53,6 +53,12 @@ def variants(
     for spec in endpoints:
         parse_spec(spec, "--endpoint")
     row = trained_adapter(store, name, "parity analyze serving")
+    if is_whole_model(Path(row.path)):
+        raise ParityError(
+            f"'{name}' was fully fine-tuned (--full): there is no adapter to serve in other ways",
+            "parity analyze serving",
+            f"export it (parity export gguf {name} --quant f16,q4_k_m) and compare the files with parity run",
+        )
     base = resolve_base(row.base, ws.root)
     adapter = Path(row.path)
     exports = ws.state_dir / "exports"

@@ -22,7 +22,12 @@ AgentOpt = Annotated[
     str | None, typer.Option("--agent", help="Agent whose prompt the adapter learns to answer (default: the loop's base agent).")
 ]
 Data = Annotated[
-    Path | None, typer.Option("--data", help="A JSONL file in the corpus format (input, answer) instead of corpus/train.jsonl.")
+    list[Path] | None,
+    typer.Option(
+        "--data",
+        metavar="<path>",
+        help="A JSONL file in the corpus format (input, answer) instead of corpus/train.jsonl; repeat it to train on several.",
+    ),
 ]
 Pairs = Annotated[str | None, typer.Option("--pairs", help="Preference pairs built by `parity pairs build` (name or fingerprint).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of --name from its last checkpoint.")]
@@ -127,7 +132,7 @@ def train(recipe: Recipe[Any], values: dict[str, Any]) -> None:
         return
     ws = find_workspace(values["workspace"])
     options, lora = recipe.options_from(values)
-    data: Path | None = values.get("data")
+    data: list[Path] = values.get("data") or []
     job = TrainJob(
         recipe,
         values["name"] or f"{recipe.name}-{datetime.now():%Y%m%d-%H%M}",
@@ -135,17 +140,17 @@ def train(recipe: Recipe[Any], values: dict[str, Any]) -> None:
         lora,
         base=values["base"],
         agent=values["agent"],
-        data=None if data is None else (data if data.is_absolute() else Path.cwd() / data),
+        data=tuple(path if path.is_absolute() else Path.cwd() / path for path in data),
         pairs=values.get("pairs"),
         resume=values["resume"],
     )
     main = is_main_process()  # launched: the other processes train without a word
     result = train_from_corpus(ws, load_ruler(ws), Store.for_workspace(ws), job, announce=console.print if main else None)
     if main:
-        _report(result, serving_spec(job.base))
+        _report(result, serving_spec(job.base), ws.shown(result.path) if options.full else None)
 
 
-def _report(result, spec: str) -> None:
+def _report(result, spec: str, whole_model: str | None) -> None:
     s = result.summary
     rate = f", {s['tokens_per_s']:.0f} tokens/s" if s.get("tokens_per_s") else ""
     loss = f", final train loss {s['train_loss']:.3f}" if s.get("train_loss") is not None else ""
@@ -156,7 +161,10 @@ def _report(result, spec: str) -> None:
         else ""
     )
     console.print(f"adapter {result.name}: {s['steps']} steps in {result.train_s:.0f} s{where}{rate}{loss}")
-    console.print(f"use it in an agent file:  model: {spec}   adapter: {result.name}")
+    if whole_model is not None:
+        console.print(f"use it in an agent file:  model: hf:{whole_model}   (a whole model: no adapter: line)")
+    else:
+        console.print(f"use it in an agent file:  model: {spec}   adapter: {result.name}")
 
 
 @pairs_app.command("build")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,7 +31,7 @@ from parity.ruler import Ruler
 from parity.statuses import RunStatus, Verdict
 from parity.store import Store, TrialRow, now
 from parity.task import Workspace
-from parity.train.base import serving_spec
+from parity.train.base import is_whole_model, serving_spec
 from parity.train.recipes import find_recipe
 from parity.train.recipes.recipe import LoopInputs, Recipe
 from parity.train.run import TrainJob, train_from_corpus
@@ -226,6 +227,7 @@ def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
     (preference pairs) builds it with the trial's own agent."""
     name = f"loop{trial.id}-{recipe.name}"
     existing = store.adapter(name)
+    path = Path(existing.path) if existing is not None else None
     if existing is None or existing.status != RunStatus.DONE:
         settings = {key.removeprefix("train."): value for key, value in trial.patch.items() if key.startswith("train.")}
         options, lora = recipe.options_from(settings)
@@ -237,7 +239,9 @@ def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
         trained = train_from_corpus(ws, ruler, store, job, lambda line: say(f"trial {trial.id}: training {line}"))
         if trained.name != name:
             say(f"trial {trial.id}: reusing adapter {trained.name}, trained the same way ({recipe.name} on {base})")
-        name = trained.name
+        name, path = trained.name, trained.path
+    if path is not None and is_whole_model(path):  # train.full: the result is the model itself, not an adapter on it
+        return apply_patch(trial.config, {"model": f"hf:{path}", "adapter": None})
     return apply_patch(trial.config, {"model": serving_spec(trial.config["model"]), "adapter": name})
 
 

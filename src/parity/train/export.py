@@ -38,7 +38,11 @@ def merged_model(base: BaseWeights, adapter: Path | None) -> Any:
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
+    from parity.train.base import is_whole_model
+
     hf_logging.disable_progress_bar()  # the command shows its own status line
+    if adapter is not None and is_whole_model(adapter):  # fully fine-tuned: nothing to merge
+        return AutoModelForCausalLM.from_pretrained(str(adapter), dtype=torch.float32)
     model = AutoModelForCausalLM.from_pretrained(str(base.folder), dtype=torch.float32)
     if adapter is None:
         return model
@@ -230,9 +234,15 @@ def export_recorded(store: Any, row: Any, root: Path, targets: dict[str, Path], 
     Modelfile beside it, and record every file in the adapter's summary (`exports`), so the dashboard
     and `analyze serving` find them."""
     from parity.models.lora_gguf import export_lora
-    from parity.train.base import resolve_base
+    from parity.train.base import is_whole_model, resolve_base
     from parity.train.modelfile import chat_template, write_modelfile
 
+    if lora is not None and is_whole_model(Path(row.path)):
+        raise ParityError(
+            f"'{row.name}' was fully fine-tuned (--full): it is a whole model, not a LoRA to write as one",
+            "--lora",
+            "export it merged instead: parity export gguf NAME --quant f16",
+        )
     base = resolve_base(row.base, root)
     written = export_ladder(base, Path(row.path), targets, adapter_identity(row)) if targets else {}
     for path, _ in written.values():

@@ -33,10 +33,15 @@ class TrainJob:
     lora: LoraOptions = field(default_factory=LoraOptions)
     base: str = DEFAULT_BASE
     agent: str | None = None  # whose prompt the adapter learns; default: the loop's base agent
-    data: Path | None = None  # a corpus file instead of the workspace's
+    data: tuple[Path, ...] = ()  # corpus files, read as one, instead of the workspace's
     pairs: str | None = None  # a stored dataset, for recipes that train on one
     resume: bool = False
     reuse: bool = False  # return a finished adapter trained the same way (recipe, base, data, options) instead of training
+
+
+# Shared options added after adapters were first stored, at the value those adapters were trained with:
+# an adapter stored before a field existed is still found as trained the same way.
+FIELDS_ADDED_SINCE: dict[str, Any] = {"full": False}
 
 
 def trained_alike(
@@ -50,7 +55,7 @@ def trained_alike(
             and row.recipe == recipe.name
             and row.base_identity == base.identity
             and row.dataset_fingerprint == data_fingerprint
-            and row.options.get("train") == _as_stored(options.record())
+            and {**FIELDS_ADDED_SINCE, **row.options.get("train", {})} == _as_stored(options.record())
             and row.options.get("lora") == _as_stored(lora.model_dump())
         ):
             return row
@@ -62,6 +67,21 @@ def _as_stored(values: dict[str, Any]) -> Any:
     return json.loads(json.dumps(values))
 
 
+def _corpus_of(files: tuple[Path, ...], cache_dir: Path | None, ws: Workspace) -> Corpus:
+    """Several corpus files read as one, in order; an id two of them give is refused, since every dataset
+    row and every leak report names its entry by id."""
+    demos, seen = [], {}
+    for path in files:
+        if not path.is_file():
+            raise ParityError(f"no data file at {path}", "--data", "pass a JSONL file with input and answer per line")
+        for demo in Corpus.load(path, cache_dir, str(path), ws.task).demos:
+            if demo.id in seen:
+                raise ParityError(f"corpus id '{demo.id}' is in both {seen[demo.id]} and {path}", "--data", "give every entry its own id")
+            seen[demo.id] = path
+            demos.append(demo)
+    return Corpus(demos, cache_dir)
+
+
 def train_from_corpus(
     ws: Workspace, ruler: Ruler, store: Store, job: TrainJob, announce: Callable[[str], Any] | None = None
 ) -> TrainResult:
@@ -71,11 +91,9 @@ def train_from_corpus(
     if job.resume and store.adapter(job.name) is None:
         raise ParityError(f"nothing to resume for adapter '{job.name}'", "--resume", "run without --resume to start it")
     chosen = load_agent(ws, job.agent or ws.config.loop.base_agent)
-    if job.data is not None:
-        if not job.data.is_file():
-            raise ParityError(f"no data file at {job.data}", "--data", "pass a JSONL file with input and answer per line")
-        chosen.corpus = Corpus.load(job.data, chosen.corpus.cache_dir, str(job.data), ws.task)
-    source = None if job.data is None else str(job.data)
+    if job.data:
+        chosen.corpus = _corpus_of(job.data, chosen.corpus.cache_dir, ws)
+    source = ", ".join(str(path) for path in job.data) or None
     prepared = job.recipe.prepare(DataInputs(ws, ruler, store, chosen, job.name, source, job.pairs), options)
     dataset, lora = prepared.data, job.lora
     same = trained_alike(store, job.recipe, model, dataset.fingerprint, options, with_targets(lora, model.folder)) if job.reuse else None

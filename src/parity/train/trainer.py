@@ -59,6 +59,11 @@ def common_args(setup: TrainerSetup[Any]) -> dict[str, Any]:
     }
 
 
+def peft_config(setup: TrainerSetup[Any]) -> Any:
+    """The LoRA adapter the trainer wraps the base in; None for full fine-tuning (every weight trains)."""
+    return None if setup.options.full else lora_config(setup.lora)
+
+
 def lora_config(lora: LoraOptions) -> Any:
     from peft import LoraConfig
 
@@ -168,7 +173,8 @@ def train_adapter(
         store.update_adapter(name, status=RunStatus.FAILED)
         raise
     train_s = callback.train_s
-    _save_atomically(trainer.model, out / "adapter")
+    # A whole model is a transformers folder an hf: spec opens, so it carries its tokenizer; an adapter has its base's.
+    _save_atomically(trainer.model, out / "adapter", trainer.processing_class if options.full else None)
     summary = {**_summary(trainer, output), "placement": placement.record()}
     store.update_adapter(name, status=RunStatus.DONE, finished_at=now(), train_s=train_s, summary=summary, curves=callback.curves)
     return TrainResult(name, out / "adapter", train_s, summary)
@@ -194,10 +200,12 @@ def _train_quietly(
     return TrainResult(prepared.data.name, out / "adapter", 0.0, {})
 
 
-def _save_atomically(model: Any, final: Path) -> None:
+def _save_atomically(model: Any, final: Path, tokenizer: Any = None) -> None:
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=".adapter."))
     try:
         model.save_pretrained(str(staging))
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(staging))
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)

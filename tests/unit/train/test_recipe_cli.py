@@ -26,12 +26,14 @@ SHARED = [
     "--device",
     "--quantize",
     "--gradient-checkpointing",
+    "--full",
 ]
 LORA = ["--rank", "--alpha", "--targets"]
 ROLLOUTS = ["--rollouts", "--vllm-server"]
 LAST = ["--resume", "--launcher", "--num-processes", "--accelerate-config", "--workspace", "--help"]
 FLAGS = {
     "sft": ["--data", *COMMON, *SHARED, *LORA, *LAST],
+    "rft": ["--data", *COMMON, "--drafts", "--temperature", "--inputs", "--min-quality", *SHARED, *LORA, *LAST],
     "dpo": ["--pairs", *COMMON, "--beta", *SHARED, *LORA, *LAST],
     "orpo": ["--pairs", *COMMON, "--beta", *SHARED, *LORA, *LAST],
     "grpo": [*COMMON, "--beta", "--num-generations", "--max-completion-length", *ROLLOUTS, *SHARED, *LORA, *LAST],
@@ -93,10 +95,11 @@ def test_the_command_line_reaches_training_as_typed_options(ws_dir: Path, monkey
     assert done.returncode == 0, done.stderr
     assert "adapter d1: 2 steps in 1 s, final train loss 0.500" in done.stdout
     [job] = jobs
-    assert (job.recipe, job.name, job.pairs, job.data, job.resume, job.base) == (registry()["dpo"], "d1", "p1", None, False, "smollm2-135m")
+    assert (job.recipe, job.name, job.pairs, job.data, job.resume, job.base) == (registry()["dpo"], "d1", "p1", (), False, "smollm2-135m")
     assert job.options == registry()["dpo"].options_model(learning_rate=1e-3, beta=0.3)
     assert (job.lora.rank, job.lora.alpha, job.lora.targets) == (4, 32, ("q_proj", "v_proj"))
 
-    done = invoke_parity("train", "sft", "--data", "slice.jsonl", "--epochs", "2", cwd=ws_dir)
+    done = invoke_parity("train", "sft", "--data", "slice.jsonl", "--data", "/abs/more.jsonl", "--epochs", "2", cwd=ws_dir)
     assert done.returncode == 0, done.stderr
-    assert jobs[1].data == ws_dir / "slice.jsonl" and jobs[1].options.epochs == 2.0 and jobs[1].name.startswith("sft-")
+    assert jobs[1].data == (ws_dir / "slice.jsonl", Path("/abs/more.jsonl"))
+    assert jobs[1].options.epochs == 2.0 and jobs[1].name.startswith("sft-")

@@ -28,7 +28,8 @@ def jobs(small: SmallWorkspace, monkeypatch: pytest.MonkeyPatch) -> list[TrainJo
         seen.append(job)
         folder = ws.state_dir / "adapters" / job.name / "adapter"
         folder.mkdir(parents=True)
-        (folder / "adapter_config.json").write_text(json.dumps({"r": job.lora.rank}))
+        # --full leaves a whole model (its config.json), LoRA a PEFT adapter
+        (folder / ("config.json" if job.options.full else "adapter_config.json")).write_text(json.dumps({"r": job.lora.rank}))
         return TrainResult(job.name, folder, 1.0, {})
 
     monkeypatch.setattr("parity.loop.runner.train_from_corpus", train)
@@ -105,3 +106,12 @@ def test_a_weights_trial_crossed_with_few_shot_evaluates_the_adapter_training_re
     assert [j.reuse for j in seen] == [True, True]
     assert [t.config["adapter"] for t in trials] == ["loop1-sft", "loop1-sft"]
     assert trials[1].config["fewshot"]["k"] == 2
+
+
+def test_a_full_fine_tuning_trial_serves_the_whole_model_it_trained_with_no_adapter(
+    small: SmallWorkspace, jobs: list[TrainJob], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [trial], _ = _loop(small, monkeypatch, {"train.recipe": ParamSpec(choice=["sft"]), "train.full": ParamSpec(choice=[True])})
+    [job] = jobs
+    assert job.options.full is True and trial.status == "done", trial.reason
+    assert trial.config["model"] == f"hf:{small.ws.state_dir / 'adapters' / 'loop1-sft' / 'adapter'}" and trial.config["adapter"] is None

@@ -1,4 +1,4 @@
-"""The recipe registry: the five recipes in their order, what each trains on, each typed options model's
+"""The recipe registry: the six recipes in their order, what each trains on, each typed options model's
 defaults, how loose values (the command line's, a loop proposal's) become typed options, what an
 adapter records of them, and a registry that imports no heavy library."""
 
@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import ValidationError
 
+from parity.errors import ParityError
 from parity.loop.proposal import TRAINING_RECIPES, requested_recipe
 from parity.loop.proposers import DEFAULT_FIELDS
 from parity.train.recipes import default_recipe, find_recipe, recipe_names, registry
@@ -29,6 +29,7 @@ SHARED = {
     "device": "auto",
     "quantize": "none",
     "gradient_checkpointing": "auto",
+    "full": False,
     "logging_steps": 1,
 }
 PREFERENCE = {**SHARED, "batch_size": 2, "grad_accum": 4, "beta": 0.1}
@@ -36,6 +37,7 @@ RL = {**SHARED, "max_steps": 20, "learning_rate": 1e-5, "grad_accum": 1, "save_s
 RL_OWN = {"beta": 0.04, "num_generations": 4, "max_completion_length": 256, "temperature": 0.9, "rollouts": "auto", "vllm_server": ""}
 DEFAULTS = {
     "sft": SHARED,
+    "rft": {**SHARED, "drafts": 4, "temperature": 0.8, "inputs": 0, "min_quality": 0.0},
     "dpo": {**PREFERENCE, "learning_rate": 5e-5},
     "orpo": {**PREFERENCE, "learning_rate": 1e-4},
     "grpo": {**RL, **RL_OWN},
@@ -43,10 +45,11 @@ DEFAULTS = {
 }
 
 
-def test_the_registry_lists_the_five_recipes_in_order_with_what_each_trains_on() -> None:
-    assert recipe_names() == ("sft", "dpo", "orpo", "grpo", "gad")
+def test_the_registry_lists_the_six_recipes_in_order_with_what_each_trains_on() -> None:
+    assert recipe_names() == ("sft", "rft", "dpo", "orpo", "grpo", "gad")
     assert {name: recipe.trains_on for name, recipe in registry().items()} == {
         "sft": TrainsOn.CORPUS,
+        "rft": TrainsOn.CORPUS,
         "dpo": TrainsOn.PAIRS,
         "orpo": TrainsOn.PAIRS,
         "grpo": TrainsOn.PROMPTS,
@@ -80,8 +83,22 @@ def test_loose_values_become_typed_options_over_the_recipes_defaults() -> None:
     assert (lora.rank, lora.alpha) == (4, 32)
     gad, _ = registry()["gad"].options_from({"discriminator_drafts": 6, "num_generations": 2})
     assert (gad.discriminator_drafts, gad.num_generations, gad.max_steps) == (6, 2, 20)
-    with pytest.raises(ValidationError):
-        registry()["sft"].options_from({"batch_size": "many"})
+
+
+@pytest.mark.parametrize(
+    ("recipe", "values", "line"),
+    [
+        ("sft", {"batch_size": "many"}, "train sft: --batch-size = 'many': Input should be a valid integer"),
+        ("rft", {"drafts": 1}, "train rft: --drafts = 1: Input should be greater than or equal to 2"),
+        ("rft", {"temperature": 0}, "train rft: --temperature = 0: Input should be greater than 0"),
+        ("rft", {"rank": "wide"}, "train rft: --rank = 'wide': Input should be a valid integer"),
+    ],
+)
+def test_a_value_an_option_refuses_is_one_line_naming_its_flag(recipe: str, values: dict, line: str) -> None:
+    with pytest.raises(ParityError) as refused:
+        registry()[recipe].options_from(values)
+    flag = line.split(": ")[1].split(" = ")[0]
+    assert refused.value.line().startswith(line) and refused.value.line().endswith(f"— give {flag} a value that satisfies it")
 
 
 def test_an_adapter_records_the_shared_options_and_the_recipes_own_under_extra() -> None:

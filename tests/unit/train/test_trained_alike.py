@@ -89,6 +89,15 @@ def test_the_optimizer_run_must_match(store: Store) -> None:
     assert _find(store, data="data-3") is None
 
 
+def test_an_adapter_stored_before_full_fine_tuning_existed_is_still_found_and_a_full_run_is_not_it(store: Store) -> None:
+    options, _ = SFT.options_from({"epochs": 2, "learning_rate": 3e-4})
+    before = {key: value for key, value in options.record().items() if key != "full"}  # as stored by an earlier parity
+    store.save_adapter(_row("sft-old", train=before))
+    assert _find(store) == "sft-old"
+    full, _ = SFT.options_from({"epochs": 2, "learning_rate": 3e-4, "full": True})
+    assert trained_alike(store, SFT, BASE, "data-1", full, LORA) is None
+
+
 @pytest.mark.parametrize("reused", [True, False], ids=["reused", "trained"])
 def test_training_is_announced_only_when_it_will_train(ws, monkeypatch: pytest.MonkeyPatch, reused: bool) -> None:
     """A job that finds an adapter trained the same way says nothing of training; the caller says it reused one."""

@@ -68,7 +68,7 @@ class RewardRecipe(Recipe[R]):
         from datasets import Dataset
         from trl import GRPOConfig, GRPOTrainer
 
-        from parity.train.trainer import common_args, load_for_training, lora_config
+        from parity.train.trainer import common_args, load_for_training, peft_config
 
         tokenizer, model = load_for_training(setup)
         options = setup.options
@@ -88,7 +88,7 @@ class RewardRecipe(Recipe[R]):
             args=args,
             train_dataset=rows,
             processing_class=tokenizer,
-            peft_config=lora_config(setup.lora),
+            peft_config=peft_config(setup),
             callbacks=setup.callbacks,
         )
 

@@ -41,6 +41,10 @@ SaveSteps = Annotated[int, option("Checkpoint every this many optimizer steps.")
 DeviceOpt = Annotated[str, option("Where to train: auto (CUDA, else MPS, else the CPU), cuda, mps or cpu.", "--device")]
 QuantizeOpt = Annotated[str, option("Load the base in 4bit or 8bit through bitsandbytes (QLoRA; CUDA only), or none.", "--quantize")]
 CheckpointingOpt = Annotated[str, option("Gradient checkpointing: auto (on above 1B parameters), on or off.", "--gradient-checkpointing")]
+FullOpt = Annotated[
+    bool,
+    option("Fine-tune every weight of the base instead of a LoRA adapter; the result is a whole model (serve it as hf:FOLDER).", "--full"),
+]
 
 
 class Options(BaseModel):
@@ -73,6 +77,7 @@ class TrainOptions(Options):
     device: DeviceOpt = "auto"
     quantize: QuantizeOpt = "none"
     gradient_checkpointing: CheckpointingOpt = "auto"
+    full: FullOpt = False
     logging_steps: int = 1  # every optimizer step: a step takes seconds on a CPU, a store write milliseconds
 
     def record(self) -> dict[str, Any]:

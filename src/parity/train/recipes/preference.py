@@ -78,7 +78,7 @@ class TrlPreferenceRecipe(PreferenceRecipe[PreferenceOptionsT]):
         raise NotImplementedError
 
     def trainer(self, setup: TrainerSetup[PreferenceOptionsT]) -> Any:
-        from parity.train.trainer import common_args, load_for_training, lora_config
+        from parity.train.trainer import common_args, load_for_training, peft_config
 
         config_class, trainer_class = self.trl_classes()
         tokenizer, model = load_for_training(setup)
@@ -89,6 +89,6 @@ class TrlPreferenceRecipe(PreferenceRecipe[PreferenceOptionsT]):
             args=args,
             train_dataset=preference_rows(setup.prepared.data),
             processing_class=tokenizer,
-            peft_config=lora_config(setup.lora),
+            peft_config=peft_config(setup),
             callbacks=setup.callbacks,
         )

@@ -15,8 +15,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from pydantic import ValidationError
+
+from parity.errors import ParityError
 from parity.train.placement import Placement
-from parity.train.recipes.options import LoraOptions, TrainOptions
+from parity.train.recipes.options import LoraOptions, TrainOptions, flag
 
 if TYPE_CHECKING:  # annotations only: importing them would cost every start of `parity`
     from parity.agent import Agent
@@ -115,6 +118,15 @@ class Recipe(ABC, Generic[OptionsT]):
     def options_from(self, values: dict[str, Any]) -> tuple[OptionsT, LoraOptions]:
         """Typed options from loose values (the command line's, a loop proposal's train.*) over this recipe's defaults;
         other keys are left out."""
-        options = self.options_model.model_validate({k: v for k, v in values.items() if k in self.options_model.model_fields})
-        lora = LoraOptions.model_validate({k: v for k, v in values.items() if k in LoraOptions.model_fields})
+        try:
+            options = self.options_model.model_validate({k: v for k, v in values.items() if k in self.options_model.model_fields})
+            lora = LoraOptions.model_validate({k: v for k, v in values.items() if k in LoraOptions.model_fields})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            fields = {**LoraOptions.model_fields, **self.options_model.model_fields}
+            shown = flag(name, fields[name]) if name in fields else name
+            raise ParityError(
+                f"{shown} = {error.get('input')!r}: {error['msg']}", f"train {self.name}", f"give {shown} a value that satisfies it"
+            ) from None
         return options, lora

@@ -48,7 +48,7 @@ class Sft(Recipe[SftOptions]):
         from datasets import Dataset
         from trl import SFTConfig, SFTTrainer
 
-        from parity.train.trainer import common_args, load_for_training, lora_config
+        from parity.train.trainer import common_args, load_for_training, peft_config
 
         tokenizer, model = load_for_training(setup)
         rows = [{"prompt": r["prompt"], "completion": r["completion"]} for r in setup.prepared.data.rows]
@@ -58,7 +58,7 @@ class Sft(Recipe[SftOptions]):
             args=args,
             train_dataset=Dataset.from_list(rows),
             processing_class=tokenizer,
-            peft_config=lora_config(setup.lora),
+            peft_config=peft_config(setup),
             callbacks=setup.callbacks,
         )
 
