@@ -136,7 +136,9 @@ def test_rft_drafts_with_the_real_model_keeps_the_best_judged_and_trains_on_it(w
     rows = [json.loads(line) for line in Path(dataset.path).read_text().splitlines()]
     assert len(rows) == dataset.n_rows == 3 - sum(dataset.provenance["skipped"].values())
     assert all(len(json.loads(r["completion"][0]["content"])["questions"]) == 7 for r in rows)  # the agent's own drafts, parsed
-    again = run_parity("train", "rft", *flags(name="rft-2", inputs=3, drafts=2, max_steps=1, batch_size=2, grad_accum=1, rank=4), cwd=ws_dir)
+    again = run_parity(
+        "train", "rft", *flags(name="rft-2", inputs=3, drafts=2, max_steps=1, batch_size=2, grad_accum=1, rank=4), cwd=ws_dir
+    )
     assert again.returncode == 0, again.stderr
     assert _store(ws_dir).adapter("rft-2").dataset_fingerprint == row.dataset_fingerprint  # the drafts came back from the cache
 
