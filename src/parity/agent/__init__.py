@@ -18,6 +18,7 @@ from parity.models import Completion, Model, Request, open_model
 from parity.models.embedder import workspace_cache
 from parity.models.spec import ModelSpec, model_path, parse_spec
 from parity.task import Answer, TaskSpec, Workspace, answer_schema, parse_answer
+from parity.train.base import is_whole_model
 
 __all__ = ["Agent", "AgentContext", "AgentFailure", "AgentOutput", "agent_from_record", "load_agent"]
 
@@ -168,7 +169,7 @@ def _adapter_path(ws: Workspace, text: str, shown: str) -> Path:
     registered = ws.state_dir / "adapters" / text / "adapter"
     if "/" not in text and (registered / "adapter_config.json").is_file():
         return registered
-    if "/" not in text and (registered / "config.json").is_file():
+    if "/" not in text and is_whole_model(registered):
         raise ParityError(
             f"'{text}' was fully fine-tuned (--full): it is a whole model, not an adapter",
             shown,

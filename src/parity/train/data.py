@@ -15,6 +15,7 @@ from parity.errors import ParityError
 from parity.io import atomic_write_bytes
 from parity.ruler import Ruler
 from parity.store import DatasetRow, Store
+from parity.task import Workspace
 
 
 @dataclass
@@ -64,6 +65,14 @@ def check_no_ruler_inputs(corpus: Corpus, ruler: Ruler, shown: str) -> None:
             shown,
             "remove or rewrite those corpus entries",
         )
+
+
+def training_corpus(ws: Workspace, corpus: Corpus, ruler: Ruler, needs: str) -> Corpus:
+    """The corpus a recipe trains on, refused when it is empty ("SFT needs a corpus…") or repeats a ruler case."""
+    if not corpus.demos:
+        raise ParityError(f"{needs} a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
+    check_no_ruler_inputs(corpus, ruler, ws.shown(ws.corpus_path))
+    return corpus
 
 
 def prompt_messages(agent: Agent, case_input: str) -> list[dict[str, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from parity.errors import ParityError
 from parity.train.placement import Placement
 from parity.train.recipes.options import GradAccum, LearningRate, MaxSteps, SaveSteps, TrainOptions, option
 from parity.train.recipes.recipe import DataInputs, Prepared, Recipe, TrainerSetup, TrainsOn
@@ -53,13 +52,10 @@ class RewardRecipe(Recipe[R]):
     def build_data(self, inputs: DataInputs) -> TrainingData:
         """The agent's prompt for each corpus input, with the input and the teacher's answer alongside
         for the reward (the policy never sees the teacher's answer)."""
-        from parity.train.data import TrainingData, check_no_ruler_inputs, prompt_messages
+        from parity.train.data import TrainingData, prompt_messages, training_corpus
 
         ws, agent = inputs.ws, inputs.agent
-        corpus = agent.corpus
-        if not corpus.demos:
-            raise ParityError("RL recipes need a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
-        check_no_ruler_inputs(corpus, inputs.ruler, ws.shown(ws.corpus_path))
+        corpus = training_corpus(ws, agent.corpus, inputs.ruler, "RL recipes need")
         rows = [{"id": d.id, "input": d.input, "teacher": d.answer_text(), "prompt": prompt_messages(agent, d.input)} for d in corpus.demos]
         provenance = {"source": ws.shown(ws.corpus_path), "corpus_fingerprint": corpus.fingerprint, "agent": agent.name, "n": len(rows)}
         return TrainingData(inputs.name, "prompts", rows, provenance)

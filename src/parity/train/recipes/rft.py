@@ -48,14 +48,11 @@ class Rft(Recipe[RftOptions]):
         from parity.agent.context import Draw
         from parity.judge import make_judge
         from parity.judge.identity import judge_identity
-        from parity.train.data import TrainingData, check_no_ruler_inputs, prompt_messages
+        from parity.train.data import TrainingData, prompt_messages, training_corpus
         from parity.train.rewards import JudgeReward
 
         ws, agent = inputs.ws, inputs.agent
-        corpus = agent.corpus
-        if not corpus.demos:
-            raise ParityError("RFT needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
-        check_no_ruler_inputs(corpus, inputs.ruler, ws.shown(ws.corpus_path))
+        corpus = training_corpus(ws, agent.corpus, inputs.ruler, "RFT needs")
         demos = corpus.demos[: options.inputs] if options.inputs else corpus.demos
         reward = JudgeReward(ws, make_judge(ws))
         draws = [Draw(options.temperature, i, f"rft:{i}") for i in range(options.drafts)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from parity.errors import ParityError
 from parity.train.recipes.options import TrainOptions
 from parity.train.recipes.recipe import DataInputs, Recipe, TrainerSetup, TrainsOn
 
@@ -25,13 +24,10 @@ class Sft(Recipe[SftOptions]):
 
     def build_data(self, inputs: DataInputs) -> TrainingData:
         """Prompt = the agent's prompt for a corpus input; completion = the teacher's answer as JSON."""
-        from parity.train.data import TrainingData, check_no_ruler_inputs, prompt_messages
+        from parity.train.data import TrainingData, prompt_messages, training_corpus
 
         ws, agent = inputs.ws, inputs.agent
-        corpus = agent.corpus
-        if not corpus.demos:
-            raise ParityError("SFT needs a corpus, and the workspace has none", ws.shown(ws.corpus_path), "add corpus/train.jsonl")
-        check_no_ruler_inputs(corpus, inputs.ruler, ws.shown(ws.corpus_path))
+        corpus = training_corpus(ws, agent.corpus, inputs.ruler, "SFT needs")
         rows = [
             {"id": d.id, "prompt": prompt_messages(agent, d.input), "completion": [{"role": "assistant", "content": d.answer_text()}]}
             for d in corpus.demos
