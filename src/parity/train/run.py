@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.agent import load_agent
-from parity.agent.corpus import Corpus
+from parity.agent.corpus import Corpus, Demo
 from parity.errors import ParityError
 from parity.ruler import Ruler
 from parity.statuses import RunStatus
@@ -70,7 +70,8 @@ def _as_stored(values: dict[str, Any]) -> Any:
 def _corpus_of(files: tuple[Path, ...], cache_dir: Path | None, ws: Workspace) -> Corpus:
     """Several corpus files read as one, in order; an id two of them give is refused, since every dataset
     row and every leak report names its entry by id."""
-    demos, seen = [], {}
+    demos: list[Demo] = []
+    seen: dict[str, Path] = {}
     for path in files:
         if not path.is_file():
             raise ParityError(f"no data file at {path}", "--data", "pass a JSONL file with input and answer per line")

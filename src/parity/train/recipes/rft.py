@@ -12,7 +12,7 @@ from pydantic import Field
 from parity.errors import ParityError
 from parity.train.recipes.options import TrainOptions, option
 from parity.train.recipes.recipe import DataInputs, Prepared, Recipe, TrainerSetup, TrainsOn
-from parity.train.recipes.sft import RECIPE as SFT
+from parity.train.recipes.sft import completion_only_trainer
 
 if TYPE_CHECKING:
     from parity.train.data import TrainingData
@@ -105,7 +105,7 @@ class Rft(Recipe[RftOptions]):
         return TrainingData(inputs.name, self.name, rows, provenance)
 
     def trainer(self, setup: TrainerSetup[RftOptions]) -> Any:
-        return SFT.trainer(setup)  # the same completion-only SFT, on the kept drafts
+        return completion_only_trainer(setup)  # the same completion-only SFT, on the kept drafts
 
 
 RECIPE = Rft()

@@ -41,22 +41,27 @@ class Sft(Recipe[SftOptions]):
         return TrainingData(inputs.name, self.name, rows, provenance)
 
     def trainer(self, setup: TrainerSetup[SftOptions]) -> Any:
-        from datasets import Dataset
-        from trl import SFTConfig, SFTTrainer
+        return completion_only_trainer(setup)
 
-        from parity.train.trainer import common_args, load_for_training, peft_config
 
-        tokenizer, model = load_for_training(setup)
-        rows = [{"prompt": r["prompt"], "completion": r["completion"]} for r in setup.prepared.data.rows]
-        args = SFTConfig(**common_args(setup), max_length=setup.options.max_length, completion_only_loss=True, packing=False)
-        return SFTTrainer(
-            model=model,
-            args=args,
-            train_dataset=Dataset.from_list(rows),
-            processing_class=tokenizer,
-            peft_config=peft_config(setup),
-            callbacks=setup.callbacks,
-        )
+def completion_only_trainer(setup: TrainerSetup[Any]) -> Any:
+    """TRL's SFT trainer with the loss on the completion only; RFT trains the same way on its kept drafts."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from parity.train.trainer import common_args, load_for_training, peft_config
+
+    tokenizer, model = load_for_training(setup)
+    rows = [{"prompt": r["prompt"], "completion": r["completion"]} for r in setup.prepared.data.rows]
+    args = SFTConfig(**common_args(setup), max_length=setup.options.max_length, completion_only_loss=True, packing=False)
+    return SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=peft_config(setup),
+        callbacks=setup.callbacks,
+    )
 
 
 RECIPE = Sft()
