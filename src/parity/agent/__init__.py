@@ -16,9 +16,9 @@ from parity.agent.strategies import calls_per_case, check_strategy, run_strategy
 from parity.errors import ParityError
 from parity.models import Completion, Model, Request, open_model
 from parity.models.embedder import workspace_cache
+from parity.models.hf import is_whole_model
 from parity.models.spec import ModelSpec, model_path, parse_spec
 from parity.task import Answer, TaskSpec, Workspace, answer_schema, parse_answer
-from parity.train.base import is_whole_model
 
 __all__ = ["Agent", "AgentContext", "AgentFailure", "AgentOutput", "agent_from_record", "load_agent"]
 

@@ -25,10 +25,11 @@ from parity.experiment import SERVING_METHOD, ExperimentSummary, run_experiment
 from parity.judge import Judge
 from parity.loop.rules import keep
 from parity.models import parse_spec
+from parity.models.hf import is_whole_model
 from parity.ruler import Ruler
 from parity.store import CaseRow, Store
 from parity.task import Answer, Workspace
-from parity.train.base import BaseWeights, is_whole_model, resolve_base, serving_spec
+from parity.train.base import BaseWeights, resolve_base, serving_spec
 from parity.train.export import QUANTS, export_merged_folder, export_recorded, trained_adapter
 
 REFERENCE = "adapter on base (transformers)"

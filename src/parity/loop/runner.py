@@ -26,12 +26,13 @@ from parity.loop.proposal import Proposal, apply_patch, config_hash, requested_r
 from parity.loop.proposers import GridProposer, Proposer
 from parity.loop.rules import keep
 from parity.loop.rules import screen as screen_rule
+from parity.models.hf import is_whole_model
 from parity.models.spec import parse_spec
 from parity.ruler import Ruler
 from parity.statuses import RunStatus, Verdict
 from parity.store import Store, TrialRow, now
 from parity.task import Workspace
-from parity.train.base import is_whole_model, serving_spec
+from parity.train.base import serving_spec
 from parity.train.recipes import find_recipe
 from parity.train.recipes.recipe import LoopInputs, Recipe
 from parity.train.run import TrainJob, train_from_corpus

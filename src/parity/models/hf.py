@@ -18,6 +18,11 @@ from parity.models.llamacpp import file_sha256
 from parity.models.structured import validate_output
 
 
+def is_whole_model(folder: Path) -> bool:
+    """A `--full` run's result: a transformers model folder, where a LoRA run leaves a PEFT adapter."""
+    return (folder / "config.json").is_file() and not (folder / "adapter_config.json").is_file()
+
+
 def folder_sha256(path: Path) -> str:
     """Content hash of a model or adapter folder: its files' names and hashes."""
     digest = hashlib.sha256()

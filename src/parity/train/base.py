@@ -29,11 +29,6 @@ def resolve_base(text: str, root: Path, where: str = "--base") -> BaseWeights:
     return BaseWeights(text, source, transformers_folder(source), f"sha256:{content_id(source)}")
 
 
-def is_whole_model(folder: Path) -> bool:
-    """A `--full` run's result: a transformers model folder, where a LoRA run leaves a PEFT adapter."""
-    return (folder / "config.json").is_file() and not (folder / "adapter_config.json").is_file()
-
-
 def serving_spec(adapter_base: str) -> str:
     """The model spec an agent needs to run an adapter on this base: adapters go on an hf: model."""
     spec = parse_spec(adapter_base)

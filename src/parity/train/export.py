@@ -38,7 +38,7 @@ def merged_model(base: BaseWeights, adapter: Path | None) -> Any:
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
-    from parity.train.base import is_whole_model
+    from parity.models.hf import is_whole_model
 
     hf_logging.disable_progress_bar()  # the command shows its own status line
     if adapter is not None and is_whole_model(adapter):  # fully fine-tuned: nothing to merge
@@ -233,8 +233,9 @@ def export_recorded(store: Any, row: Any, root: Path, targets: dict[str, Path], 
     """Export a stored adapter's ladder rungs (and, given `lora`, its GGUF LoRA), each with an Ollama
     Modelfile beside it, and record every file in the adapter's summary (`exports`), so the dashboard
     and `analyze serving` find them."""
+    from parity.models.hf import is_whole_model
     from parity.models.lora_gguf import export_lora
-    from parity.train.base import is_whole_model, resolve_base
+    from parity.train.base import resolve_base
     from parity.train.modelfile import chat_template, write_modelfile
 
     if lora is not None and is_whole_model(Path(row.path)):

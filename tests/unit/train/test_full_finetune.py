@@ -12,10 +12,10 @@ import pytest
 from parity.agent import load_agent
 from parity.analysis.serving import variants
 from parity.errors import ParityError
+from parity.models.hf import is_whole_model
 from parity.statuses import RunStatus
 from parity.store import AdapterRow, Store
 from parity.task import load_workspace
-from parity.train.base import is_whole_model
 from parity.train.export import export_recorded
 from parity.train.recipes import registry
 from parity.train.recipes.options import LoraOptions
