@@ -103,6 +103,6 @@ def train_from_corpus(
     if announce is not None:  # only once it is sure to train: a reused adapter is announced by the caller
         announce(
             f"{job.recipe.name} {job.name}: {len(dataset.rows)} examples (data {dataset.fingerprint[:12]}), base {job.base}, "
-            f"LoRA r={lora.rank} α={lora.alpha}"
+            + ("every weight (full fine-tuning)" if options.full else f"LoRA r={lora.rank} α={lora.alpha}")
         )
     return train_adapter(job.recipe, ws.state_dir, store, model, prepared, job.name, lora, options, job.resume, placement)
