@@ -149,6 +149,7 @@ def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(
 
     from parity.agent import load_agent
     from parity.models.base import Request
+    from parity.models.llamacpp import grammar_text
     from parity.ruler import load_ruler
     from parity.task import load_workspace
 
@@ -159,7 +160,7 @@ def test_grammar_first_matches_llama_cpp_greedy_and_always_parses_when_sampling(
     # prefix reuse (which can shift logits in the last decimals) is the same on both sides.
     ours = [agent.model.complete(request).text for request in requests]
     with native_llama(agent.model.path) as native_engine:
-        grammar = LlamaGrammar.from_json_schema(json.dumps(requests[0].schema), verbose=False)
+        grammar = LlamaGrammar.from_string(grammar_text(requests[0].schema), verbose=False)  # the grammar parity builds
         native = [
             native_engine.create_chat_completion(
                 messages=list(r.messages), temperature=0.0, max_tokens=r.max_tokens, seed=0, grammar=grammar

@@ -22,8 +22,10 @@ from parity.models.base import Completion, FinishReason, Model, Request, concurr
 UNIT_NORM_TOLERANCE = 1e-3  # embeddings are stored unit-normalized; anything else is a damaged entry
 
 
-def cache_key(identity: str, request: Request) -> str:
-    material = {"model": identity, **request.key_material()}
+def cache_key(identity: str, request: Request, constraint: str = "") -> str:
+    """`constraint`: how the backend turns a schema into a grammar, where it says (a new revision there
+    means new outputs for the same request); left out of the key when empty."""
+    material = {"model": identity, **request.key_material(), **({"constraint": constraint} if constraint else {})}
     return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
 
 
@@ -43,6 +45,7 @@ class CachedModel:
         self.folder = folder
         self.spec = inner.spec
         self.identity = inner.identity
+        self.constraint = str(getattr(inner, "constraint", ""))
         self.max_concurrent = concurrency(inner)
 
     def _path(self, key: str) -> Path:
@@ -54,12 +57,15 @@ class CachedModel:
         return entry_path(self.folder, hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest(), ".fits")
 
     def context_tokens(self, request: Request) -> tuple[int, int] | None:
-        if self._fitted_path(request).is_file() or _read_completion(self._path(cache_key(self.identity, request))) is not None:
+        if (
+            self._fitted_path(request).is_file()
+            or _read_completion(self._path(cache_key(self.identity, request, self.constraint))) is not None
+        ):
             return None  # answered before, so it fitted; and a cached re-run loads no model to count it
         return self.inner.context_tokens(request)
 
     def complete(self, request: Request) -> Completion:
-        path = self._path(cache_key(self.identity, request))
+        path = self._path(cache_key(self.identity, request, self.constraint))
         completion = _read_completion(path)
         if completion is None:
             completion = self.inner.complete(request)

@@ -7,6 +7,7 @@ import atexit
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from functools import lru_cache
@@ -20,6 +21,28 @@ from parity.models.grammar import GrammarFirst
 N_CTX = 4096
 STRING_CHAR_LOOSE = r'char ::= [^"\\] |'
 STRING_CHAR_STRICT = r'char ::= [^"\\\x7F\x00-\x1F] |'
+# A string the schema requires non-empty starts `"\"" char`: its first character. Answer parsers strip
+# every string and refuse a blank one, and fine-tuned models did end their JSON with `" "` (a failed
+# case), so that first character must be a visible one (not whitespace as str.strip() reads it).
+FIRST_CHAR = re.compile(r'"\\"" char(?![\w*+?{-])')
+VISIBLE_CHAR = r'visible-char ::= [^"\\\x7F\x00-\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000] | "\\" ["\\/]'
+
+
+GRAMMAR_REVISION = "gbnf-2"  # raise it when grammar_text changes what may be generated: cached answers are then stale
+
+
+def grammar_text(schema: dict[str, Any]) -> str:
+    """The GBNF grammar of a JSON schema: llama-cpp-python's converter, with strict JSON strings and no
+    blank string where the schema requires a non-empty one."""
+    from llama_cpp import LlamaGrammar
+
+    text = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)._grammar
+    # llama-cpp-python's converter lets raw control characters into strings, which strict JSON
+    # forbids (sampled answers failed to parse); exclude them as llama.cpp's own converter does.
+    text = text.replace(STRING_CHAR_LOOSE, STRING_CHAR_STRICT)
+    if FIRST_CHAR.search(text):
+        text = FIRST_CHAR.sub(r'"\\"" visible-char', text) + "\n" + VISIBLE_CHAR + "\n"
+    return text
 
 
 @lru_cache(maxsize=8)
@@ -96,6 +119,7 @@ class LlamaCppModel:
         self.path = path
         self.lora = lora  # a GGUF LoRA llama.cpp applies at run time
         self.identity = f"llamacpp:sha256:{file_sha256(str(path))}" + (f"+lora:sha256:{file_sha256(str(lora))}" if lora else "")
+        self.constraint = GRAMMAR_REVISION
         self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()  # a llama.cpp context serves one request at a time
 
@@ -105,11 +129,7 @@ class LlamaCppModel:
 
         key = json.dumps(schema)  # property order is kept: it is the order the grammar generates fields in
         if key not in self._grammars:
-            text = LlamaGrammar.from_json_schema(key, verbose=False)._grammar
-            # llama-cpp-python's converter lets raw control characters into strings, which strict JSON
-            # forbids (sampled answers failed to parse); exclude them as llama.cpp's own converter does.
-            text = text.replace(STRING_CHAR_LOOSE, STRING_CHAR_STRICT)
-            self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
+            self._grammars[key] = LlamaGrammar.from_string(grammar_text(schema), verbose=False)
         return self._grammars[key]
 
     def _llama(self) -> Any:
