@@ -76,6 +76,9 @@ def run_loop(
     """Run trials until a limit; returns how many trials this worker finished."""
     name = loop_name(ruler, proposer.name)
     base = base_config(ws)
+    data = proposer.space.get("train.data")
+    for value in (data.choice or []) if data else []:
+        trial_data(ws, value)  # a missing file is refused now, not when a trial reaches it
     started = time.monotonic()
     finished = 0
     for trial in _orphans(store, name):
@@ -236,7 +239,8 @@ def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
         pairs = recipe.loop_dataset(LoopInputs(ws, ruler, store, trial.id, settings, lambda: _trial_agent(ws, trial), say))
         # another trial's adapter trained the same way is reused: a weights lever crossed with inference
         # levers (few-shot, strategy) then costs one training, not one per combination
-        job = TrainJob(recipe, name, options, lora, base=base, pairs=pairs, resume=existing is not None, reuse=existing is None)
+        data = trial_data(ws, settings.get("data"))
+        job = TrainJob(recipe, name, options, lora, base=base, data=data, pairs=pairs, resume=existing is not None, reuse=existing is None)
         trained = train_from_corpus(ws, ruler, store, job, lambda line: say(f"trial {trial.id}: training {line}"))
         if trained.name != name:
             say(f"trial {trial.id}: reusing adapter {trained.name}, trained the same way ({recipe.name} on {base})")
@@ -244,6 +248,24 @@ def _train_for_trial(ws: Workspace, ruler: Ruler, store: Store, trial: TrialRow,
     if path is not None and is_whole_model(path):  # train.full: the result is the model itself, not an adapter on it
         return apply_patch(trial.config, {"model": f"hf:{path}", "adapter": None})
     return apply_patch(trial.config, {"model": serving_spec(trial.config["model"]), "adapter": name})
+
+
+def trial_data(ws: Workspace, value: Any) -> tuple[Path, ...]:
+    """train.data: corpus files in the workspace, comma-separated, read as one (as repeated --data are);
+    absent, the workspace's own corpus."""
+    if value is None:
+        return ()
+    where, fix = "parity.toml [loop.space] train.data", 'name corpus files in the workspace, e.g. "corpus/train.jsonl,corpus/extra.jsonl"'
+    parts = [part.strip() for part in value.split(",")] if isinstance(value, str) else []
+    if not parts or not all(parts):
+        raise ParityError(f"train.data = {value!r} is not a comma-separated list of files", where, fix)
+    files = tuple(ws.root / part for part in parts)
+    for part, path in zip(parts, files):
+        if not path.resolve().is_relative_to(ws.root.resolve()):
+            raise ParityError(f"train.data file {part!r} is outside the workspace", where, fix)
+        if not path.is_file():
+            raise ParityError(f"train.data file {part!r} does not exist", where, fix)
+    return files
 
 
 def _trial_agent(ws: Workspace, trial: TrialRow) -> Agent:

@@ -98,3 +98,67 @@ def test_a_loop_whose_every_proposal_is_refused_stops_with_one_error_instead_of_
     assert "refused" in raised.value.what and "decoding.temperature" in raised.value.line()
     assert store.trials(loop_name(ruler, "grid")) == [] and model.requests == []
     assert sum(line.startswith("refused") for line in said) <= 2 * MAX_REFUSALS
+
+
+def test_train_data_names_workspace_corpus_files_and_refuses_what_is_not_one(ws: Workspace) -> None:
+    from parity.loop.runner import trial_data
+
+    (ws.root / "corpus" / "extra.jsonl").write_text((ws.root / "corpus" / "train.jsonl").read_text())
+    assert trial_data(ws, None) == ()
+    assert trial_data(ws, "corpus/train.jsonl, corpus/extra.jsonl") == (ws.root / "corpus/train.jsonl", ws.root / "corpus/extra.jsonl")
+    for value, problem in [
+        ("corpus/nope.jsonl", "train.data file 'corpus/nope.jsonl' does not exist"),
+        ("../outside.jsonl", "train.data file '../outside.jsonl' is outside the workspace"),
+        ("corpus/train.jsonl,", "is not a comma-separated list of files"),
+        (3, "train.data = 3 is not a comma-separated list of files"),
+    ]:
+        with pytest.raises(ParityError) as caught:
+            trial_data(ws, value)
+        assert problem in caught.value.line() and "[loop.space] train.data" in caught.value.line()
+
+
+def test_a_missing_train_data_file_stops_the_loop_before_any_trial(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_model(monkeypatch, ScriptedModel(strong_when_hot))
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    proposer = GridProposer(
+        {"train.recipe": ParamSpec(choice=["sft"]), "train.data": ParamSpec(choice=["corpus/train.jsonl", "gone.jsonl"])}
+    )
+    with pytest.raises(ParityError, match=r"train\.data file 'gone\.jsonl' does not exist"):
+        run_loop(
+            ws,
+            ruler,
+            ScriptedJudge(ws.config.rubric, by_word),
+            store,
+            proposer,
+            LoopLimits(max_experiments=1, allow_training=True),
+            lambda _: None,
+        )
+    assert store.trials(loop_name(ruler, "grid")) == []
+
+
+def test_a_weights_trial_trains_on_the_files_its_train_data_names(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import parity.loop.runner as runner
+
+    use_model(monkeypatch, ScriptedModel(strong_when_hot))
+    jobs = []
+
+    def record(ws, ruler, store, job, announce=None):
+        jobs.append(job)
+        raise ParityError("stop here: the job is what this test reads", None, None)
+
+    monkeypatch.setattr(runner, "train_from_corpus", record)
+    ruler = load_ruler(ws)
+    store = Store.for_workspace(ws)
+    proposer = GridProposer({"train.recipe": ParamSpec(choice=["sft"]), "train.data": ParamSpec(choice=["corpus/train.jsonl"])})
+    run_loop(
+        ws,
+        ruler,
+        ScriptedJudge(ws.config.rubric, by_word),
+        store,
+        proposer,
+        LoopLimits(max_experiments=1, allow_training=True),
+        lambda _: None,
+    )
+    assert [job.data for job in jobs] == [(ws.root / "corpus" / "train.jsonl",)]
+    assert store.trials(loop_name(ruler, "grid"))[0].verdict == "crashed"
