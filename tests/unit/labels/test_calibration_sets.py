@@ -129,17 +129,20 @@ def test_the_climb_dpo_wave_is_all_double_judged_and_agrees_as_reported(tmp_path
 
 
 @pytest.mark.parametrize(("gate", "split"), [("ruler", Split.FIT), ("fresh", Split.HELDOUT)])
-def test_the_second_climb_wave_rejudges_the_first_waves_answers_beside_the_new_one(tmp_path, gate: str, split: Split) -> None:
-    """The SFT adapter trained on 655 corpus rows, judged in one wave with the stock baseline's and the
-    first SFT adapter's answers re-judged (anchors: the very answers the first climb wave labelled), so
-    the old and new answers are scored on one scale."""
+@pytest.mark.parametrize(("wave", "step"), [("climb2", "agent:sft_large"), ("climb3", "agent:sft-full")])
+def test_a_later_climb_wave_rejudges_the_first_waves_answers_beside_its_step(
+    tmp_path, gate: str, split: Split, wave: str, step: str
+) -> None:
+    """A climb step judged in one wave with the stock baseline's and the first SFT adapter's answers
+    re-judged (anchors: the very answers the first climb wave labelled), so old and new answers are
+    scored on one scale: SFT on 655 corpus rows (climb2), full fine-tuning on them (climb3)."""
     ws = load_workspace(write_example("discovery", tmp_path / "ws"))
-    shown = f"calibration/labels-climb2-{gate}.jsonl"
+    shown = f"calibration/labels-{wave}-{gate}.jsonl"
     labels = load_labels(ws.root / shown, ws, shown)
     assert {i.split for i in labels.items} == {split}
-    assert {i.source for i in labels.items} == {"agent:sft_large", "anchor:baseline", "anchor:sft-e2", GOLD_ALT_SOURCE}
+    assert {i.source for i in labels.items} == {step, "anchor:baseline", "anchor:sft-e2", GOLD_ALT_SOURCE}
     first = f"calibration/labels-climb-{gate}.jsonl"
     earlier = {(i.case.id, i.candidate) for i in load_labels(ws.root / first, ws, first).items if i.source != GOLD_ALT_SOURCE}
     anchors = [(i.case.id, i.candidate) for i in labels.items if i.source.startswith("anchor:")]
     assert len(anchors) >= 55 and set(anchors) <= earlier
-    _agree_as_reported(ws, labels, f"PROVENANCE-climb2-{gate}.json", share=0.15)
+    _agree_as_reported(ws, labels, f"PROVENANCE-{wave}-{gate}.json", share=0.15)
