@@ -117,30 +117,26 @@ def test_train_data_names_workspace_corpus_files_and_refuses_what_is_not_one(ws:
         assert problem in caught.value.line() and "[loop.space] train.data" in caught.value.line()
 
 
-def test_a_missing_train_data_file_stops_the_loop_before_any_trial(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def _train_on(ws: Workspace, monkeypatch: pytest.MonkeyPatch, data: list[str]) -> tuple[Store, str]:
+    """One allowed weights trial of SFT over `train.data` choices: the store and the loop's name."""
     use_model(monkeypatch, ScriptedModel(strong_when_hot))
     ruler = load_ruler(ws)
     store = Store.for_workspace(ws)
-    proposer = GridProposer(
-        {"train.recipe": ParamSpec(choice=["sft"]), "train.data": ParamSpec(choice=["corpus/train.jsonl", "gone.jsonl"])}
-    )
+    proposer = GridProposer({"train.recipe": ParamSpec(choice=["sft"]), "train.data": ParamSpec(choice=data)})
+    limits = LoopLimits(max_experiments=1, allow_training=True)
+    run_loop(ws, ruler, ScriptedJudge(ws.config.rubric, by_word), store, proposer, limits, lambda _: None)
+    return store, loop_name(ruler, "grid")
+
+
+def test_a_missing_train_data_file_stops_the_loop_before_any_trial(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ParityError, match=r"train\.data file 'gone\.jsonl' does not exist"):
-        run_loop(
-            ws,
-            ruler,
-            ScriptedJudge(ws.config.rubric, by_word),
-            store,
-            proposer,
-            LoopLimits(max_experiments=1, allow_training=True),
-            lambda _: None,
-        )
-    assert store.trials(loop_name(ruler, "grid")) == []
+        _train_on(ws, monkeypatch, ["corpus/train.jsonl", "gone.jsonl"])
+    assert Store.for_workspace(ws).trials(loop_name(load_ruler(ws), "grid")) == []
 
 
 def test_a_weights_trial_trains_on_the_files_its_train_data_names(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     import parity.loop.runner as runner
 
-    use_model(monkeypatch, ScriptedModel(strong_when_hot))
     jobs = []
 
     def record(ws, ruler, store, job, announce=None):
@@ -148,17 +144,6 @@ def test_a_weights_trial_trains_on_the_files_its_train_data_names(ws: Workspace,
         raise ParityError("stop here: the job is what this test reads", None, None)
 
     monkeypatch.setattr(runner, "train_from_corpus", record)
-    ruler = load_ruler(ws)
-    store = Store.for_workspace(ws)
-    proposer = GridProposer({"train.recipe": ParamSpec(choice=["sft"]), "train.data": ParamSpec(choice=["corpus/train.jsonl"])})
-    run_loop(
-        ws,
-        ruler,
-        ScriptedJudge(ws.config.rubric, by_word),
-        store,
-        proposer,
-        LoopLimits(max_experiments=1, allow_training=True),
-        lambda _: None,
-    )
+    store, name = _train_on(ws, monkeypatch, ["corpus/train.jsonl"])
     assert [job.data for job in jobs] == [(ws.root / "corpus" / "train.jsonl",)]
-    assert store.trials(loop_name(ruler, "grid"))[0].verdict == "crashed"
+    assert store.trials(name)[0].verdict == "crashed"
