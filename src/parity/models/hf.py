@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import re
 import threading
 import time
 from functools import lru_cache
@@ -113,6 +114,31 @@ def _convert(gguf: Path, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+GRAMMAR_REVISION = "xgrammar-2"  # raise it when json_grammar changes what may be generated: cached answers are then stale
+# xgrammar writes a length-bounded string as `"\"" NAME_characters{MIN, MAX} "\""`. Answer parsers strip every
+# string and refuse a blank one, so where MIN >= 1 the first character must be a visible one.
+BOUNDED_STRING = re.compile(r'"\\"" (\w+)_characters\{(\d+), (-?\d+)\}')
+VISIBLE_CHAR = r"visible_char ::= [^\"\\\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def json_grammar(schema: dict[str, Any]) -> Any:
+    """xgrammar's grammar for a JSON schema, with no blank string where the schema requires a non-empty one."""
+    import json
+
+    import xgrammar as xgr
+
+    def visible_first(match: re.Match[str]) -> str:
+        name, low, high = match.group(1), int(match.group(2)), int(match.group(3))
+        if low < 1:
+            return match.group(0)
+        return f'"\\"" visible_char {name}_characters{{{low - 1}, {high - 1 if high > 0 else high}}}'
+
+    text = str(xgr.Grammar.from_json_schema(json.dumps(schema)))
+    if not BOUNDED_STRING.search(text):
+        return xgr.Grammar.from_ebnf(text)
+    return xgr.Grammar.from_ebnf(BOUNDED_STRING.sub(visible_first, text) + "\n" + VISIBLE_CHAR + "\n")
+
+
 class HFModel:
     def __init__(self, spec: str, source: Path, adapter: Path | None = None):
         self.spec = spec
@@ -122,6 +148,7 @@ class HFModel:
         self._lock = threading.Lock()
         self._model: Any = None
         self._grammars: dict[str, Any] = {}
+        self.constraint = GRAMMAR_REVISION
 
     def _ready(self) -> tuple[Any, Any]:
         tokenizer, base = load_base(str(self.source))
@@ -148,7 +175,7 @@ class HFModel:
         key = json.dumps(schema)  # property order is the generation order
         if key not in self._grammars:
             info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=model.config.vocab_size)
-            self._grammars[key] = xgr.GrammarCompiler(info).compile_json_schema(key)
+            self._grammars[key] = xgr.GrammarCompiler(info).compile_grammar(json_grammar(schema))
         return LogitsProcessor(self._grammars[key])  # one per generate() call
 
     def context_tokens(self, request: Request) -> tuple[int, int] | None:

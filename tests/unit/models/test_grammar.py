@@ -1,6 +1,7 @@
-"""The llama.cpp grammar parity builds from a schema, walked token by token over the bundled model's own
-vocabulary with llama.cpp's grammar sampler: it admits what the answer parser accepts, and refuses a
-blank string where the schema requires a non-empty one (the parser refuses those: a failed case)."""
+"""The grammars parity builds from a schema: llama.cpp's, walked token by token over the bundled model's own
+vocabulary with llama.cpp's grammar sampler, and xgrammar's (the hf: backend), matched character by
+character. Each admits what the answer parser accepts and refuses a blank string where the schema
+requires a non-empty one (the parser refuses those: a failed case)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from parity.models.grammar import GrammarFirst
+from parity.models.hf import json_grammar
 from parity.models.llamacpp import grammar_text
 from parity.models.spec import embedded_model_path
 from parity.questions_shape import parse, schema
@@ -62,9 +64,21 @@ def test_the_questions_grammar_admits_an_answer_the_parser_accepts(vocab: Any) -
 def test_the_questions_grammar_refuses_a_blank_or_space_led_string(vocab: Any, title: str, last: str) -> None:
     text = answer(title, [*QUESTIONS[:6], last])
     assert not admits(vocab, schema(TASK, 7), text)
+    assert not xgrammar_admits(schema(TASK, 7), text)
+
+
+def xgrammar_admits(schema_: dict[str, Any], text: str) -> bool:
+    from xgrammar.testing import _is_grammar_accept_string
+
+    return bool(_is_grammar_accept_string(json_grammar(schema_), text))
+
+
+def test_the_xgrammar_grammar_admits_an_answer_the_parser_accepts() -> None:
+    assert xgrammar_admits(schema(TASK, 7), answer("Plan a trip", QUESTIONS))
+    assert not xgrammar_admits(schema(TASK, 7), answer("Plan a trip", QUESTIONS[:6]))
 
 
 def test_a_string_the_schema_lets_be_empty_may_still_be_blank(vocab: Any) -> None:
     free = {"type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"], "additionalProperties": False}
     assert "visible-char" not in grammar_text(free)
-    assert admits(vocab, free, json.dumps({"note": " "}))
+    assert admits(vocab, free, json.dumps({"note": " "})) and xgrammar_admits(free, json.dumps({"note": " "}))
