@@ -16,7 +16,7 @@ from typing import Any
 from parity.errors import ParityError
 from parity.models.base import Completion, Request
 from parity.models.llamacpp import file_sha256
-from parity.models.structured import validate_output
+from parity.models.structured import UNICODE_BLANKS, validate_output
 
 
 def is_whole_model(folder: Path) -> bool:
@@ -118,7 +118,7 @@ GRAMMAR_REVISION = "xgrammar-2"  # raise it when json_grammar changes what may b
 # xgrammar writes a length-bounded string as `"\"" NAME_characters{MIN, MAX} "\""`. Answer parsers strip every
 # string and refuse a blank one, so where MIN >= 1 the first character must be a visible one.
 BOUNDED_STRING = re.compile(r'"\\"" (\w+)_characters\{(\d+), (-?\d+)\}')
-VISIBLE_CHAR = r"visible_char ::= [^\"\\\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+VISIBLE_CHAR = rf"visible_char ::= [^\"\\\x00-\x20\x7f{UNICODE_BLANKS}]"
 
 
 def json_grammar(schema: dict[str, Any]) -> Any:

@@ -17,6 +17,7 @@ from typing import Any, cast
 from parity.errors import ParityError, interrupts_deferred
 from parity.models.base import Completion, Request
 from parity.models.grammar import GrammarFirst
+from parity.models.structured import UNICODE_BLANKS
 
 N_CTX = 4096
 STRING_CHAR_LOOSE = r'char ::= [^"\\] |'
@@ -25,9 +26,7 @@ STRING_CHAR_STRICT = r'char ::= [^"\\\x7F\x00-\x1F] |'
 # every string and refuse a blank one, and fine-tuned models did end their JSON with `" "` (a failed
 # case), so that first character must be a visible one (not whitespace as str.strip() reads it).
 FIRST_CHAR = re.compile(r'"\\"" char(?![\w*+?{-])')
-VISIBLE_CHAR = r'visible-char ::= [^"\\\x7F\x00-\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000] | "\\" ["\\/]'
-
-
+VISIBLE_CHAR = rf'visible-char ::= [^"\\\x7F\x00-\x20{UNICODE_BLANKS}] | "\\" ["\\/]'
 GRAMMAR_REVISION = "gbnf-2"  # raise it when grammar_text changes what may be generated: cached answers are then stale
 
 

@@ -1,4 +1,5 @@
-"""Structured output for served models: the request shapes servers accept, and validation on return."""
+"""Structured output: the request shapes servers accept, validation on return, and what the in-process
+grammars count as blank."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import json
 from typing import Any
 
 import jsonschema
+
+# What str.strip() removes beyond ASCII whitespace and control characters, as grammar character-class
+# escapes: the grammars parity builds (llama.cpp's, xgrammar's) start a non-empty string with none of them.
+UNICODE_BLANKS = r"\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 
 
 def response_formats(schema: dict[str, Any], mode: str) -> list[dict[str, Any] | None]:
