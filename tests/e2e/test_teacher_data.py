@@ -1,5 +1,5 @@
 """A new user's first hour, through the CLI only: a blank json workspace, a real local llama.cpp server
-(the bundled SmolLM2) as the teacher writing gold and gold_alt for 8 cases and a 40-row corpus, killed
+(the bundled SmolLM2) as the teacher writing gold and gold_alt for 8 cases and a 16-row corpus, killed
 with SIGKILL mid-synth and run again, then a baseline, an SFT adapter trained on that corpus, and its run."""
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def test_a_new_feature_from_a_blank_workspace_to_a_trained_adapter(tmp_path: Pat
         locked = run_parity("ruler", "lock", cwd=ws)
         assert locked.returncode == 0, locked.stderr
 
-        synth = [sys.executable, "-m", "parity", "corpus", "synth", "--teacher", teacher, "--n", "40", "--seeds", "seeds.jsonl"]
+        synth = [sys.executable, "-m", "parity", "corpus", "synth", "--teacher", teacher, "--n", "16", "--seeds", "seeds.jsonl"]
         process = subprocess.Popen(synth, cwd=ws, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 600
         while len(_corpus(ws)) < 5 and time.monotonic() < deadline and process.poll() is None:
@@ -78,12 +78,12 @@ def test_a_new_feature_from_a_blank_workspace_to_a_trained_adapter(tmp_path: Pat
         process.send_signal(signal.SIGKILL)
         process.wait()
         before = _corpus(ws)
-        assert 5 <= len(before) < 40
+        assert 5 <= len(before) < 16
         again = run_parity(*synth[3:], cwd=ws, env=ENV)
         assert again.returncode == 0, again.stderr
     rows = _corpus(ws)
     assert rows[: len(before)] == before  # nothing written before the kill was lost or rewritten
-    assert len(rows) == 40 and len({r["id"] for r in rows}) == 40 and len({r["input"] for r in rows}) == 40
+    assert len(rows) == 16 and len({r["id"] for r in rows}) == 16 and len({r["input"] for r in rows}) == 16
     assert not {r["input"] for r in rows} & set(QUESTIONS)
     check = run_parity("ruler", "check", "--json", cwd=ws)
     assert check.returncode == 0 and json.loads(check.stdout)["corpus_overlap"] == []

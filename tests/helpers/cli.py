@@ -30,7 +30,7 @@ def flags(**options: object) -> list[str]:
 
 def show_json(ws_dir: Path, experiment_id: int | None = None, env: dict[str, str] | None = None) -> Any:
     args = ["show", *([str(experiment_id)] if experiment_id else []), "--json"]
-    result = run_parity(*args, cwd=ws_dir, env=env)
+    result = invoke_parity(*args, cwd=ws_dir, env=env)  # runs no model: in-process, a second instead of a process
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers.cli import run_parity
+from tests.helpers.cli import invoke_parity
 
 TINY_GATE = ["travel-easy", "career-medium"]
 SMALL_GATE = ["travel-easy", "career-medium", "home-hard", "health-easy"]
@@ -19,7 +19,7 @@ def add_gates(ws_dir: Path, **gates: list[str]) -> Path:
     lines = "".join(f"{name} = {gate!r}\n".replace("'", '"') for name, gate in gates.items())
     text = (ws_dir / "parity.toml").read_text().replace('full = "all"\n', 'full = "all"\n' + lines, 1)
     (ws_dir / "parity.toml").write_text(text)
-    locked = run_parity("ruler", "lock", cwd=ws_dir)
+    locked = invoke_parity("ruler", "lock", cwd=ws_dir)
     assert locked.returncode == 0, locked.stderr
     return ws_dir
 
