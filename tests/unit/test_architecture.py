@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "parity"
 # dotted name places one module apart from its package (the longest match wins): the model-spec
 # grammar and the retry settings are leaves that the workspace config reads.
 LAYERS: list[set[str]] = [
-    {"errors", "statuses", "io", "examples", "models.spec", "models.resilience", "models.secrets"},
+    {"errors", "statuses", "io", "progress", "examples", "models.spec", "models.resilience", "models.secrets"},
     {"json_shape", "questions_shape", "task", "cases", "leak"},
     {"models", "store"},
     {"agent", "judge"},

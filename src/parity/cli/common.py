@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from parity.progress import Progress
 from parity.task import CONFIG_NAME, Workspace, load_workspace
 
 __all__ = [
@@ -26,12 +27,10 @@ __all__ = [
     "find_workspace",
     "print_json",
     "progress_bar",
-    "progress_console",
 ]
 
 
 console = Console(markup=False)  # stored text (hypotheses, answers, names) is data: nothing printed is read as markup
-progress_console = Console(stderr=True, markup=False)  # progress never mixes with what --json prints
 
 WorkspaceOpt = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent holding parity.toml).")
@@ -95,7 +94,7 @@ def progress_bar(what: str | None = None, total: int | None = None) -> Iterator[
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    progress = Progress(*columns, console=progress_console)
+    progress = Progress(*columns)
     bar = Bar(progress)
     try:
         if what is not None:

@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.progress import Progress
-
 from parity.agent import Agent
 from parity.errors import ParityError
 from parity.io import read_jsonl
+from parity.progress import Progress
 from parity.ruler import Ruler
 from parity.task import Workspace
 from parity.train.data import TrainingData, check_no_ruler_inputs, prompt_messages

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers import TrainerCallback
 
+from parity.progress import Progress
 from parity.store import Store
 
 # The metrics worth a curve; TRL logs many more (learning rate, grad norm, token counts).

@@ -12,9 +12,8 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
-from rich.progress import Progress
-
 from parity.errors import ParityError
+from parity.progress import Progress
 from parity.ruler import Ruler
 from parity.store import Store
 from parity.task import Workspace

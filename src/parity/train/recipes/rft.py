@@ -43,11 +43,10 @@ class Rft(Recipe[RftOptions]):
     def drafted(self, inputs: DataInputs, options: RftOptions) -> TrainingData:
         """Prompt = the agent's prompt for a corpus input; completion = its best draft. The drafts go
         through the agent's completion cache, so the same command drafts again at no cost."""
-        from rich.progress import Progress
-
         from parity.agent.context import Draw
         from parity.judge import make_judge
         from parity.judge.identity import judge_identity
+        from parity.progress import Progress
         from parity.train.data import TrainingData, prompt_messages, training_corpus
         from parity.train.rewards import JudgeReward
 
