@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.errors import ParityError
-from parity.io import one_line, read_jsonl
+from parity.io import one_line, parse_json, read_jsonl
 from parity.task import Answer, TaskSpec, Workspace, parse_answer
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -62,7 +62,7 @@ def input_values(text: str, task: TaskSpec) -> dict[str, Any]:
     if task.input_fields is None:
         return {}
     try:
-        value = json.loads(text)
+        value = parse_json(text)
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict):

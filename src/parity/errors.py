@@ -40,7 +40,7 @@ class Interrupted(Exception):
 
 
 def latch_interrupts() -> None:
-    """Ctrl-C raises KeyboardInterrupt as usual, and is remembered: one that lands while a C library
+    """Ctrl-C (or SIGTERM) raises KeyboardInterrupt as usual, and is remembered: one that lands while a C library
     calls back into Python (llama.cpp's logger, through ctypes) is swallowed there, so
     `raise_if_interrupted` raises it again where parity next looks (before each case)."""
 
@@ -51,6 +51,8 @@ def latch_interrupts() -> None:
 
     if threading.current_thread() is threading.main_thread():  # the only thread a handler may be set from
         signal.signal(signal.SIGINT, interrupt)
+        # `timeout`, a job scheduler, systemd stop with SIGTERM: the experiment is recorded as stopped, as for Ctrl-C
+        signal.signal(signal.SIGTERM, interrupt)
     sys.unraisablehook = _quiet_about_interrupts(sys.unraisablehook)
 
 

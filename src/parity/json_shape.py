@@ -67,12 +67,20 @@ def check_schema(schema: Any, text: str, shown: str) -> None:
         raise ParityError(
             'an answer schema must be an object with "properties"', shown, 'start it with {"type": "object", "properties": {…}}'
         )
+    if not isinstance(schema.get("$schema", ""), str):
+        raise ParityError("$schema must be a string (a metaschema URI)", _where(shown, text, "$schema"), "remove it or give its URI")
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
         keyword = str(exc.path[-1]) if exc.path else None
         where = _where(shown, text, keyword)
         raise ParityError(f"not a valid JSON Schema: {one_line(exc.message)}", where, "fix the schema") from None
+    except (OverflowError, RecursionError) as exc:  # a pattern Python's re cannot compile: a{99999999999}, deep groups
+        raise ParityError(
+            f"not a valid JSON Schema: a pattern cannot be compiled ({type(exc).__name__})",
+            _where(shown, text, "pattern"),
+            "simplify the pattern",
+        ) from None
     for keyword, value in _keywords(schema):
         if keyword not in ENFORCED | ANNOTATIONS:
             raise ParityError(
@@ -94,12 +102,36 @@ def check_schema(schema: Any, text: str, shown: str) -> None:
             )
         if keyword == "$ref" and not str(value).startswith("#"):
             raise ParityError(f"schema $ref {one_line(str(value))!r} is not local", _where(shown, text, "$ref"), "inline it under $defs")
+        if keyword == "$ref":
+            _check_ref(schema, str(value), shown, text)
     if schema.get("additionalProperties", True) is not False:
         raise ParityError(
             'an answer schema must say "additionalProperties": false',
             shown,
             "list every field under properties (the grammar needs them all)",
         )
+
+
+def _check_ref(schema: dict[str, Any], ref: str, shown: str, text: str) -> None:
+    """A local $ref must name a schema in this file, and following refs must end: the grammar, and the
+    validator that checks answers, would otherwise fail on the first answer instead of here."""
+    seen: list[str] = []
+    while True:
+        if ref in seen:
+            chain = " → ".join([*seen, ref])
+            raise ParityError(f"schema $ref loops ({one_line(chain)})", _where(shown, text, "$ref"), "make the schema finite")
+        seen.append(ref)
+        target: Any = schema
+        for part in ref.removeprefix("#").split("/")[1:]:
+            key = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(key) if isinstance(target, dict) else None
+        if not isinstance(target, dict):
+            raise ParityError(
+                f"schema $ref {one_line(ref)!r} names no schema in this file", _where(shown, text, "$ref"), "point it at an entry of $defs"
+            )
+        if not isinstance(target.get("$ref"), str):
+            return
+        ref = target["$ref"]
 
 
 def _keywords(schema: Any) -> Iterator[tuple[str, Any]]:

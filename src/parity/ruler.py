@@ -18,7 +18,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from parity.cases import Case, load_cases
 from parity.errors import ParityError
-from parity.io import atomic_write_text, canonical_json, read_text
+from parity.io import atomic_write_text, canonical_json, parse_json, read_text
 from parity.judge import check_rubric
 from parity.judge.identity import judge_identity
 from parity.models.secrets import REDACTED, scrub
@@ -96,8 +96,8 @@ def read_lock(ws: Workspace) -> dict[str, Any] | None:
         return None
     shown = ws.shown(ws.lock_path)
     try:
-        lock = json.loads(read_text(ws.lock_path, shown))
-        if not isinstance(lock, dict) or not isinstance(lock.get("fingerprint"), str):
+        lock = parse_json(read_text(ws.lock_path, shown))
+        if not isinstance(lock, dict) or not isinstance(lock.get("fingerprint"), str) or not isinstance(lock.get("parts", {}), dict):
             raise ValueError
     except ValueError:
         raise ParityError("LOCK is not a valid lock file", shown, "restore it from version control or run: parity ruler lock") from None
@@ -258,7 +258,7 @@ def locked_fingerprint(root: Path) -> str | None:
     """The fingerprint ruler/LOCK names, read without the workspace's config (it may not load); None when the
     LOCK is missing or damaged."""
     try:
-        lock = json.loads((root / LOCK_FILE).read_text(encoding="utf-8"))
+        lock = parse_json((root / LOCK_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     fingerprint = lock.get("fingerprint") if isinstance(lock, dict) else None

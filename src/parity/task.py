@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 import parity.json_shape as json_shape
 import parity.questions_shape as questions_shape
 from parity.errors import ParityError
-from parity.io import one_line, read_text
+from parity.io import is_text, one_line, parse_json, read_text
 from parity.models.resilience import BackendOptions
 
 CONFIG_NAME = "parity.toml"
@@ -250,6 +250,8 @@ class DetectorSpec(_Strict):
                 re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from None
+            except (OverflowError, RecursionError) as exc:  # a{99999999999}, groups nested thousands deep
+                raise ValueError(f"pattern {pattern[:80]!r} cannot be compiled ({type(exc).__name__})") from None
         return patterns
 
 
@@ -452,11 +454,13 @@ def answer_from_text(text: str, task: TaskSpec, n_questions: int | None = None) 
     """A model's raw output as an answer: JSON for question tasks, the text itself for free text."""
     # strict=False: a raw line break inside a string is still the answer the model meant (servers built on
     # llama-cpp-python's grammar let control characters into strings).
-    return parse_answer(text if task.free_text else json.loads(text, strict=False), task, n_questions=n_questions)
+    return parse_answer(text if task.free_text else parse_json(text, strict=False), task, n_questions=n_questions)
 
 
 def parse_answer(obj: Any, task: TaskSpec, what: str = "answer", n_questions: int | None = None) -> Answer:
     """Validate an object against the task's output format; raise ValueError naming the problem."""
+    if not is_text(obj):  # a model's \\ud800: the store, the report and the dashboard could not write it
+        raise ValueError(f"{what} holds a lone surrogate escape (\\ud800–\\udfff), which is not text")
     if task.free_text:
         return _parse_free_text(obj, task, what)
     if task.is_json:

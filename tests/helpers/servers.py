@@ -99,8 +99,9 @@ VALID_ANSWER = {"title": "Trip", "questions": [f"Which detail number {i} matters
 class ScriptedServer:
     """An OpenAI-style endpoint that answers the first `throttle` requests with 429 + Retry-After."""
 
-    def __init__(self, throttle: int, retry_after: str, reject: int | None = None):
+    def __init__(self, throttle: int, retry_after: str, reject: int | None = None, reply: bytes | None = None):
         self.throttle = throttle
+        self.reply = reply  # after the throttled ones, answer 200 with this body instead of a valid completion
         self.reject = reject  # answer every request with this status and a body that echoes the request's headers
         self.retry_after = retry_after
         self.arrivals: list[float] = []
@@ -130,6 +131,9 @@ class ScriptedServer:
                     payload = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}}).encode()
                     self.send_response(429)
                     self.send_header("Retry-After", outer.retry_after)
+                elif outer.reply is not None:
+                    payload = outer.reply
+                    self.send_response(200)
                 else:
                     payload = json.dumps(
                         {

@@ -64,7 +64,8 @@ class Corpus:
             if task is not None:
                 try:
                     text = input_text(row.get("input"), task)
-                    answer = parse_answer(answer, task).data if task.is_json else answer
+                    parsed = parse_answer(answer, task)  # every kind: a malformed answer would be a demo and a training target
+                    answer = parsed.data if task.is_json else answer
                 except ValueError as exc:
                     raise ParityError(str(exc), where, "fix that corpus entry") from None
             demos.append(Demo(str(row.get("id", where)), text, answer, row.get("category")))

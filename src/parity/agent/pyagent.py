@@ -34,7 +34,7 @@ from parity.agent.process import (
     readable_roots,
 )
 from parity.errors import ParityError
-from parity.io import read_text
+from parity.io import one_line, read_text
 from parity.models import Model
 from parity.store import sqlite_file, store_url
 from parity.task import TaskSpec, Workspace
@@ -89,7 +89,9 @@ class PythonAgent:
         if isinstance(reply, Raised):
             self.workers.discard(worker)
             raise AgentCodeError(
-                f"answer() raised {reply.type}: {reply.message} (case input: {case_input[:60]!r})", where(self.filename, reply), FIX
+                f"answer() raised {reply.type}: {one_line(reply.message)} (case input: {case_input[:60]!r})",
+                where(self.filename, reply),
+                FIX,
             )
         self.workers.give(worker)
         assert isinstance(reply, Answered)
@@ -112,7 +114,7 @@ def start_worker(workers: WorkerPool, error: type[ParityError], fix: str) -> tup
         raise error(f"the agent's process could not start: {exc or f'not ready within {START_LIMIT_S:g} s'}", filename, fix) from None
     if isinstance(loaded, Raised):
         workers.discard(worker)
-        raise error(f"importing the agent raised {loaded.type}: {loaded.message}", where(filename, loaded), fix)
+        raise error(f"importing the agent raised {loaded.type}: {one_line(loaded.message)}", where(filename, loaded), fix)
     return worker, loaded
 
 
@@ -126,9 +128,13 @@ def load_python_agent(ws: Workspace, code: str, path: Path) -> PythonAgent:
     try:
         compile(code, shown, "exec")
     except SyntaxError as exc:
-        raise ParityError(f"syntax error: {exc.msg}", f"{shown}:{exc.lineno}", "fix the Python source") from None
+        raise ParityError(
+            f"syntax error: {one_line(exc.msg)}", f"{shown}:{exc.lineno}" if exc.lineno else shown, "fix the Python source"
+        ) from None
     except ValueError as exc:  # a NUL byte
         raise ParityError(f"the agent's source cannot be compiled: {exc}", shown, "fix the Python source") from None
+    except (MemoryError, RecursionError):  # an expression nested too deeply for Python's compiler
+        raise ParityError("the agent's source is nested too deeply to compile", shown, "simplify the Python source") from None
     plan = WorkerPlan(code, shown, name, _offered(ws), _readable(ws, shown), ws.config.python_agents.case_time_limit_s)
     workers = WorkerPool(plan)
     worker, loaded = start_worker(workers, ParityError, "fix the agent module")

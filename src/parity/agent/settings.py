@@ -61,9 +61,13 @@ def checked_template(template: str, variables: tuple[str, ...]) -> str:
     that would fail mid-run (`{input!z}`, `{n_questions:d}` on text, `{input.x}`)."""
     allowed = ", ".join("{" + v + "}" for v in variables)
     try:
-        names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+        fields = [(name, conversion) for _, name, _, conversion in Formatter().parse(template) if name is not None]
     except ValueError as exc:  # a lone brace
         raise ValueError(f"malformed template ({exc}); write a literal brace as {{{{ or }}}}") from None
+    for name, conversion in fields:
+        if conversion is not None:  # !s, !r, !a would show the model a Python repr instead of the text
+            raise ValueError(f"template conversion !{conversion} in {{{name}!{conversion}}} is not allowed; write {{{name}}}")
+    names = [name for name, _ in fields]
     for name in names:
         base, _, attribute = name.partition(".")
         if base == "input" and "input" in variables and attribute:
@@ -107,4 +111,4 @@ class FewshotConfig(Strict):
     k: int = Field(default=3, ge=1, le=8)
     retrieval: Literal["knn", "mmr", "random"] = "knn"
     mmr_lambda: float = Field(default=0.5, ge=0, le=1)  # mmr: weight of similarity to the case vs diversity among demos
-    seed: int = 0  # random: which demos
+    seed: int = Field(default=0, ge=0)  # random: which demos

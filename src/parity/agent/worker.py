@@ -81,6 +81,8 @@ def main() -> None:
         _serve(channel)
     except WireError:
         sys.exit(1)  # parity went away or broke off: nothing to answer for
+    except KeyboardInterrupt:
+        sys.exit(130)  # parity reports the interrupt in one line; a traceback from here would reach its stderr
 
 
 def _serve(channel: Channel) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from parity.cases import load_cases
 from parity.errors import ParityError
+from parity.io import canonical_json
 from parity.judge import Judge, make_judge
 from parity.judge.detectors import DetectingJudge
 from parity.labels import GENERATED_PREFIXES, GOLD_ALT_SOURCE, LabelledItem, LabelSet, Split, label_quality, load_labels
@@ -203,7 +204,7 @@ def agree_with_labels(
 def _distinct(rows: list[tuple]) -> list[tuple]:
     seen, out = set(), []
     for r in rows:
-        key = (r[0].case.id, r[0].candidate)
+        key = (r[0].case.id, canonical_json(r[0].candidate.to_dict()))  # a JSON answer holds a dict: not hashable
         if key not in seen:
             seen.add(key)
             out.append(r)

@@ -40,6 +40,12 @@ def rejudge(
     row = experiment_of_ruler(ws, ruler, store, experiment_id)
     if times < 2:
         raise ParityError("--times must be at least 2 to measure a spread", None, "e.g. --times 3")
+    if row.quality is None:
+        raise ParityError(
+            f"experiment #{experiment_id} has no quality to re-measure ({row.status}, no scored case)",
+            None,
+            "pick a finished experiment: parity show",
+        )
     pairs = stored_cases(ruler, store, experiment_id)
     summaries: list[Result] = []
     per_case: dict[str, list[float]] = {r.case_id: [] for _, r in pairs}

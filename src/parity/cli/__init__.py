@@ -21,6 +21,7 @@ from parity.cli.ruler import ruler_app
 from parity.cli.teach import corpus_app
 from parity.cli.train import pairs_app, train_app
 from parity.errors import Interrupted, ParityError, latch_interrupts
+from parity.io import one_line
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Specialize a small local model on one task and prove how close it got.")
 for command in (
@@ -84,6 +85,10 @@ def main() -> None:
             f"error: the store failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}) — check the database, or report a bug",
             file=sys.stderr,
         )
+        sys.exit(2)
+    except OSError as exc:  # the file system or the network said no (a folder where a file belongs, a symlink loop, no permission)
+        where = one_line(str(exc.filename))[:200] if exc.filename else "a file or connection"
+        print(f"error: {where}: {one_line(exc.strerror or str(exc))} — fix that path or connection and run it again", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:  # a bug: one line, and the whole traceback in a file for the report
         log = _crash_log(exc)

@@ -97,7 +97,10 @@ def ceiling(candidate: Candidates, gate: Gate = None, workspace: WorkspaceOpt = 
     """Other models through the identical harness (prompt, schema, judge, gate), beside the best agent."""
     from parity.analysis.ceiling import ceiling as run
     from parity.judge import make_judge
+    from parity.models.spec import parse_spec
 
+    for spec in candidate:  # a bad spec is refused before the store is opened
+        parse_spec(spec, "--candidate")
     ws, ruler, store = _context(workspace)
     gate = gate or ws.config.loop.decide_gate
     with progress_bar("candidates", len(ruler.gate(gate)) * len(candidate)) as bar:

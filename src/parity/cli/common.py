@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +26,10 @@ __all__ = [
     "console",
     "find_root",
     "find_workspace",
+    "hours_option",
     "print_json",
     "progress_bar",
+    "stored_name",
 ]
 
 
@@ -109,8 +112,29 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2))
 
 
+STORED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def stored_name(value: str | None) -> str | None:
+    """--name of an adapter or a dataset: it names files under .parity/, so never a path (`../x`, `a/b`)."""
+    if value is not None and (not STORED_NAME.fullmatch(value) or ".." in value):
+        raise typer.BadParameter(
+            f"{value[:60]!r} is not a name: use letters, digits, '.', '_' and '-' (up to 100, starting with a letter or digit)"
+        )
+    return value
+
+
 def budget_option(value: float | None) -> float | None:
     """--budget-usd: a finite amount above zero (nan and inf would make every comparison false)."""
+    return _positive(value, "a budget", "a positive amount in US dollars, e.g. 0.50")
+
+
+def hours_option(value: float | None) -> float | None:
+    """--hours: a finite time above zero (nan would never stop the loop)."""
+    return _positive(value, "a time limit", "a positive number of hours, e.g. 1.5")
+
+
+def _positive(value: float | None, what: str, give: str) -> float | None:
     if value is not None and (not math.isfinite(value) or value <= 0):
-        raise typer.BadParameter(f"{value} is not a budget: give a positive amount in US dollars, e.g. 0.50")
+        raise typer.BadParameter(f"{value} is not {what}: give {give}")
     return value

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, budget_option, console, find_workspace
+from parity.cli.common import WorkspaceOpt, budget_option, console, find_workspace, hours_option
 from parity.errors import ParityError
 
 Proposer = Annotated[str, typer.Option("--proposer", help="Where proposals come from: optuna, llm or grid.")]
 Model = Annotated[str | None, typer.Option("--model", help="The LLM proposer's model spec (default: the bundled model).")]
 MaxExperiments = Annotated[int | None, typer.Option("--max-experiments", help="Stop when this loop's log holds this many experiments.")]
-Hours = Annotated[float | None, typer.Option("--hours", help="Stop starting new experiments after this many hours.")]
+Hours = Annotated[float | None, typer.Option("--hours", help="Stop starting new experiments after this many hours.", callback=hours_option)]
 Budget = Annotated[
     float | None, typer.Option("--budget-usd", help="Stop once the loop's experiments have cost this much.", callback=budget_option)
 ]

@@ -40,7 +40,12 @@ def lock(workspace: WorkspaceOpt = None) -> None:
 
     ws = find_workspace(workspace)
     ruler = build_ruler(ws)
-    previous = read_lock(ws) if ws.lock_path.exists() else None
+    try:
+        previous = read_lock(ws)
+    except ParityError:  # a damaged LOCK is what re-locking replaces
+        lock_ruler(ws, Store.for_workspace(ws), ruler)
+        console.print(f"locked: {ruler.fingerprint} (in place of a damaged LOCK)")
+        return
     lock_ruler(ws, Store.for_workspace(ws), ruler)
     if previous and previous["fingerprint"] != ruler.fingerprint:
         console.print(

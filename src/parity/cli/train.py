@@ -10,14 +10,16 @@ from typing import Annotated, Any
 
 import typer
 
-from parity.cli.common import WorkspaceOpt, console, find_workspace
+from parity.cli.common import WorkspaceOpt, console, find_workspace, stored_name
 from parity.errors import ParityError
 from parity.train.recipes import registry
 from parity.train.recipes.options import LoraOptions, TrainOptions, flag
 from parity.train.recipes.recipe import Recipe, TrainsOn
 
 Base = Annotated[str, typer.Option("--base", help="Model to adapt: smollm2-135m (bundled), hf:FOLDER or a .gguf file.")]
-Name = Annotated[str | None, typer.Option("--name", help="Adapter name (agents use it as `adapter: NAME`); default RECIPE-DATE.")]
+Name = Annotated[
+    str | None, typer.Option("--name", help="Adapter name (agents use it as `adapter: NAME`); default RECIPE-DATE.", callback=stored_name)
+]
 AgentOpt = Annotated[
     str | None, typer.Option("--agent", help="Agent whose prompt the adapter learns to answer (default: the loop's base agent).")
 ]
@@ -172,9 +174,9 @@ def pairs_build(
     mode: Annotated[
         str, typer.Option("--mode", help="onpolicy: rejected = the agent's own draft; style: rejected from --rejected.")
     ] = "onpolicy",
-    name: Annotated[str | None, typer.Option("--name", help="Dataset name (train with --pairs NAME).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name (train with --pairs NAME).", callback=stored_name)] = None,
     agent: AgentOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N corpus inputs.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N corpus inputs.", min=1)] = None,
     rejected: Annotated[
         Path | None, typer.Option("--rejected", help="style mode: JSONL of {id, answer} in the style to move away from.")
     ] = None,

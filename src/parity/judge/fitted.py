@@ -122,6 +122,10 @@ def load_params(path: Path, shown_as: str) -> FittedParams:
         raise ParityError(
             "fitted judge parameters not found", shown_as, "fit them: parity calibrate --labels calibration/labels.jsonl --fit FILE"
         ) from None
+    except OSError as exc:  # a folder in its place, a symlink loop, no permission
+        raise ParityError(
+            f"cannot read the fitted judge parameters ({exc.strerror or type(exc).__name__})", shown_as, "point [judge] fitted at the file"
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ParityError(

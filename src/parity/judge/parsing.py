@@ -15,6 +15,7 @@ from typing import Any
 
 import json_repair
 
+from parity.io import parse_json
 from parity.task import RubricSpec
 
 _REFUSAL = re.compile(
@@ -36,7 +37,7 @@ def load_object(text: str) -> Parsed:
     if not stripped:
         return Parsed(None, "parse: empty output")
     try:
-        obj = json.loads(stripped)
+        obj = parse_json(stripped)
         if isinstance(obj, dict):
             return Parsed(obj)
         return Parsed(None, f"parse: expected a JSON object, got {type(obj).__name__}")
@@ -74,7 +75,7 @@ def _complete_objects(text: str) -> list[Any]:
     while (brace := text.find("{", start)) != -1:
         try:
             obj, end = decoder.raw_decode(text, brace)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # broken, nested too deeply, or an over-long integer
             break
         found.append(obj)
         start = end

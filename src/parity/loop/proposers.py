@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from parity.agent.strategies import STRATEGY_KINDS
 from parity.errors import ParityError
+from parity.io import parse_json
 from parity.loop.memory import Memory
 from parity.loop.proposal import LEVERS, TRAINING_RECIPES, Proposal, lever_of
 from parity.task import ParamSpec, Workspace
@@ -232,7 +233,7 @@ class LLMProposer:
         )
         completion = self.model.complete(request)
         try:
-            data = json.loads(completion.text)
+            data = parse_json(completion.text)
             patch = {item["field"]: item["value"] for item in data["patch"]}
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             return Proposal(f"unreadable proposal ({exc})", "prompt", {}, notes=[f"unreadable: {completion.text[:120]}"])

@@ -46,6 +46,8 @@ def grammar_text(schema: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=8)
 def file_sha256(path: str) -> str:
+    if not Path(path).is_file():
+        raise ParityError("not a model file (a folder, or nothing, is there)", path, "point the spec at a .gguf file")
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -65,7 +67,11 @@ def load_llama(path: str, n_ctx: int = N_CTX, n_threads: int | None = None, lora
         llama = Llama(model_path=path, lora_path=lora, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
     except (RuntimeError, ValueError) as exc:
         if lora is None:
-            raise
+            raise ParityError(
+                f"llama.cpp cannot load {path} ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})",
+                None,
+                "point the spec at a GGUF model file (parity export gguf NAME writes one)",
+            ) from None
         raise ParityError(
             f"llama.cpp cannot apply the LoRA {lora} to {path} ({str(exc).splitlines()[0][:160]})",
             None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -102,6 +103,9 @@ class AdaptiveLimiter:
                 self._cond.notify_all()
 
 
+RETRY_AFTER_LIMIT_S = 600.0  # a server that asks for a longer wait is down for now: say so rather than sleep
+
+
 def retry_delay(attempt: int, options: BackendOptions, retry_after: float | None) -> float:
     """Honour the server's Retry-After; otherwise exponential backoff with full jitter."""
     if retry_after is not None:
@@ -126,6 +130,11 @@ def call_with_retries(
                 limiter.throttled()
             if attempt == options.max_retries:
                 break
+            if exc.retry_after is not None and exc.retry_after > RETRY_AFTER_LIMIT_S:
+                raise BackendError(
+                    backend,
+                    f"{last}: the server asks to wait {exc.retry_after:.0f} s (Retry-After), longer than parity waits ({RETRY_AFTER_LIMIT_S:.0f} s); try again later",
+                ) from None
             sleep(retry_delay(attempt, options, exc.retry_after))
     raise BackendError(backend, f"{last} (gave up after {options.max_retries + 1} attempts)")
 
@@ -134,7 +143,8 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else None  # "inf" and "nan" say nothing usable
     except ValueError:
         from email.utils import parsedate_to_datetime
 

@@ -96,15 +96,21 @@ class ServedModel:
         raise BackendError(self.spec, "no structured-output format to try")
 
     def _completion(self, response: Any, latency: float, request: Request) -> Completion:
-        choice = response.choices[0]
-        text = choice.message.content or ""
+        try:  # the client hands back whatever the server sent: a list, a string, a reply with no choices
+            choice = response.choices[0]
+            content = choice.message.content
+        except (AttributeError, IndexError, KeyError, TypeError):
+            raise BackendError(
+                self.spec, f"the server's reply is not a chat completion (no choices[0].message; got {type(response).__name__})"
+            ) from None
+        text = content if isinstance(content, str) else ""
         usage = getattr(response, "usage", None)
         parsed, problem = validate_output(text, request.schema)
         return Completion(
             text=text,
-            finish_reason="length" if choice.finish_reason == "length" else "stop",
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            finish_reason="length" if getattr(choice, "finish_reason", None) == "length" else "stop",
+            prompt_tokens=token_count(getattr(usage, "prompt_tokens", 0)),
+            completion_tokens=token_count(getattr(usage, "completion_tokens", 0)),
             cost_usd=self._cost(response),
             latency_s=latency,
             parsed=parsed,
@@ -182,8 +188,8 @@ class LiteLLMModel(ServedModel):
         usage = getattr(response, "usage", None)
         prompt_price, completion_price = self.price_per_token()
         return (
-            int(getattr(usage, "prompt_tokens", 0) or 0) * prompt_price
-            + int(getattr(usage, "completion_tokens", 0) or 0) * completion_price
+            token_count(getattr(usage, "prompt_tokens", 0)) * prompt_price
+            + token_count(getattr(usage, "completion_tokens", 0)) * completion_price
         )
 
     def price_per_token(self) -> tuple[float, float]:
@@ -193,3 +199,12 @@ class LiteLLMModel(ServedModel):
             return float(prompt), float(completion)
         except Exception:
             return 0.0, 0.0
+
+
+def token_count(value: Any) -> int:
+    """A token count the server reported; 0 for anything that is not a count ("abc", -3, 1e400)."""
+    try:
+        count = int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return count if count >= 0 else 0

@@ -59,6 +59,12 @@ def _parse_served(backend: str, rest: str, text: str, where: str | None) -> Mode
         raise ParityError(
             f"base URL '{base_url}' in '{text}' must start with http:// or https://", where, "e.g. openai:llama@http://127.0.0.1:8080/v1"
         )
+    if at and not _well_formed_url(base_url):
+        raise ParityError(
+            f"base URL '{base_url}' in '{text}' is not a well-formed URL (host and port)",
+            where,
+            "e.g. openai:llama@http://127.0.0.1:8080/v1",
+        )
     if backend == "openai" and not at:
         raise ParityError(
             f"'{text}' needs the server's base URL", where, "write openai:MODEL@BASE_URL, e.g. openai:llama@http://127.0.0.1:8080/v1"
@@ -68,6 +74,17 @@ def _parse_served(backend: str, rest: str, text: str, where: str | None) -> Mode
             f"'{text}' needs a provider prefix", where, "write litellm:PROVIDER/MODEL, e.g. litellm:anthropic/claude-sonnet-4-5"
         )
     return ModelSpec(backend, model, base_url or None)
+
+
+def _well_formed_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (reading it checks it: a port out of range or not a number raises)
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def embedded_model_path(name: str) -> Path:

@@ -8,6 +8,8 @@ from typing import Any
 
 import jsonschema
 
+from parity.io import parse_json
+
 # What str.strip() removes beyond ASCII whitespace and control characters, as grammar character-class
 # escapes: the grammars parity builds (llama.cpp's, xgrammar's) start a non-empty string with none of them.
 UNICODE_BLANKS = r"\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
@@ -39,7 +41,7 @@ def validate_output(text: str, schema: dict[str, Any] | None) -> tuple[Any, str 
     if schema is None:
         return None, None
     try:
-        obj = json.loads(text, strict=False)  # as parity.task.answer_from_text reads it
+        obj = parse_json(text, strict=False)  # as parity.task.answer_from_text reads it
     except json.JSONDecodeError as exc:
         return None, f"not JSON: {exc.msg}"
     try:

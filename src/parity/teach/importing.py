@@ -14,13 +14,13 @@ import again adds nothing twice."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parity.agent.corpus import Corpus
 from parity.cases import input_text
-from parity.io import read_jsonl
+from parity.io import parse_json, read_jsonl
 from parity.models.embedder import Embedder
 from parity.task import Workspace, answer_from_text, parse_answer
 from parity.teach.synth import CorpusFile, RepeatGuard
@@ -39,9 +39,11 @@ class ImportReport:
 
 def import_rows(ws: Workspace, path: Path, shown: str, fmt: str, embedder: Embedder, ruler_inputs: list[str]) -> ImportReport:
     corpus = CorpusFile(ws)
+    Corpus.load(ws.corpus_path, None, ws.shown(ws.corpus_path), ws.task)  # a bad entry already there is named before anything is added
     guard = RepeatGuard(embedder, [input_text(row.get("input"), ws.task) for row in corpus.rows if "input" in row], ruler_inputs)
     report = ImportReport()
-    for where, obj in read_jsonl(path, shown):
+    rows = list(read_jsonl(path, shown))  # the whole file read first: a bad line further down writes nothing
+    for where, obj in rows:
         try:
             value, answer = _openai_chat(obj, ws) if fmt == "openai-chat" else _jsonl(obj, ws)
             text = input_text(value, ws.task)
@@ -79,5 +81,5 @@ def _openai_chat(obj: dict[str, Any], ws: Workspace) -> tuple[Any, Any]:
     if not isinstance(reply, str):
         raise ValueError("the reply has no text content")
     content = users[-1]["content"]
-    value = json.loads(content) if ws.task.input_fields else content
+    value = parse_json(content) if ws.task.input_fields else content
     return value, answer_from_text(reply, ws.task).shown()

@@ -21,7 +21,7 @@ import numpy as np
 from parity.agent.corpus import NEAR_DUPLICATE
 from parity.cases import input_text
 from parity.errors import ParityError
-from parity.io import atomic_write_text, read_jsonl
+from parity.io import atomic_write_text, parse_json, read_jsonl
 from parity.leak import normalize_question
 from parity.models import Request
 from parity.models.embedder import Embedder
@@ -125,7 +125,7 @@ def _new_inputs(ws: Workspace, teacher: Teacher, seeds: list[str], category: str
     )
     completion = teacher.complete(request)
     try:
-        inputs = json.loads(completion.text).get("inputs", [])
+        inputs = parse_json(completion.text).get("inputs", [])
     except (ValueError, AttributeError):
         return []
     return inputs if isinstance(inputs, list) else []

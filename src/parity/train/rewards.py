@@ -8,11 +8,11 @@ training, so a reward can never be learned from the ruler's own golds.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 
+from parity.io import parse_json
 from parity.judge import Judge
 from parity.metrics import case_quality
 from parity.ruler import Case
@@ -41,7 +41,7 @@ def lenient(text: str, task: TaskSpec) -> Answer | None:
     if strict is not None or task.kind != "questions":  # only a list of questions can be read out of loose text
         return strict
     try:
-        obj = json.loads(text)
+        obj = parse_json(text)
     except ValueError:
         obj = None
     if isinstance(obj, dict) and isinstance(obj.get("questions"), list):

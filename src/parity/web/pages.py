@@ -60,7 +60,9 @@ def ruler_or_none(ws: Workspace) -> Ruler | None:
 
 
 def _render(ws: Workspace, template: str, **context: Any) -> str:
-    return _env().get_template(template).render(workspace=ws.root.name, **context)
+    html = _env().get_template(template).render(workspace=ws.root.name, **context)
+    # A lone surrogate in stored text (a model's raw output in a trace) cannot be sent as UTF-8: shown as its escape.
+    return html.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def all_overviews(ws: Workspace, store: Store) -> dict[str, dict[str, Any]]:

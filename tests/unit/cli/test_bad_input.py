@@ -185,6 +185,14 @@ def _agent(text: str, name: str = "hostile.yaml", raw: bytes | None = None):
     return edit
 
 
+def _append_toml(text: str):
+    def edit(ws_dir: Path) -> None:
+        with (ws_dir / "parity.toml").open("a") as handle:
+            handle.write("\n" + text)
+
+    return edit
+
+
 def _case_line(line: str):
     def edit(ws_dir: Path) -> None:
         with (ws_dir / "ruler" / "cases.jsonl").open("a") as handle:
@@ -224,7 +232,12 @@ HOSTILE = [
         "parity.toml: not UTF-8",
     ),
     ("non-UTF-8 agent", _agent("", raw=b"model: \xff\n"), ["run", "hostile", "--gate", "dev"], "agents/hostile.yaml: not UTF-8"),
-    ("unknown conversion", _agent('prompt:\n  user: "{input!z}"\n'), ["run", "hostile", "--gate", "dev"], "Unknown conversion specifier z"),
+    (
+        "unknown conversion",
+        _agent('prompt:\n  user: "{input!z}"\n'),
+        ["run", "hostile", "--gate", "dev"],
+        "template conversion !z in {input!z} is not allowed",
+    ),
     ("format spec on text", _agent('prompt:\n  user: "{input:d}"\n'), ["run", "hostile", "--gate", "dev"], "template cannot be filled"),
     (
         "attribute access",
@@ -238,6 +251,77 @@ HOSTILE = [
         _agent('strategy:\n  kind: critique_revise\n  critique_prompt: "{draft!r:>{x}}"\n'),
         ["run", "hostile", "--gate", "dev"],
         "critique_prompt",
+    ),
+    ("deep LOCK", lambda ws: (ws / "ruler" / "LOCK").write_text("[" * 100000), ["ruler", "verify"], "LOCK is not a valid lock file"),
+    (
+        "LOCK parts a list",
+        lambda ws: (ws / "ruler" / "LOCK").write_text('{"fingerprint": "abc", "parts": [1]}'),
+        ["ruler", "verify"],
+        "LOCK is not a valid lock file",
+    ),
+    (
+        "detector repeat too large",
+        _append_toml('[detectors.x]\npatterns = ["a{99999999999}"]\n'),
+        ["ruler", "verify"],
+        "cannot be compiled (OverflowError)",
+    ),
+    (
+        "detector groups too deep",
+        _append_toml('[detectors.x]\npatterns = ["' + "(" * 2000 + ")" * 2000 + '"]\n'),
+        ["show"],
+        "cannot be compiled",
+    ),
+    (
+        "fitted is a folder",
+        _toml('fitted = "calibration/judge-fit.json"', 'fitted = "calibration"'),
+        ["ruler", "verify"],
+        "cannot read the fitted judge parameters",
+    ),
+    (
+        "agent nested too deeply",
+        _agent("x = " + "-" * 200000 + "1\ndef answer(i, c): pass\n", "deep.py"),
+        ["run", "deep", "--gate", "dev"],
+        "nested too deeply to compile",
+    ),
+    (
+        "agent with a NUL",
+        _agent("", "nul.py", raw=b"x = 1\x00\ndef answer(i, c): pass\n"),
+        ["run", "nul", "--gate", "dev"],
+        "agents/nul.py: ",
+    ),
+    (
+        "agent import message of two lines",
+        _agent('raise ValueError("boom\\nsecond")\n', "two.py"),
+        ["run", "two", "--gate", "dev"],
+        "boom\\nsecond",
+    ),
+    ("agent raises KeyboardInterrupt", _agent("raise KeyboardInterrupt\n", "ki.py"), ["run", "ki", "--gate", "dev"], "agents/ki.py"),
+    (
+        "negative few-shot seed",
+        _agent("fewshot: {k: 2, retrieval: random, seed: -1}\n"),
+        ["run", "hostile", "--gate", "dev"],
+        "greater than or equal to 0",
+    ),
+    (
+        "conversion !s",
+        _agent('prompt:\n  user: "Task: {input!s}"\n'),
+        ["run", "hostile", "--gate", "dev"],
+        "template conversion !s in {input!s} is not allowed",
+    ),
+    ("malformed base URL", _agent('model: "openai:m@http://[::1/v1"\n'), ["run", "hostile", "--gate", "dev"], "is not a well-formed URL"),
+    ("agent name too long", lambda ws: None, ["run", "a" * 5000], "ile name too long"),
+    ("hours nan", lambda ws: None, ["loop", "--hours", "nan"], "nan is not a time limit"),
+    ("adapter name a path", lambda ws: None, ["train", "sft", "--name", "../../evil"], "is not a name"),
+    ("dataset name a path", lambda ws: None, ["pairs", "build", "--name", "a/b"], "is not a name"),
+    ("epochs nan", lambda ws: None, ["train", "sft", "--epochs", "nan"], "--epochs"),
+    ("rank 0", lambda ws: None, ["train", "sft", "--rank", "0"], "--rank"),
+    ("pairs limit 0", lambda ws: None, ["pairs", "build", "--limit", "0"], "--limit"),
+    ("ceiling candidate spec", lambda ws: None, ["analyze", "ceiling", "--candidate", "openai:"], "names no model"),
+    (
+        "corpus answer not the task's shape",
+        lambda ws: (ws / "corpus" / "train.jsonl").write_text('{"id": "c1", "input": "plan a picnic", "answer": 5}\n'),
+        ["run", "baseline", "--gate", "dev"],
+        "corpus/train.jsonl:1",
     ),
     ("budget nan", lambda ws: None, ["run", "baseline", "--gate", "dev", "--budget-usd", "nan"], "nan is not a budget"),
     ("budget inf", lambda ws: None, ["loop", "--budget-usd", "inf"], "inf is not a budget"),
@@ -272,3 +356,25 @@ def test_a_store_url_in_a_folder_that_does_not_exist_makes_no_folders(ws_dir: Pa
     result = invoke_parity("show", cwd=ws_dir, env={"PARITY_DB": f"sqlite:///{missing / 'x.db'}"})
     _assert_refused(result, "cannot make the store's folder", "PARITY_DB")
     assert not (tmp_path / "no").exists()
+
+
+def test_a_folder_where_a_file_is_written_is_one_line(ws_dir: Path) -> None:
+    _assert_refused(invoke_parity("report", "--out", "ruler", cwd=ws_dir), "ruler: cannot write the file: a folder is in its place")
+    assert (ws_dir / "ruler").is_dir() and not list((ws_dir).glob(".ruler.*.tmp"))
+
+
+def test_ruler_lock_replaces_a_damaged_lock(ws_dir: Path) -> None:
+    (ws_dir / "ruler" / "LOCK").write_text("null")
+    result = invoke_parity("ruler", "lock", cwd=ws_dir)
+    assert result.returncode == 0 and "in place of a damaged LOCK" in result.stdout, result.stderr
+    assert invoke_parity("ruler", "verify", cwd=ws_dir).returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["folder", "junk"])
+def test_a_llamacpp_spec_that_is_no_model_file_is_one_line(ws_dir: Path, kind: str) -> None:
+    model = ws_dir / "m.gguf"
+    model.mkdir() if kind == "folder" else model.write_bytes(b"\x00not a gguf" * 100)
+    (ws_dir / "agents" / "m.yaml").write_text(f"model: llamacpp:{model}\n")
+    _assert_refused(
+        invoke_parity("run", "m", "--gate", "dev", cwd=ws_dir), "not a model file" if kind == "folder" else "llama.cpp cannot load"
+    )

@@ -99,3 +99,18 @@ def test_export_html_writes_every_page(scripted: Path, tmp_path: Path) -> None:
     assert f"wrote {len([p for p in pages if p.endswith('.html')])} pages to {site}; open {site / 'index.html'}" in written.stdout
     compared = json.loads(invoke_parity("compare", "2", "1", "--json", cwd=scripted).stdout)
     assert f"{compared['diff']:+.3f}" in (site / "compare-2-1.html").read_text()  # numbers formatted as the CLI formats them
+
+
+def test_analyze_noise_on_an_experiment_with_no_quality_is_one_line(scripted: Path) -> None:
+    from parity.store import Store
+    from tests.helpers.store import finished_experiment
+
+    _run(scripted, "baseline")
+    store = Store.for_workspace(load_workspace(scripted))
+    first = store.require_experiment(1)
+    unscored = finished_experiment(
+        store, ruler_fingerprint=first.ruler_fingerprint, gate=first.gate, status="crashed", quality=None, ci_low=None, ci_high=None
+    )
+    result = invoke_parity("analyze", "noise", str(unscored), "--times", "2", cwd=scripted)
+    assert result.returncode == 2 and f"experiment #{unscored} has no quality to re-measure" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1

@@ -155,3 +155,24 @@ def test_corpus_import_reads_logged_calls_refuses_repeats_and_bad_lines(ws: Path
     assert again.returncode == 0 and "0 rows added" in again.stdout
     bad = invoke_parity("corpus", "import", "calls.jsonl", "--format", "csv", cwd=ws)
     assert bad.returncode == 2 and "unknown format 'csv'" in bad.stderr
+
+
+def test_corpus_import_writes_nothing_when_a_line_further_down_is_broken(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = (ws / "corpus" / "train.jsonl").read_bytes() if (ws / "corpus" / "train.jsonl").exists() else None
+    good = {
+        "messages": [
+            {"role": "user", "content": "Which ocean is the deepest?"},
+            {"role": "assistant", "content": json.dumps({"answer": "The Pacific."})},
+        ]
+    }
+    deep = {"messages": [{"role": "user", "content": "How old is the universe?"}, {"role": "assistant", "content": "[" * 100000}]}
+    (ws / "calls.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(deep) + "\n{broken\n")
+    result = invoke_parity("corpus", "import", "calls.jsonl", cwd=ws)
+    assert result.returncode == 2 and "calls.jsonl:3" in result.stderr and "invalid JSON" in result.stderr, result.stderr
+    after = (ws / "corpus" / "train.jsonl").read_bytes() if (ws / "corpus" / "train.jsonl").exists() else None
+    assert after == before
+    (ws / "calls.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(deep) + "\n")
+    result = invoke_parity("corpus", "import", "calls.jsonl", cwd=ws)
+    assert result.returncode == 0 and "1 rows added" in result.stdout and "first skipped: calls.jsonl:2" in result.stdout, (
+        result.stdout + result.stderr
+    )

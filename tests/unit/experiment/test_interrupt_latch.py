@@ -36,12 +36,30 @@ class SwallowsCtrlC(ScriptedModel):
 
 @pytest.fixture
 def latched(monkeypatch: pytest.MonkeyPatch):
-    previous = signal.getsignal(signal.SIGINT)
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     monkeypatch.setattr(errors, "_interrupted", errors.threading.Event())
     monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # put back after the test
     errors.latch_interrupts()
     yield
-    signal.signal(signal.SIGINT, previous)
+    signal.signal(signal.SIGINT, previous[0])
+    signal.signal(signal.SIGTERM, previous[1])
+
+
+class GetsTerminated(ScriptedModel):
+    """`timeout` or a job scheduler sends SIGTERM during the second call."""
+
+    def complete(self, request: Request) -> Completion:
+        if len(self.requests) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().complete(request)
+
+
+def test_sigterm_stops_the_run_recorded_as_stopped_like_ctrl_c(ws: Workspace, monkeypatch: pytest.MonkeyPatch, latched: None) -> None:
+    use_model(monkeypatch, GetsTerminated(lambda request: answer_text("strong")))
+    ruler, store = load_ruler(ws), Store.for_workspace(ws)
+    with pytest.raises(Interrupted) as info:
+        run_experiment(ws, ruler, load_agent(ws, "baseline"), ScriptedJudge(ws.config.rubric, by_word), store, "dev", "h", keep)
+    assert store.require_experiment(info.value.experiment_id).status == RunStatus.STOPPED
 
 
 def test_a_swallowed_ctrl_c_stops_the_run_at_the_next_case(ws: Workspace, monkeypatch: pytest.MonkeyPatch, latched: None) -> None:

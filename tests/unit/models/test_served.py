@@ -74,3 +74,49 @@ def test_extra_fields_cannot_replace_what_parity_sends(body: dict, fragment: str
 
     with pytest.raises(ValidationError, match=fragment):
         BackendOptions(extra_body=body)
+
+
+def _completion(**changes: object) -> bytes:
+    import json
+
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "{}"}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+    }
+    return json.dumps({**body, **changes}).encode()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [_completion(choices=[]), _completion(choices=None), b'{"choices": [{"index": 0, "finish_reason": "stop"}]}', b"[1, 2, 3]", b'"text"'],
+    ids=["no choices", "choices null", "no message", "a list", "a string"],
+)
+def test_a_reply_that_is_not_a_chat_completion_is_a_backend_error(reply: bytes) -> None:
+    with ScriptedServer(throttle=0, retry_after="0", reply=reply) as scripted:
+        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_retries=0))
+        with pytest.raises(BackendError, match="not a chat completion"):
+            model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+
+
+def test_token_counts_that_are_not_counts_are_zero() -> None:
+    reply = _completion(usage={"prompt_tokens": "abc", "completion_tokens": -3, "total_tokens": None})
+    with ScriptedServer(throttle=0, retry_after="0", reply=reply) as scripted:
+        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_retries=0))
+        completion = model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+    assert completion.text == "{}" and completion.prompt_tokens == 0 and completion.completion_tokens == 0
+
+
+def test_an_unbounded_retry_after_is_not_slept_on() -> None:
+    with ScriptedServer(throttle=99, retry_after="inf") as scripted:  # says nothing usable: parity's own backoff
+        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_retries=2, backoff_base_s=0.01))
+        with pytest.raises(BackendError, match="gave up after 3 attempts"):
+            model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+    with ScriptedServer(throttle=99, retry_after="99999999") as scripted:  # three years: refused at once, not slept
+        model = OpenAIModel(parse_spec(f"openai:scripted@{scripted.base_url}"), BackendOptions(max_retries=2, backoff_base_s=0.01))
+        with pytest.raises(BackendError, match="asks to wait 99999999 s"):
+            model.complete(Request(messages=({"role": "user", "content": "hi"},)))
+        assert len(scripted.arrivals) == 1

@@ -75,6 +75,25 @@ def test_a_repetition_past_llama_cpps_limit_is_refused(triage: Path) -> None:
         ({"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}, "additionalProperties": False}, "is not local"),
         ({"type": "object", "properties": {"a": {"type": "string", "format": "email"}}, "additionalProperties": False}, "format 'email'"),
         ({"type": "object", "properties": {"a": {"type": "string"}}}, '"additionalProperties": false'),
+        ({"type": "object", "properties": {"a": {"$ref": "#/$defs/nope"}}, "additionalProperties": False}, "names no schema in this file"),
+        ({"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}, "additionalProperties": False}, "schema $ref loops"),
+        (
+            {
+                "type": "object",
+                "$defs": {"x": {"$ref": "#/$defs/y"}, "y": {"$ref": "#/$defs/x"}},
+                "properties": {"a": {"$ref": "#/$defs/x"}},
+                "additionalProperties": False,
+            },
+            "schema $ref loops (#/$defs/",
+        ),
+        (
+            {"$schema": 5, "type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False},
+            "$schema must be a string",
+        ),
+        (
+            {"type": "object", "properties": {"a": {"type": "string", "pattern": "a{99999999999}"}}, "additionalProperties": False},
+            "a pattern cannot be compiled",
+        ),
     ],
 )
 def test_schemas_parity_cannot_use_are_refused_in_one_line(triage: Path, schema: dict, fragment: str) -> None:
@@ -246,3 +265,23 @@ def test_over_generation_prunes_a_declared_array_field_to_its_max_items(tmp_path
     )
     with pytest.raises(ParityError, match="maxItems, 3"):
         check_strategy(too_few.strategy, ws.task, "agents/a.yaml")
+
+
+def test_calibrate_reads_labels_of_json_answers(triage: Path) -> None:
+    import tomllib
+
+    case = json.loads((triage / "ruler" / "cases.jsonl").read_text().splitlines()[0])
+    dimensions = list(tomllib.loads((triage / "parity.toml").read_text())["rubric"]["dimensions"])
+    label = {
+        "item": "a",
+        "task_id": "t1",
+        "split": "heldout",
+        "input": json.dumps(case["input"]),
+        "gold": case["gold"],
+        "candidate": case["gold"],
+        "source": "agent:x",
+        "judgings": [{"judge": "j", "brief": "b", "scores": dict.fromkeys(dimensions, 3), "verdict": "tie"}],
+    }
+    (triage / "labels.jsonl").write_text(json.dumps(label) + "\n")
+    result = invoke_parity("calibrate", "--labels", "labels.jsonl", cwd=triage)
+    assert result.returncode == 0 and "agent:x" in result.stdout, result.stderr  # a JSON answer holds a dict: it was hashed

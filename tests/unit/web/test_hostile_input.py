@@ -59,3 +59,19 @@ def test_the_dashboard_answers_404_for_unknown_or_out_of_range_ids_and_shows_no_
     response = client.get(path)
     assert response.status_code in (404, 422), response.text
     assert str(ws_dir) not in response.text and ".parity" not in response.text
+
+
+def test_a_lone_surrogate_in_stored_text_is_shown_as_its_escape(ws_dir: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from parity.store import Store
+    from parity.task import load_workspace
+    from parity.web.app import create_app
+
+    ws = load_workspace(ws_dir)
+    store = Store.for_workspace(ws)
+    experiment = finished_experiment(store, agent_config={"model": "m\ud800"})  # JSON columns keep it as an escape
+    client = TestClient(create_app(ws, store), raise_server_exceptions=False)
+    for path in ("/", f"/experiment-{experiment}.html"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text[:300])

@@ -15,6 +15,7 @@ from parity.agent.corpus import mmr
 from parity.agent.strategies.base import Diagram, Node, Strategy, StrategyConfig
 from parity.agent.strategies.helpers import prune_redundant, require_answer
 from parity.errors import ParityError
+from parity.io import parse_json
 from parity.task import Answer, TaskSpec, parse_answer
 
 TOP_UPS = 3  # sampled extra answers when the draft repeats itself
@@ -68,7 +69,7 @@ def prune_field(ctx: AgentContext, case_input: str, cfg: OvergeneratePrune) -> A
     if completion.finish_reason == "length":
         raise AgentFailure(f"truncated: output hit max_tokens={ctx.decoding.max_tokens}")
     try:
-        data = json_shape.validate(json.loads(completion.text, strict=False), schema, "answer")
+        data = json_shape.validate(parse_json(completion.text, strict=False), schema, "answer")
     except ValueError as exc:  # a JSONDecodeError is one
         raise AgentFailure(f"parse: {exc}") from None
     items: dict[str, object] = {}  # each distinct item by its text, first seen first: exact repeats never both survive

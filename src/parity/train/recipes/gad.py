@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
+from pydantic import Field
+
 from parity.train.recipes.grpo import GrpoOptions, RewardRecipe
 from parity.train.recipes.options import option
 from parity.train.recipes.recipe import DataInputs, Prepared
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class GadOptions(GrpoOptions):
-    discriminator_drafts: Annotated[int, option("Agent drafts the discriminator first learns from.")] = 48
+    discriminator_drafts: Annotated[int, option("Agent drafts the discriminator first learns from."), Field(ge=1)] = 48
 
 
 class Gad(RewardRecipe[GadOptions]):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+from pydantic import Field
+
 from parity.train.placement import Placement
 from parity.train.recipes.options import GradAccum, LearningRate, MaxSteps, SaveSteps, TrainOptions, option
 from parity.train.recipes.recipe import DataInputs, Prepared, Recipe, TrainerSetup, TrainsOn
@@ -16,9 +18,9 @@ if TYPE_CHECKING:
 
 
 class GrpoOptions(TrainOptions):
-    beta: Annotated[float, option("KL anchor to the base (0 = none).")] = 0.04
-    num_generations: Annotated[int, option("Drafts sampled per prompt (the group for relative advantages).")] = 4
-    max_completion_length: Annotated[int, option("Tokens per sampled draft.")] = 256
+    beta: Annotated[float, option("KL anchor to the base (0 = none)."), Field(ge=0, allow_inf_nan=False)] = 0.04
+    num_generations: Annotated[int, option("Drafts sampled per prompt (the group for relative advantages)."), Field(ge=2)] = 4
+    max_completion_length: Annotated[int, option("Tokens per sampled draft."), Field(ge=1)] = 256
     temperature: float = 0.9
     rollouts: Annotated[
         str,

@@ -25,19 +25,20 @@ ARCHITECTURE_TARGETS: dict[str, tuple[str, ...]] = {
 ALL_LINEAR = ("all-linear",)
 
 
-def option(help: str, flag: str | None = None) -> Any:
-    """A field shown as `--flag` (default: the field's name with dashes) with this help."""
-    return Field(description=help, json_schema_extra={"flag": flag} if flag else None)
+def option(help: str, flag: str | None = None, **bounds: Any) -> Any:
+    """A field shown as `--flag` (default: the field's name with dashes) with this help, within `bounds`
+    (pydantic's gt, ge, le, allow_inf_nan): an out-of-range value is refused before anything is recorded."""
+    return Field(description=help, json_schema_extra={"flag": flag} if flag else None, **bounds)
 
 
-Epochs = Annotated[float, option("Passes over the data.")]
-MaxSteps = Annotated[int, option("Optimizer steps; overrides --epochs when > 0.")]
-LearningRate = Annotated[float, option("Learning rate.", "--lr")]
-BatchSize = Annotated[int, option("Examples per device step.")]
-GradAccum = Annotated[int, option("Steps accumulated per optimizer step.")]
-MaxLength = Annotated[int, option("Tokens per example (longer ones are truncated).")]
-Seed = Annotated[int, option("Seed for data order and LoRA init.")]
-SaveSteps = Annotated[int, option("Checkpoint every this many optimizer steps.")]
+Epochs = Annotated[float, option("Passes over the data.", gt=0, allow_inf_nan=False)]
+MaxSteps = Annotated[int, option("Optimizer steps; overrides --epochs when > 0.", ge=-1)]
+LearningRate = Annotated[float, option("Learning rate.", "--lr", gt=0, allow_inf_nan=False)]
+BatchSize = Annotated[int, option("Examples per device step.", ge=1)]
+GradAccum = Annotated[int, option("Steps accumulated per optimizer step.", ge=1)]
+MaxLength = Annotated[int, option("Tokens per example (longer ones are truncated).", ge=16)]
+Seed = Annotated[int, option("Seed for data order and LoRA init.", ge=0)]
+SaveSteps = Annotated[int, option("Checkpoint every this many optimizer steps.", ge=1)]
 DeviceOpt = Annotated[str, option("Where to train: auto (CUDA, else MPS, else the CPU), cuda, mps or cpu.", "--device")]
 QuantizeOpt = Annotated[str, option("Load the base in 4bit or 8bit through bitsandbytes (QLoRA; CUDA only), or none.", "--quantize")]
 CheckpointingOpt = Annotated[str, option("Gradient checkpointing: auto (on above 1B parameters), on or off.", "--gradient-checkpointing")]
@@ -52,9 +53,9 @@ class Options(BaseModel):
 
 
 class LoraOptions(Options):
-    rank: Annotated[int, option("LoRA rank.")] = 16
-    alpha: Annotated[int, option("LoRA alpha.")] = 32
-    dropout: float = 0.05
+    rank: Annotated[int, option("LoRA rank.", ge=1)] = 16
+    alpha: Annotated[int, option("LoRA alpha.", ge=1)] = 32
+    dropout: float = Field(default=0.05, ge=0, lt=1)
     targets: Annotated[tuple[str, ...], option("Comma-separated module names LoRA adapts (default: by architecture).")] = ()
 
     @field_validator("targets", mode="before")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+from pydantic import Field
+
 from parity.errors import ParityError
 from parity.train.recipes.options import BatchSize, GradAccum, TrainOptions, option
 from parity.train.recipes.recipe import DataInputs, LoopInputs, OptionsT, Recipe, TrainerSetup, TrainsOn
@@ -14,7 +16,9 @@ if TYPE_CHECKING:
 
 PAIRS_FOR_LOOP = 160  # corpus inputs a loop trial drafts for its pairs unless the proposal sets train.pairs
 
-Beta = Annotated[float, option("Strength of the preference term (DPO: KL to the base; ORPO: odds-ratio weight).")]
+Beta = Annotated[
+    float, option("Strength of the preference term (DPO: KL to the base; ORPO: odds-ratio weight)."), Field(gt=0, allow_inf_nan=False)
+]
 
 
 class PreferenceRecipe(Recipe[OptionsT]):
