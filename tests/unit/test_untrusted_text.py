@@ -42,3 +42,19 @@ def test_an_answer_with_a_lone_surrogate_is_refused(ws_dir) -> None:
     with pytest.raises(ValueError, match="lone surrogate"):
         answer_from_text(text, task)
     assert not is_text({"a": ["\udfff"]}) and is_text({"a": ["é", "😀"]})
+
+
+def test_a_written_file_gets_the_mode_a_plain_open_would_give_and_keeps_its_own(tmp_path) -> None:
+    import os
+    import stat
+
+    from parity.io import atomic_write_text
+
+    umask = os.umask(0)
+    os.umask(umask)
+    fresh = tmp_path / "report.md"
+    atomic_write_text(fresh, "x")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
+    fresh.chmod(0o640)
+    atomic_write_text(fresh, "y")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o640 and fresh.read_text() == "y"
