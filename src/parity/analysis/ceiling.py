@@ -26,8 +26,6 @@ def ceiling(ws: Workspace, ruler: Ruler, store: Store, judge: Judge, specs: list
         raise ParityError(
             "no candidate model", "--candidate", "pass one or more model specs, e.g. --candidate openai:gpt-4o-mini@https://…"
         )
-    for spec in specs:  # every spec checked before the first one runs, as a one-line error
-        parse_spec(spec, "--candidate")
     base = store.running_best(ruler.fingerprint, gate)
     base_name = ws.config.loop.base_agent
     base_agent = load_agent(ws, base_name)

@@ -41,13 +41,13 @@ def lock(workspace: WorkspaceOpt = None) -> None:
     ws = find_workspace(workspace)
     ruler = build_ruler(ws)
     try:
-        previous = read_lock(ws)
+        previous, damaged = read_lock(ws), False
     except ParityError:  # a damaged LOCK is what re-locking replaces
-        lock_ruler(ws, Store.for_workspace(ws), ruler)
-        console.print(f"locked: {ruler.fingerprint} (in place of a damaged LOCK)")
-        return
+        previous, damaged = None, True
     lock_ruler(ws, Store.for_workspace(ws), ruler)
-    if previous and previous["fingerprint"] != ruler.fingerprint:
+    if damaged:
+        console.print(f"locked: {ruler.fingerprint} (in place of a damaged LOCK)")
+    elif previous and previous["fingerprint"] != ruler.fingerprint:
         console.print(
             f"re-locked: {previous['fingerprint'][:12]} → {ruler.fingerprint[:12]} (a new ruler; earlier results stay with the old one)"
         )
